@@ -1,0 +1,138 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { CA_ALLOWED_USES, KeyAlgorithm } from "./policy";
+import { newTlsPrivateKey } from "./tlsKey";
+import { joinPemCertificates, summarizeCertificate } from "./x509";
+
+/**
+ * Anything that can sign service certificates: a `CertificateAuthority` of
+ * this stack, or the CA of another stack read through a `StackReference`.
+ */
+export interface CertificateIssuer {
+    /** The certificate that signs leaves (the intermediate when there is one). */
+    certPem: pulumi.Input<string>;
+    /** The signing key. Keep it a secret output. */
+    privateKeyPem: pulumi.Input<string>;
+    /** Certificates between the signing certificate and the root, signing certificate first; empty for a root. */
+    chainPem: pulumi.Input<string>;
+    /** The certificates peers trust: the root, plus any root that is being rotated in or out. */
+    trustBundlePem: pulumi.Input<string>;
+}
+
+export interface CertificateAuthorityArgs {
+    /** Common name of the root certificate, e.g. `shop dev root CA`. */
+    commonName: pulumi.Input<string>;
+    /**
+     * Organization in the subject of every CA certificate.
+     * @default no organization
+     */
+    organization?: pulumi.Input<string>;
+    /**
+     * Key algorithm of the root and the intermediate.
+     * @default "ECDSA-P256"
+     */
+    keyAlgorithm?: pulumi.Input<KeyAlgorithm>;
+    /**
+     * Lifetime of the root certificate in hours.
+     * @default 43800 (five years)
+     */
+    validityHours?: pulumi.Input<number>;
+    /**
+     * Issue leaves from an intermediate signed by the root, so the root key signs
+     * once and can be kept out of day-to-day use. Fixed at construction: it decides
+     * which resources exist.
+     * @default false
+     */
+    intermediate?: boolean;
+    /**
+     * Lifetime of the intermediate in hours; it must not exceed the root's.
+     * @default half of `validityHours`
+     */
+    intermediateValidityHours?: pulumi.Input<number>;
+    /**
+     * More certificates for the trust bundle, e.g. a root being rotated in or out.
+     * @default none
+     */
+    additionalTrustedCertPems?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+export const DEFAULT_CA_VALIDITY_HOURS = 43800;
+
+/** A root CA, optionally with an intermediate that signs the leaves. */
+export class CertificateAuthority extends pulumi.ComponentResource implements CertificateIssuer {
+    /** The root certificate. */
+    public readonly rootCertPem: pulumi.Output<string>;
+    /** The certificate that signs leaves: the intermediate if there is one, else the root. */
+    public readonly certPem: pulumi.Output<string>;
+    /** The intermediate when there is one, else an empty string. */
+    public readonly chainPem: pulumi.Output<string>;
+    /** What servers and clients trust: the root and any additional trusted certificates. */
+    public readonly trustBundlePem: pulumi.Output<string>;
+    /** The key that signs leaves. Secret. */
+    public readonly privateKeyPem: pulumi.Output<string>;
+    /** End of validity of the signing certificate, ISO 8601. */
+    public readonly notAfter: pulumi.Output<string>;
+    /** End of validity of the root, ISO 8601. */
+    public readonly rootNotAfter: pulumi.Output<string>;
+
+    constructor(name: string, args: CertificateAuthorityArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mtls:index:CertificateAuthority", name, {}, opts);
+        const keyAlgorithm = args.keyAlgorithm ?? "ECDSA-P256";
+        const rootValidity = pulumi.output(args.validityHours ?? DEFAULT_CA_VALIDITY_HOURS);
+        const subject = (commonName: pulumi.Input<string>) => ({ commonName, organization: args.organization });
+
+        const rootKey = newTlsPrivateKey(`${name}-root-key`, keyAlgorithm, { parent: this });
+        const root = new tls.SelfSignedCert(`${name}-root`, {
+            privateKeyPem: rootKey.privateKeyPem,
+            subject: subject(args.commonName),
+            isCaCertificate: true,
+            setSubjectKeyId: true,
+            allowedUses: [...CA_ALLOWED_USES],
+            validityPeriodHours: rootValidity,
+        }, { parent: this });
+
+        let signing: { certPem: pulumi.Output<string>; keyPem: pulumi.Output<string> };
+        if (args.intermediate) {
+            const intermediateKey = newTlsPrivateKey(`${name}-intermediate-key`, keyAlgorithm, { parent: this });
+            const request = new tls.CertRequest(`${name}-intermediate-csr`, {
+                privateKeyPem: intermediateKey.privateKeyPem,
+                subject: subject(pulumi.interpolate`${args.commonName} intermediate`),
+            }, { parent: this });
+            const intermediate = new tls.LocallySignedCert(`${name}-intermediate`, {
+                certRequestPem: request.certRequestPem,
+                caCertPem: root.certPem,
+                caPrivateKeyPem: rootKey.privateKeyPem,
+                isCaCertificate: true,
+                // Path length 0: the intermediate signs leaves, never another CA.
+                maxPathLength: 0,
+                setSubjectKeyId: true,
+                allowedUses: [...CA_ALLOWED_USES],
+                validityPeriodHours: args.intermediateValidityHours ?? rootValidity.apply((h) => Math.floor(h / 2)),
+            }, { parent: this });
+            signing = { certPem: intermediate.certPem, keyPem: intermediateKey.privateKeyPem };
+            this.chainPem = intermediate.certPem;
+        } else {
+            signing = { certPem: root.certPem, keyPem: rootKey.privateKeyPem };
+            this.chainPem = pulumi.output("");
+        }
+
+        this.rootCertPem = root.certPem;
+        this.certPem = signing.certPem;
+        this.privateKeyPem = pulumi.secret(signing.keyPem);
+        this.trustBundlePem = pulumi
+            .all([root.certPem, args.additionalTrustedCertPems ?? []])
+            .apply(([rootPem, extra]) => joinPemCertificates([rootPem, ...extra]));
+        this.notAfter = signing.certPem.apply((pem) => summarizeCertificate(pem).notAfter);
+        this.rootNotAfter = root.certPem.apply((pem) => summarizeCertificate(pem).notAfter);
+
+        this.registerOutputs({
+            rootCertPem: this.rootCertPem,
+            certPem: this.certPem,
+            chainPem: this.chainPem,
+            trustBundlePem: this.trustBundlePem,
+            privateKeyPem: this.privateKeyPem,
+            notAfter: this.notAfter,
+            rootNotAfter: this.rootNotAfter,
+        });
+    }
+}

@@ -1,0 +1,143 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import type { ServiceCertificate } from "./serviceCertificate";
+
+/** File names inside the ConfigMap, the Secret and the mounted directory. */
+export const MATERIAL_KEYS = { ca: "ca.crt", cert: "tls.crt", key: "tls.key" } as const;
+
+/** Environment variables a workload reads its material from. */
+export const MTLS_ENV = {
+    /** PEM chain (leaf first), with `delivery: env`. */
+    cert: "MTLS_CERT",
+    /** PEM private key, with `delivery: env`. */
+    key: "MTLS_KEY",
+    /** PEM CA bundle, with `delivery: env`. */
+    ca: "MTLS_CA",
+    /** Path of the chain file, with `delivery: files`. */
+    certFile: "MTLS_CERT_FILE",
+    /** Path of the key file, with `delivery: files`. */
+    keyFile: "MTLS_KEY_FILE",
+    /** Path of the CA bundle file, with `delivery: files`. */
+    caFile: "MTLS_CA_FILE",
+} as const;
+
+/** Pod-template annotations that change exactly when the material does, so a Deployment rolls on rotation. */
+export const ANNOTATIONS = {
+    certSha256: "mtls.pulumi.com/cert-sha256",
+    caBundleSha256: "mtls.pulumi.com/ca-bundle-sha256",
+} as const;
+
+/** File modes: the key readable by its owner only, certificates by anyone. */
+export const KEY_FILE_MODE = 0o400;
+export const CERT_FILE_MODE = 0o444;
+
+export const DEFAULT_MOUNT_PATH = "/etc/mtls";
+const VOLUME_NAME = "mtls";
+
+export interface CertificateMaterialArgs {
+    /** The certificate whose chain, CA bundle and key are published. */
+    certificate: Pick<ServiceCertificate, "chainPem" | "caBundlePem" | "privateKeyPem" | "fingerprintSha256">;
+    /** Namespace of the ConfigMap and the Secret: the service's own. */
+    namespace: pulumi.Input<string>;
+    /**
+     * Labels on both objects.
+     * @default none
+     */
+    labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * A service's material in Kubernetes: a ConfigMap with `ca.crt` and `tls.crt`
+ * and a Secret with `tls.key`, both auto-named so that new material gets new
+ * objects and the Deployments that use them roll. It hands back ready pod-spec
+ * pieces.
+ */
+export class CertificateMaterial extends pulumi.ComponentResource {
+    public readonly configMap: k8s.core.v1.ConfigMap;
+    public readonly secret: k8s.core.v1.Secret;
+    /** Generated name of the ConfigMap. */
+    public readonly configMapName: pulumi.Output<string>;
+    /** Generated name of the Secret. */
+    public readonly secretName: pulumi.Output<string>;
+    private readonly fingerprint: pulumi.Output<string>;
+    private readonly caBundleSha256: pulumi.Output<string>;
+
+    constructor(name: string, args: CertificateMaterialArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mtls:index:CertificateMaterial", name, {}, opts);
+        const metadata = { namespace: args.namespace, labels: args.labels };
+        this.configMap = new k8s.core.v1.ConfigMap(`${name}-certs`, {
+            metadata,
+            data: {
+                [MATERIAL_KEYS.ca]: args.certificate.caBundlePem,
+                [MATERIAL_KEYS.cert]: args.certificate.chainPem,
+            },
+        }, { parent: this });
+        this.secret = new k8s.core.v1.Secret(`${name}-key`, {
+            metadata,
+            type: "Opaque",
+            stringData: { [MATERIAL_KEYS.key]: pulumi.secret(args.certificate.privateKeyPem) },
+        }, { parent: this });
+        this.configMapName = this.configMap.metadata.name;
+        this.secretName = this.secret.metadata.name;
+        this.fingerprint = pulumi.output(args.certificate.fingerprintSha256);
+        this.caBundleSha256 = pulumi.output(args.certificate.caBundlePem).apply((pem) => createHash("sha256").update(pem).digest("hex"));
+        this.registerOutputs({ configMapName: this.configMapName, secretName: this.secretName });
+    }
+
+    /** One projected volume holding `ca.crt` and `tls.crt` (0444) and `tls.key` (0400). */
+    public volumes(): k8s.types.input.core.v1.Volume[] {
+        return [{
+            name: VOLUME_NAME,
+            projected: {
+                defaultMode: CERT_FILE_MODE,
+                sources: [
+                    {
+                        configMap: {
+                            name: this.configMapName,
+                            items: [
+                                { key: MATERIAL_KEYS.ca, path: MATERIAL_KEYS.ca, mode: CERT_FILE_MODE },
+                                { key: MATERIAL_KEYS.cert, path: MATERIAL_KEYS.cert, mode: CERT_FILE_MODE },
+                            ],
+                        },
+                    },
+                    {
+                        secret: {
+                            name: this.secretName,
+                            items: [{ key: MATERIAL_KEYS.key, path: MATERIAL_KEYS.key, mode: KEY_FILE_MODE }],
+                        },
+                    },
+                ],
+            },
+        }];
+    }
+
+    /** A read-only mount of the material at `dir`. */
+    public volumeMounts(dir: string = DEFAULT_MOUNT_PATH): k8s.types.input.core.v1.VolumeMount[] {
+        return [{ name: VOLUME_NAME, mountPath: dir, readOnly: true }];
+    }
+
+    /** `MTLS_*_FILE` variables holding the paths of the files mounted at `dir`. */
+    public fileEnv(dir: string = DEFAULT_MOUNT_PATH): k8s.types.input.core.v1.EnvVar[] {
+        const at = (file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
+        return [
+            { name: MTLS_ENV.certFile, value: at(MATERIAL_KEYS.cert) },
+            { name: MTLS_ENV.keyFile, value: at(MATERIAL_KEYS.key) },
+            { name: MTLS_ENV.caFile, value: at(MATERIAL_KEYS.ca) },
+        ];
+    }
+
+    /** `MTLS_CERT`, `MTLS_KEY` and `MTLS_CA` read from the ConfigMap and the Secret. */
+    public env(): k8s.types.input.core.v1.EnvVar[] {
+        return [
+            { name: MTLS_ENV.cert, valueFrom: { configMapKeyRef: { name: this.configMapName, key: MATERIAL_KEYS.cert } } },
+            { name: MTLS_ENV.key, valueFrom: { secretKeyRef: { name: this.secretName, key: MATERIAL_KEYS.key } } },
+            { name: MTLS_ENV.ca, valueFrom: { configMapKeyRef: { name: this.configMapName, key: MATERIAL_KEYS.ca } } },
+        ];
+    }
+
+    /** Pod-template annotations carrying the certificate and CA-bundle fingerprints (never key material). */
+    public podAnnotations(): Record<string, pulumi.Output<string>> {
+        return { [ANNOTATIONS.certSha256]: this.fingerprint, [ANNOTATIONS.caBundleSha256]: this.caBundleSha256 };
+    }
+}

@@ -1,0 +1,6 @@
+export * from "./policy";
+export * from "./x509";
+export * from "./certificateAuthority";
+export * from "./serviceCertificate";
+export * from "./certificateMaterial";
+export * from "./mtlsWorkload";

@@ -1,0 +1,135 @@
+/**
+ * Pure rules shared by the components and the stack program: key algorithms,
+ * usages, identities and names. Nothing here touches Pulumi, so every rule is
+ * tested with plain values.
+ */
+
+/** Key algorithms a certificate or CA may use. */
+export const KEY_ALGORITHMS = [
+    "ECDSA-P256",
+    "ECDSA-P384",
+    "RSA-2048",
+    "RSA-3072",
+    "RSA-4096",
+    "ED25519",
+] as const;
+export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+
+/** What a service certificate is for. */
+export const USAGES = ["server", "client", "both"] as const;
+export type Usage = (typeof USAGES)[number];
+
+/** How a workload receives its material. */
+export const DELIVERIES = ["files", "env"] as const;
+export type Delivery = (typeof DELIVERIES)[number];
+
+/** Arguments for `tls.PrivateKey` that produce the given algorithm. */
+export interface TlsKeySpec {
+    algorithm: "RSA" | "ECDSA" | "ED25519";
+    ecdsaCurve?: "P256" | "P384";
+    rsaBits?: number;
+}
+
+export function isKeyAlgorithm(value: unknown): value is KeyAlgorithm {
+    return typeof value === "string" && (KEY_ALGORITHMS as readonly string[]).includes(value);
+}
+
+export function isUsage(value: unknown): value is Usage {
+    return typeof value === "string" && (USAGES as readonly string[]).includes(value);
+}
+
+export function isDelivery(value: unknown): value is Delivery {
+    return typeof value === "string" && (DELIVERIES as readonly string[]).includes(value);
+}
+
+export function tlsKeySpec(algorithm: KeyAlgorithm): TlsKeySpec {
+    switch (algorithm) {
+        case "ECDSA-P256":
+            return { algorithm: "ECDSA", ecdsaCurve: "P256" };
+        case "ECDSA-P384":
+            return { algorithm: "ECDSA", ecdsaCurve: "P384" };
+        case "RSA-2048":
+            return { algorithm: "RSA", rsaBits: 2048 };
+        case "RSA-3072":
+            return { algorithm: "RSA", rsaBits: 3072 };
+        case "RSA-4096":
+            return { algorithm: "RSA", rsaBits: 4096 };
+        case "ED25519":
+            return { algorithm: "ED25519" };
+    }
+    throw new Error(`unknown key algorithm ${String(algorithm)}; use one of ${KEY_ALGORITHMS.join(", ")}`);
+}
+
+/** Key usages of a CA certificate: it signs certificates and revocation lists, nothing else. */
+export const CA_ALLOWED_USES: readonly string[] = ["cert_signing", "crl_signing"];
+
+/**
+ * Key usages and extended key usages of a leaf. Only RSA keys encrypt a key
+ * exchange (key_encipherment); ECDSA and Ed25519 keys only sign.
+ */
+export function leafAllowedUses(usage: Usage, algorithm: KeyAlgorithm): string[] {
+    const uses = ["digital_signature"];
+    if (algorithm.startsWith("RSA-")) uses.push("key_encipherment");
+    if (usage === "server" || usage === "both") uses.push("server_auth");
+    if (usage === "client" || usage === "both") uses.push("client_auth");
+    return uses;
+}
+
+export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
+
+/** The DNS names a Kubernetes Service is reached by, shortest first. */
+export function serviceDnsNames(service: string, namespace: string, clusterDomain: string = DEFAULT_CLUSTER_DOMAIN): string[] {
+    return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.${clusterDomain}`];
+}
+
+/** The SPIFFE ID of a service account, the workload identity peers authorise. */
+export function spiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
+    return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+}
+
+/** Appends `extra` to `base`, dropping repeats while keeping the first position of each entry. */
+export function uniqueInOrder(base: readonly string[], extra: readonly string[] = []): string[] {
+    return [...new Set([...base, ...extra])];
+}
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** A Kubernetes DNS-1123 label: namespaces, Services and ServiceAccounts are named with one. */
+export function isDns1123Label(value: unknown): value is string {
+    return typeof value === "string" && value.length <= 63 && DNS1123_LABEL.test(value);
+}
+
+/** A DNS name a certificate may carry: a DNS-1123 subdomain, optionally with a leading wildcard label. */
+export function isDnsName(value: unknown): value is string {
+    if (typeof value !== "string" || value.length === 0 || value.length > 253) return false;
+    const rest = value.startsWith("*.") ? value.slice(2) : value;
+    return DNS1123_SUBDOMAIN.test(rest) && rest.split(".").every((label) => label.length <= 63);
+}
+
+/** A SPIFFE trust domain: lower-case letters, digits, dots, dashes and underscores. */
+export function isTrustDomain(value: unknown): value is string {
+    return typeof value === "string" && value.length > 0 && value.length <= 255 && /^[a-z0-9._-]+$/.test(value);
+}
+
+export function isIpAddress(value: unknown): value is string {
+    if (typeof value !== "string") return false;
+    // Node's net.isIP would do, but this file stays free of Node modules so it runs anywhere.
+    const v4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+    const v6 = /^[0-9a-fA-F:]+$/;
+    return v4.test(value) || (value.includes(":") && v6.test(value) && value.split("::").length <= 2);
+}
+
+export function isEnvName(value: unknown): value is string {
+    return typeof value === "string" && ENV_NAME.test(value);
+}
+
+/** Whether `value` is a positive whole number. */
+export function isPositiveInteger(value: unknown): value is number {
+    return typeof value === "number" && Number.isInteger(value) && value > 0;
+}
+
+export function isAbsolutePosixPath(value: unknown): value is string {
+    return typeof value === "string" && value.startsWith("/") && !value.split("/").includes("..");
+}

@@ -1,0 +1,158 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import type { CertificateIssuer } from "./certificateAuthority";
+import { KeyAlgorithm, Usage, leafAllowedUses, serviceDnsNames, spiffeId, uniqueInOrder } from "./policy";
+import { newTlsPrivateKey } from "./tlsKey";
+import { joinPemCertificates, summarizeCertificate } from "./x509";
+
+export interface ServiceCertificateArgs {
+    /** The CA that signs this certificate. */
+    issuer: CertificateIssuer;
+    /** The service's name: the certificate's common name and the first DNS name. */
+    serviceName: pulumi.Input<string>;
+    /** The service's Kubernetes namespace, used in the derived DNS names and SPIFFE ID. */
+    namespace: pulumi.Input<string>;
+    /**
+     * SPIFFE trust domain; when set, the certificate carries
+     * `spiffe://<trustDomain>/ns/<namespace>/sa/<serviceAccountName>` as a URI SAN.
+     * @default no URI SAN
+     */
+    trustDomain?: pulumi.Input<string>;
+    /**
+     * Service account in the SPIFFE ID.
+     * @default the service name
+     */
+    serviceAccountName?: pulumi.Input<string>;
+    /**
+     * Cluster DNS domain of the derived names.
+     * @default "cluster.local"
+     */
+    clusterDomain?: pulumi.Input<string>;
+    /**
+     * DNS names beyond the derived `svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.<clusterDomain>`.
+     * @default none
+     */
+    dnsNames?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * IP address SANs.
+     * @default none
+     */
+    ipAddresses?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * `server` (server_auth), `client` (client_auth) or `both`.
+     * @default "both"
+     */
+    usage?: pulumi.Input<Usage>;
+    /**
+     * Key algorithm of the service's key.
+     * @default "ECDSA-P256"
+     */
+    keyAlgorithm?: pulumi.Input<KeyAlgorithm>;
+    /**
+     * Certificate lifetime in hours.
+     * @default 2160 (90 days)
+     */
+    validityHours?: pulumi.Input<number>;
+    /**
+     * How long before expiry the certificate is due for renewal.
+     * @default 720 (30 days)
+     */
+    renewBeforeHours?: pulumi.Input<number>;
+    /**
+     * Organization in the subject.
+     * @default no organization
+     */
+    organization?: pulumi.Input<string>;
+    /**
+     * Any change of this value issues a new key and certificate (Pulumi's replacement trigger).
+     * @default never forced
+     */
+    rotationTrigger?: pulumi.Input<string>;
+}
+
+export const DEFAULT_LEAF_VALIDITY_HOURS = 2160;
+export const DEFAULT_RENEW_BEFORE_HOURS = 720;
+
+/** A service's key and a certificate for it, signed by the given issuer. */
+export class ServiceCertificate extends pulumi.ComponentResource {
+    /** The leaf certificate alone. */
+    public readonly certPem: pulumi.Output<string>;
+    /** The leaf followed by any intermediate: what the service presents. */
+    public readonly chainPem: pulumi.Output<string>;
+    /** The CA certificates the service trusts its peers by. */
+    public readonly caBundlePem: pulumi.Output<string>;
+    /** The service's private key. Secret. */
+    public readonly privateKeyPem: pulumi.Output<string>;
+    /** Common name of the certificate. */
+    public readonly commonName: pulumi.Output<string>;
+    /** End of validity, ISO 8601. */
+    public readonly notAfter: pulumi.Output<string>;
+    /** When the certificate enters its renew window, ISO 8601. */
+    public readonly renewAt: pulumi.Output<string>;
+    /** SHA-256 of the certificate, lower-case hex. */
+    public readonly fingerprintSha256: pulumi.Output<string>;
+    /** DNS SANs as issued. */
+    public readonly dnsNames: pulumi.Output<string[]>;
+    /** URI SANs as issued. */
+    public readonly uris: pulumi.Output<string[]>;
+
+    constructor(name: string, args: ServiceCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mtls:index:ServiceCertificate", name, {}, opts);
+        const keyAlgorithm = args.keyAlgorithm ?? "ECDSA-P256";
+        const renewBeforeHours = pulumi.output(args.renewBeforeHours ?? DEFAULT_RENEW_BEFORE_HOURS);
+        const rotation = args.rotationTrigger === undefined ? {} : { replacementTrigger: args.rotationTrigger };
+
+        const dnsNames = pulumi
+            .all([args.serviceName, args.namespace, args.clusterDomain, args.dnsNames ?? []])
+            .apply(([service, namespace, clusterDomain, extra]) =>
+                uniqueInOrder(serviceDnsNames(service, namespace, clusterDomain), extra));
+        const uris = pulumi
+            .all([args.trustDomain, args.namespace, args.serviceAccountName ?? args.serviceName])
+            .apply(([trustDomain, namespace, account]) => (trustDomain ? [spiffeId(trustDomain, namespace, account)] : []));
+
+        const key = newTlsPrivateKey(`${name}-key`, keyAlgorithm, { parent: this, ...rotation });
+        const request = new tls.CertRequest(`${name}-csr`, {
+            privateKeyPem: key.privateKeyPem,
+            subject: { commonName: args.serviceName, organization: args.organization },
+            dnsNames,
+            uris,
+            ipAddresses: args.ipAddresses ?? [],
+        }, { parent: this });
+        const cert = new tls.LocallySignedCert(`${name}-cert`, {
+            certRequestPem: request.certRequestPem,
+            caCertPem: args.issuer.certPem,
+            caPrivateKeyPem: args.issuer.privateKeyPem,
+            isCaCertificate: false,
+            setSubjectKeyId: true,
+            allowedUses: pulumi.all([args.usage ?? "both", keyAlgorithm]).apply(([usage, algorithm]) => leafAllowedUses(usage, algorithm)),
+            validityPeriodHours: args.validityHours ?? DEFAULT_LEAF_VALIDITY_HOURS,
+            earlyRenewalHours: renewBeforeHours,
+        }, { parent: this, ...rotation });
+
+        const summary = cert.certPem.apply(summarizeCertificate);
+        this.certPem = cert.certPem;
+        this.chainPem = pulumi.all([cert.certPem, args.issuer.chainPem]).apply(([leaf, chain]) => joinPemCertificates([leaf, chain]));
+        this.caBundlePem = pulumi.output(args.issuer.trustBundlePem);
+        this.privateKeyPem = pulumi.secret(key.privateKeyPem);
+        this.commonName = summary.commonName;
+        this.notAfter = summary.notAfter;
+        this.renewAt = pulumi.all([summary.notAfter, renewBeforeHours]).apply(([end, hours]) =>
+            new Date(Date.parse(end) - hours * 3_600_000).toISOString());
+        this.fingerprintSha256 = summary.fingerprintSha256;
+        this.dnsNames = summary.dnsNames;
+        this.uris = summary.uris;
+
+        this.registerOutputs({
+            certPem: this.certPem,
+            chainPem: this.chainPem,
+            caBundlePem: this.caBundlePem,
+            privateKeyPem: this.privateKeyPem,
+            commonName: this.commonName,
+            notAfter: this.notAfter,
+            renewAt: this.renewAt,
+            fingerprintSha256: this.fingerprintSha256,
+            dnsNames: this.dnsNames,
+            uris: this.uris,
+        });
+    }
+}
