@@ -1,0 +1,77 @@
+/**
+ * Pulumi's mocks for the fast tier: every registration is recorded by type,
+ * tls resources are issued for real by the test double, Kubernetes objects get
+ * a generated name the way the provider's auto-naming would.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import { issueTlsResource } from "./tlsDouble";
+
+export interface RecordedResource {
+    type: string;
+    name: string;
+    inputs: Record<string, any>;
+    state: Record<string, any>;
+    provider?: string;
+}
+
+export const recorded: RecordedResource[] = [];
+
+export function resetRecorded(): void {
+    recorded.length = 0;
+}
+
+export function byType(type: string): RecordedResource[] {
+    return recorded.filter((r) => r.type === type);
+}
+
+export function named(type: string, name: string): RecordedResource {
+    const hit = recorded.find((r) => r.type === type && r.name === name);
+    if (!hit) throw new Error(`no ${type} named ${name}; have ${recorded.filter((r) => r.type === type).map((r) => r.name).join(", ")}`);
+    return hit;
+}
+
+/** Kubernetes auto-naming: a suffix derived from the inputs, so changed data gets a new name as on a replace. */
+function autoName(name: string, inputs: Record<string, any>): string {
+    const digest = createHash("sha256").update(JSON.stringify(inputs)).digest("hex").slice(0, 8);
+    return `${name}-${digest}`;
+}
+
+export async function setupMocks(options: { project?: string; stack?: string; preview?: boolean } = {}): Promise<void> {
+    await pulumi.runtime.setMocks({
+        async newResource(args: pulumi.runtime.MockResourceArgs) {
+            let state: Record<string, any> = (await issueTlsResource(args.type, args.inputs)) ?? { ...args.inputs };
+            if (args.type.startsWith("kubernetes:") && args.custom !== false) {
+                const metadata = { ...(state.metadata ?? {}) };
+                metadata.name ??= autoName(args.name, args.inputs);
+                state = { ...state, metadata };
+            }
+            recorded.push({ type: args.type, name: args.name, inputs: args.inputs, state, provider: args.provider });
+            return { id: `${args.name}-id`, state };
+        },
+        call(args: pulumi.runtime.MockCallArgs) {
+            return args.inputs;
+        },
+    }, options.project ?? "mtls", options.stack ?? "dev", options.preview ?? false);
+}
+
+/** Resolves an Output's value, secret or not. */
+export function valueOf<T>(output: pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve) => pulumi.output(output).apply((v) => { resolve(v as T); return v; }));
+}
+
+/** Resolves every Output inside a plain object or array, as `pulumi stack output --json` would show it. */
+export async function resolveDeep(value: unknown): Promise<unknown> {
+    if (pulumi.Output.isInstance(value)) return resolveDeep(await valueOf(value));
+    if (Array.isArray(value)) return Promise.all(value.map(resolveDeep));
+    if (value && typeof value === "object") {
+        const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveDeep(v)] as const));
+        return Object.fromEntries(entries);
+    }
+    return value;
+}
+
+/** Replaces the runtime's config, as `pulumi up` does from the stack file. */
+export function useConfig(config: Record<string, string>): void {
+    pulumi.runtime.setAllConfig(config, []);
+}
