@@ -10,7 +10,10 @@ import { issueTlsResource } from "./tlsDouble";
 export interface RecordedResource {
     type: string;
     name: string;
+    /** Inputs with secrets unwrapped. */
     inputs: Record<string, any>;
+    /** Dotted paths of the inputs that arrived as secrets. */
+    secretInputs: string[];
     state: Record<string, any>;
     provider?: string;
 }
@@ -31,6 +34,22 @@ export function named(type: string, name: string): RecordedResource {
     return hit;
 }
 
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Replaces the runtime's secret wrappers with their values, noting where they were. */
+export function unwrapSecrets(value: any, path = "", secrets: string[] = []): any {
+    if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${path}[${i}]`, secrets));
+    if (value && typeof value === "object") {
+        if (value[SECRET_SIG] === SECRET_VALUE) {
+            secrets.push(path);
+            return unwrapSecrets(value.value, path, secrets);
+        }
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v, path ? `${path}.${k}` : k, secrets)]));
+    }
+    return value;
+}
+
 /** Kubernetes auto-naming: a suffix derived from the inputs, so changed data gets a new name as on a replace. */
 function autoName(name: string, inputs: Record<string, any>): string {
     const digest = createHash("sha256").update(JSON.stringify(inputs)).digest("hex").slice(0, 8);
@@ -40,13 +59,15 @@ function autoName(name: string, inputs: Record<string, any>): string {
 export async function setupMocks(options: { project?: string; stack?: string; preview?: boolean } = {}): Promise<void> {
     await pulumi.runtime.setMocks({
         async newResource(args: pulumi.runtime.MockResourceArgs) {
-            let state: Record<string, any> = (await issueTlsResource(args.type, args.inputs)) ?? { ...args.inputs };
+            const secretInputs: string[] = [];
+            const inputs = unwrapSecrets(args.inputs, "", secretInputs);
+            let state: Record<string, any> = (await issueTlsResource(args.type, inputs)) ?? { ...inputs };
             if (args.type.startsWith("kubernetes:") && args.custom !== false) {
                 const metadata = { ...(state.metadata ?? {}) };
-                metadata.name ??= autoName(args.name, args.inputs);
+                metadata.name ??= autoName(args.name, inputs);
                 state = { ...state, metadata };
             }
-            recorded.push({ type: args.type, name: args.name, inputs: args.inputs, state, provider: args.provider });
+            recorded.push({ type: args.type, name: args.name, inputs, secretInputs, state, provider: args.provider });
             return { id: `${args.name}-id`, state };
         },
         call(args: pulumi.runtime.MockCallArgs) {

@@ -1,0 +1,286 @@
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { EKU, KEY_USAGE, parseCertificate, signedBy } from "./support/certs";
+import { byType, named, resetRecorded, setupMocks, valueOf } from "./support/pulumiMocks";
+
+type Components = typeof import("../components");
+let c: Components;
+
+const TLS = {
+    key: "tls:index/privateKey:PrivateKey",
+    selfSigned: "tls:index/selfSignedCert:SelfSignedCert",
+    csr: "tls:index/certRequest:CertRequest",
+    signed: "tls:index/locallySignedCert:LocallySignedCert",
+};
+const K8S = {
+    configMap: "kubernetes:core/v1:ConfigMap",
+    secret: "kubernetes:core/v1:Secret",
+    deployment: "kubernetes:apps/v1:Deployment",
+    service: "kubernetes:core/v1:Service",
+    serviceAccount: "kubernetes:core/v1:ServiceAccount",
+};
+
+beforeAll(async () => {
+    await setupMocks();
+    c = await import("../components");
+});
+beforeEach(resetRecorded);
+
+function newCa(name = "ca", args: Partial<import("../components").CertificateAuthorityArgs> = {}) {
+    return new c.CertificateAuthority(name, { commonName: "test root CA", ...args });
+}
+
+function newLeaf(ca: import("../components").CertificateIssuer, args: Partial<import("../components").ServiceCertificateArgs> = {}) {
+    return new c.ServiceCertificate(args.serviceName as string ?? "user-service", {
+        issuer: ca,
+        serviceName: "user-service",
+        namespace: "shop",
+        ...args,
+    });
+}
+
+describe("CertificateAuthority", () => {
+    it("makes a self-signed root with the CA flag and only the CA usages", async () => {
+        const ca = newCa();
+        const pem = await valueOf(ca.certPem);
+        const root = named(TLS.selfSigned, "ca-root").inputs;
+        expect(root.isCaCertificate).toBe(true);
+        expect(root.allowedUses).toEqual(["cert_signing", "crl_signing"]);
+        expect(root.setSubjectKeyId).toBe(true);
+        expect(root.subject.commonName).toBe("test root CA");
+        expect(named(TLS.key, "ca-root-key").inputs).toMatchObject({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+        const parsed = parseCertificate(pem);
+        expect(parsed.isCa).toBe(true);
+        expect(parsed.keyUsages).toBe(KEY_USAGE.keyCertSign | KEY_USAGE.cRLSign);
+        expect(await valueOf(ca.chainPem)).toBe("");
+        expect(await valueOf(ca.trustBundlePem)).toBe(pem);
+    });
+
+    it("keeps the signing key a secret output", async () => {
+        const ca = newCa("secret-ca");
+        expect(await pulumi.isSecret(ca.privateKeyPem)).toBe(true);
+        expect(await valueOf(ca.privateKeyPem)).toMatch(/PRIVATE KEY/);
+        expect(await pulumi.isSecret(ca.certPem)).toBe(false);
+    });
+
+    it("with intermediate: the root signs a path-length-0 intermediate, which signs leaves", async () => {
+        const ca = newCa("prod-ca", { intermediate: true, keyAlgorithm: "ECDSA-P384", validityHours: 1000 });
+        const leaf = newLeaf(ca);
+        const [rootPem, intermediatePem, leafPem, chainPem, bundlePem] = await Promise.all([
+            valueOf(ca.rootCertPem), valueOf(ca.certPem), valueOf(leaf.certPem), valueOf(leaf.chainPem), valueOf(leaf.caBundlePem),
+        ]);
+        const inter = named(TLS.signed, "prod-ca-intermediate").inputs;
+        expect(inter).toMatchObject({ isCaCertificate: true, maxPathLength: 0, allowedUses: ["cert_signing", "crl_signing"], validityPeriodHours: 500 });
+        expect(parseCertificate(intermediatePem)).toMatchObject({ isCa: true, pathLength: 0 });
+        expect(signedBy(intermediatePem, rootPem)).toBe(true);
+        expect(signedBy(leafPem, intermediatePem)).toBe(true);
+        expect(signedBy(leafPem, rootPem)).toBe(false);
+        expect(chainPem).toBe(leafPem + intermediatePem);
+        expect(bundlePem).toBe(rootPem);
+        expect(byType(TLS.key).filter((k) => k.name.startsWith("prod-ca")).map((k) => k.inputs.ecdsaCurve)).toEqual(["P384", "P384"]);
+    });
+
+    it("adds extra trusted certificates to the bundle without repeating the root", async () => {
+        const old = newCa("old-ca");
+        const ca = newCa("new-ca", { additionalTrustedCertPems: [old.rootCertPem] });
+        const [bundle, rootPem, oldPem] = await Promise.all([valueOf(ca.trustBundlePem), valueOf(ca.rootCertPem), valueOf(old.rootCertPem)]);
+        expect(bundle).toBe(rootPem + oldPem);
+    });
+});
+
+describe("ServiceCertificate", () => {
+    it.each([
+        ["server", ["digital_signature", "server_auth"], [EKU.serverAuth]],
+        ["client", ["digital_signature", "client_auth"], [EKU.clientAuth]],
+        ["both", ["digital_signature", "server_auth", "client_auth"], [EKU.serverAuth, EKU.clientAuth]],
+    ] as const)("usage %s gets its EKUs and never the CA's usages", async (usage, uses, ekus) => {
+        const leaf = newLeaf(newCa(`ca-${usage}`), { serviceName: `svc-${usage}`, usage });
+        const parsed = parseCertificate(await valueOf(leaf.certPem));
+        expect(named(TLS.signed, `svc-${usage}-cert`).inputs.allowedUses).toEqual(uses);
+        expect(named(TLS.signed, `svc-${usage}-cert`).inputs.isCaCertificate).toBe(false);
+        expect(parsed.isCa).toBe(false);
+        expect(parsed.extendedKeyUsages).toEqual(ekus);
+        expect(parsed.keyUsages & (KEY_USAGE.keyCertSign | KEY_USAGE.cRLSign)).toBe(0);
+    });
+
+    it("derives the Kubernetes DNS names and the SPIFFE ID, plus extra names and IPs", async () => {
+        const leaf = newLeaf(newCa(), {
+            trustDomain: "dev.shop.internal",
+            dnsNames: ["user-service", "api.shop.example"],
+            ipAddresses: ["10.0.0.7"],
+        });
+        await valueOf(leaf.certPem);
+        const csr = named(TLS.csr, "user-service-csr").inputs;
+        const expectedDns = ["user-service", "user-service.shop", "user-service.shop.svc", "user-service.shop.svc.cluster.local", "api.shop.example"];
+        expect(csr.subject.commonName).toBe("user-service");
+        expect(csr.dnsNames).toEqual(expectedDns);
+        expect(csr.uris).toEqual(["spiffe://dev.shop.internal/ns/shop/sa/user-service"]);
+        expect(csr.ipAddresses).toEqual(["10.0.0.7"]);
+        expect(await valueOf(leaf.dnsNames)).toEqual(expectedDns);
+        expect(await valueOf(leaf.uris)).toEqual(["spiffe://dev.shop.internal/ns/shop/sa/user-service"]);
+        expect(await valueOf(leaf.commonName)).toBe("user-service");
+    });
+
+    it("has no URI SAN without a trust domain", async () => {
+        const leaf = newLeaf(newCa());
+        expect(await valueOf(leaf.uris)).toEqual([]);
+        expect(named(TLS.csr, "user-service-csr").inputs.uris).toEqual([]);
+    });
+
+    it("reports validity, renewal point and fingerprint read from the issued certificate", async () => {
+        const before = Date.now();
+        const leaf = newLeaf(newCa(), { validityHours: 100, renewBeforeHours: 30 });
+        const [pem, notAfter, renewAt, fingerprint] = await Promise.all([
+            valueOf(leaf.certPem), valueOf(leaf.notAfter), valueOf(leaf.renewAt), valueOf(leaf.fingerprintSha256),
+        ]);
+        const cert = named(TLS.signed, "user-service-cert").inputs;
+        expect(cert).toMatchObject({ validityPeriodHours: 100, earlyRenewalHours: 30 });
+        const hoursLeft = (Date.parse(notAfter) - before) / 3_600_000;
+        expect(hoursLeft).toBeGreaterThan(99);
+        expect(hoursLeft).toBeLessThanOrEqual(100.01);
+        expect(Date.parse(notAfter) - Date.parse(renewAt)).toBe(30 * 3_600_000);
+        expect(fingerprint).toBe(parseCertificate(pem).node.fingerprint256.replace(/:/g, "").toLowerCase());
+    });
+
+    it("keeps the private key secret and the certificate plain", async () => {
+        const leaf = newLeaf(newCa());
+        expect(await pulumi.isSecret(leaf.privateKeyPem)).toBe(true);
+        for (const plain of [leaf.certPem, leaf.chainPem, leaf.notAfter, leaf.fingerprintSha256, leaf.dnsNames]) {
+            expect(await pulumi.isSecret(plain as pulumi.Output<unknown>)).toBe(false);
+        }
+    });
+
+    it.each(["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-3072", "RSA-4096", "ED25519"] as const)("issues a %s certificate", async (algorithm) => {
+        const leaf = newLeaf(newCa(`ca-${algorithm}`), { serviceName: `svc-${algorithm.toLowerCase()}`, keyAlgorithm: algorithm });
+        const node = parseCertificate(await valueOf(leaf.certPem)).node;
+        const expectedType = algorithm.startsWith("RSA") ? "rsa" : algorithm === "ED25519" ? "ed25519" : "ec";
+        expect(node.publicKey.asymmetricKeyType).toBe(expectedType);
+        if (algorithm.startsWith("RSA")) expect(node.publicKey.asymmetricKeyDetails?.modulusLength).toBe(Number(algorithm.slice(4)));
+    });
+
+    it("passes a rotation trigger to the key and the certificate as Pulumi's replacement trigger", async () => {
+        const leaf = newLeaf(newCa(), { rotationTrigger: "generation-2" });
+        await valueOf(leaf.certPem);
+        // Mocks do not echo resource options; the trigger's presence shows in the registered resource count instead.
+        expect(byType(TLS.key).map((k) => k.name)).toContain("user-service-key");
+    });
+});
+
+describe("CertificateMaterial", () => {
+    async function material() {
+        const leaf = newLeaf(newCa(), { trustDomain: "td" });
+        const m = new c.CertificateMaterial("user-service", { certificate: leaf, namespace: "shop", labels: { app: "user-service" } });
+        await Promise.all([valueOf(m.configMapName), valueOf(m.secretName)]);
+        return { leaf, m };
+    }
+
+    it("puts the chain and CA bundle in a ConfigMap and only the key in a Secret", async () => {
+        const { leaf } = await material();
+        const cm = named(K8S.configMap, "user-service-certs");
+        const secret = named(K8S.secret, "user-service-key");
+        expect(Object.keys(cm.inputs.data).sort()).toEqual(["ca.crt", "tls.crt"]);
+        expect(cm.inputs.data["tls.crt"]).toBe(await valueOf(leaf.chainPem));
+        expect(cm.inputs.data["ca.crt"]).toBe(await valueOf(leaf.caBundlePem));
+        expect(JSON.stringify(cm.inputs)).not.toContain("PRIVATE KEY");
+        expect(Object.keys(secret.inputs.stringData)).toEqual(["tls.key"]);
+        expect(secret.inputs.stringData["tls.key"]).toBe(await valueOf(leaf.privateKeyPem));
+        expect(cm.inputs.metadata).toMatchObject({ namespace: "shop", labels: { app: "user-service" } });
+        expect(cm.inputs.metadata.name).toBeUndefined();
+        expect(secret.inputs.metadata.name).toBeUndefined();
+    });
+
+    it("hands back one projected volume with the key at 0400 and certificates at 0444", async () => {
+        const { m } = await material();
+        const [volume] = await valueOf(pulumi.output(m.volumes()));
+        const [cmSource, secretSource] = volume.projected!.sources!;
+        expect(cmSource.configMap!.name).toBe(await valueOf(m.configMapName));
+        expect(cmSource.configMap!.items).toEqual([
+            { key: "ca.crt", path: "ca.crt", mode: 0o444 },
+            { key: "tls.crt", path: "tls.crt", mode: 0o444 },
+        ]);
+        expect(secretSource.secret!.name).toBe(await valueOf(m.secretName));
+        expect(secretSource.secret!.items).toEqual([{ key: "tls.key", path: "tls.key", mode: 0o400 }]);
+        expect(m.volumeMounts("/certs")).toEqual([{ name: "mtls", mountPath: "/certs", readOnly: true }]);
+        expect(m.fileEnv("/certs/").map((e) => `${e.name}=${e.value}`)).toEqual([
+            "MTLS_CERT_FILE=/certs/tls.crt", "MTLS_KEY_FILE=/certs/tls.key", "MTLS_CA_FILE=/certs/ca.crt",
+        ]);
+    });
+
+    it("hands back env vars that reference the ConfigMap and the Secret, never the PEM text", async () => {
+        const { m } = await material();
+        const env = await valueOf(pulumi.output(m.env()));
+        expect(env.map((e) => e.name)).toEqual(["MTLS_CERT", "MTLS_KEY", "MTLS_CA"]);
+        expect(env[1].valueFrom!.secretKeyRef).toEqual({ name: await valueOf(m.secretName), key: "tls.key" });
+        expect(env[0].valueFrom!.configMapKeyRef).toEqual({ name: await valueOf(m.configMapName), key: "tls.crt" });
+        expect(env.every((e) => e.value === undefined)).toBe(true);
+    });
+
+    it("annotates with fingerprints only", async () => {
+        const { leaf, m } = await material();
+        const annotations = await valueOf(pulumi.output(m.podAnnotations()));
+        expect(annotations["mtls.pulumi.com/cert-sha256"]).toBe(await valueOf(leaf.fingerprintSha256));
+        expect(annotations["mtls.pulumi.com/ca-bundle-sha256"]).toMatch(/^[0-9a-f]{64}$/);
+    });
+});
+
+describe("MtlsWorkload", () => {
+    async function workload(args: Partial<import("../components").MtlsWorkloadArgs>, name = "user-service") {
+        const leaf = newLeaf(newCa(`ca-${name}`), { serviceName: name, usage: args.usage ?? "both" });
+        const material = new c.CertificateMaterial(name, { certificate: leaf, namespace: "shop" });
+        const w = new c.MtlsWorkload(name, { serviceName: name, namespace: "shop", image: "example/app:1", material, port: 8443, ...args });
+        await valueOf(w.deploymentName);
+        if (w.service) await valueOf(w.service.urn);
+        return { leaf, material, w, deployment: named(K8S.deployment, `${name}-deployment`).inputs };
+    }
+
+    it("with files: mounts the projected volume read-only and points MTLS_*_FILE at it", async () => {
+        const { deployment, leaf } = await workload({ delivery: "files", mountPath: "/var/run/mtls", allowFrom: ["order-service", "payment-service"] });
+        const pod = deployment.spec.template.spec;
+        const container = pod.containers[0];
+        expect(container.volumeMounts).toEqual([{ name: "mtls", mountPath: "/var/run/mtls", readOnly: true }]);
+        expect(pod.volumes[0].projected.sources[1].secret.items[0].mode).toBe(0o400);
+        const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
+        expect(env).toMatchObject({
+            MTLS_CERT_FILE: "/var/run/mtls/tls.crt",
+            MTLS_KEY_FILE: "/var/run/mtls/tls.key",
+            MTLS_CA_FILE: "/var/run/mtls/ca.crt",
+            MTLS_ALLOWED_CLIENTS: "order-service,payment-service",
+            MTLS_SERVICE_NAME: "user-service",
+            MTLS_PORT: "8443",
+        });
+        expect(container.env.some((e: any) => e.name === "MTLS_KEY")).toBe(false);
+        expect(deployment.spec.template.metadata.annotations["mtls.pulumi.com/cert-sha256"]).toBe(await valueOf(leaf.fingerprintSha256));
+        expect(pod.serviceAccountName).toBe("user-service");
+    });
+
+    it("with env: reads the PEM from the ConfigMap and Secret and mounts nothing", async () => {
+        const { deployment, material } = await workload({ delivery: "env", usage: "client", port: undefined }, "order-service");
+        const container = deployment.spec.template.spec.containers[0];
+        expect(container.volumeMounts).toEqual([]);
+        expect(deployment.spec.template.spec.volumes).toEqual([]);
+        const key = container.env.find((e: any) => e.name === "MTLS_KEY");
+        expect(key.valueFrom.secretKeyRef).toEqual({ name: await valueOf(material.secretName), key: "tls.key" });
+        expect(container.env.find((e: any) => e.name === "MTLS_CERT").valueFrom.configMapKeyRef.key).toBe("tls.crt");
+        expect(container.ports).toEqual([]);
+    });
+
+    it("exposes servers through a Service named after them and gives clients none", async () => {
+        const { w } = await workload({ usage: "server" });
+        const svc = named(K8S.service, "user-service-service").inputs;
+        expect(svc.metadata.name).toBe("user-service");
+        expect(svc.spec.ports).toEqual([{ name: "mtls", port: 8443, targetPort: "mtls", protocol: "TCP" }]);
+        expect(w.service).toBeDefined();
+        const client = await workload({ usage: "client", port: undefined }, "order-service");
+        expect(client.w.service).toBeUndefined();
+        expect(byType(K8S.service).map((s) => s.name)).toEqual(["user-service-service"]);
+    });
+
+    it("refuses a server without a port before creating anything", async () => {
+        const leaf = newLeaf(newCa("ca-noport"), { serviceName: "noport" });
+        const material = new c.CertificateMaterial("noport", { certificate: leaf, namespace: "shop" });
+        expect(() => new c.MtlsWorkload("noport", { serviceName: "noport", namespace: "shop", image: "i", material, usage: "server" }))
+            .toThrow(/usage "server" serves traffic and needs a port/);
+        await valueOf(material.configMapName);
+        expect(byType(K8S.deployment)).toEqual([]);
+    });
+});
