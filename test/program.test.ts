@@ -1,0 +1,149 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { parseCertificate, signedBy } from "./support/certs";
+import { byType, named, recorded, resetRecorded, resolveDeep, setupMocks, useConfig } from "./support/pulumiMocks";
+import { PROJECT_ROOT, SHIPPED_STACKS, engineConfigFromYaml, shippedStackConfig } from "./support/stackConfig";
+
+type Program = typeof import("../infra/program");
+let program: Program;
+
+beforeAll(async () => {
+    await setupMocks({ stack: "dev" });
+    program = await import("../infra/program");
+});
+beforeEach(resetRecorded);
+afterEach(() => vi.restoreAllMocks());
+
+/** Runs the program with a stack's config, as `pulumi up` would, and returns its outputs fully resolved. */
+async function runStack(config: Record<string, string>): Promise<any> {
+    useConfig(config);
+    const outputs = program.main();
+    const resolved = await resolveDeep(outputs);
+    // Registrations that no output depends on (the Services) settle in the same turn as the outputs.
+    await new Promise((r) => setTimeout(r, 50));
+    return resolved;
+}
+
+function serviceEnv(name: string): Record<string, any> {
+    const deployment = named("kubernetes:apps/v1:Deployment", `${name}-deployment`).inputs;
+    return Object.fromEntries(deployment.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+}
+
+describe.each(SHIPPED_STACKS)("the %s stack under mocks", (stack) => {
+    let outputs: any;
+    let logged: string[];
+
+    beforeEach(async () => {
+        logged = [];
+        const capture = (...args: unknown[]) => { logged.push(args.map(String).join(" ")); };
+        for (const level of ["log", "info", "warn", "error", "debug"] as const) vi.spyOn(console, level).mockImplementation(capture);
+        // Debug level is left out: there the SDK traces its own RPC payloads, and the mock monitor
+        // hands resource state back unmarked, so the trace would show what mocks echo, not what we log.
+        for (const level of ["info", "warn", "error"] as const) vi.spyOn(pulumi.log, level).mockImplementation(async (msg: string) => capture(msg));
+        outputs = await runStack(shippedStackConfig(stack));
+    });
+
+    it("creates one namespace, one CA and per service a key, CSR, certificate, ConfigMap, Secret and Deployment", () => {
+        const services = ["user-service", "order-service", "payment-service"];
+        expect(byType("kubernetes:core/v1:Namespace")).toHaveLength(1);
+        expect(byType("tls:index/selfSignedCert:SelfSignedCert").map((r) => r.name)).toEqual(["ca-root"]);
+        expect(byType("tls:index/locallySignedCert:LocallySignedCert").map((r) => r.name).sort())
+            .toEqual([...(stack === "prod" ? ["ca-intermediate"] : []), ...services.map((s) => `${s}-cert`)].sort());
+        for (const type of ["kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Secret", "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:ServiceAccount"]) {
+            expect(byType(type)).toHaveLength(3);
+        }
+        expect(byType("kubernetes:core/v1:Service").map((r) => r.inputs.metadata.name)).toEqual(["user-service"]);
+    });
+
+    it("sends every Kubernetes object to the stack's provider, rendering to out/<stack>", () => {
+        const provider = named("pulumi:providers:kubernetes", "kubernetes");
+        expect(provider.inputs.renderYamlToDirectory).toBe(path.join(PROJECT_ROOT, "out", stack));
+        const k8sObjects = recorded.filter((r) => r.type.startsWith("kubernetes:"));
+        expect(k8sObjects.length).toBe(1 + 3 * 4 + 1);
+        for (const object of k8sObjects) expect(object.provider, object.name).toMatch(/pulumi:providers:kubernetes::kubernetes::/);
+        expect(fs.statSync(provider.inputs.renderYamlToDirectory).mode & 0o777).toBe(0o700);
+    });
+
+    it("issues certificates whose chain verifies against the exported CA and carries the service identity", () => {
+        const namespace = outputs.namespace;
+        const user = outputs.services["user-service"];
+        expect(user.dnsNames).toEqual(["user-service", `user-service.${namespace}`, `user-service.${namespace}.svc`, `user-service.${namespace}.svc.cluster.local`]);
+        expect(user.uris).toEqual([expect.stringMatching(new RegExp(`^spiffe://[a-z.]+/ns/${namespace}/sa/user-service$`))]);
+        expect(user.fingerprintSha256).toMatch(/^[0-9a-f]{64}$/);
+        expect(Date.parse(user.renewAt)).toBeLessThan(Date.parse(user.notAfter));
+        const chain = named("kubernetes:core/v1:ConfigMap", "user-service-certs").inputs.data["tls.crt"];
+        const intermediate = chain.split("-----END CERTIFICATE-----\n")[1];
+        expect(signedBy(intermediate ? `${intermediate}-----END CERTIFICATE-----\n` : chain, outputs.caCertPem)).toBe(true);
+        expect(parseCertificate(outputs.caCertPem).isCa).toBe(true);
+        expect(parseCertificate(chain).node.subject).toContain("CN=user-service");
+    });
+
+    it("wires user-service with files and its allowlist, order-service with env", () => {
+        const user = serviceEnv("user-service");
+        expect(user).toMatchObject({ MTLS_CERT_FILE: "/etc/mtls/tls.crt", MTLS_KEY_FILE: "/etc/mtls/tls.key", MTLS_ALLOWED_CLIENTS: "order-service,payment-service", MTLS_PORT: "8443" });
+        expect(user.MTLS_ALLOWED_SPIFFE_IDS.split(",")).toHaveLength(2);
+        const order = serviceEnv("order-service");
+        expect(order.MTLS_KEY.secretKeyRef.key).toBe("tls.key");
+        expect(order.MTLS_ALLOWED_CLIENTS).toBe("");
+        expect(named("kubernetes:apps/v1:Deployment", "order-service-deployment").inputs.spec.template.spec.volumes).toEqual([]);
+    });
+
+    it("keeps private keys out of ConfigMaps, annotations, stack outputs and logs, and in secrets", () => {
+        for (const cm of byType("kubernetes:core/v1:ConfigMap")) expect(JSON.stringify(cm.inputs)).not.toContain("PRIVATE KEY");
+        for (const d of byType("kubernetes:apps/v1:Deployment")) {
+            expect(JSON.stringify(d.inputs.spec.template.metadata.annotations)).not.toContain("PRIVATE KEY");
+            expect(JSON.stringify(d.inputs.metadata)).not.toContain("PRIVATE KEY");
+        }
+        expect(JSON.stringify(outputs)).not.toContain("PRIVATE KEY");
+        expect(logged.join("\n")).not.toContain("PRIVATE KEY");
+        for (const secret of byType("kubernetes:core/v1:Secret")) {
+            expect(secret.inputs.stringData["tls.key"]).toMatch(/PRIVATE KEY/);
+            expect(secret.secretInputs.some((p) => p.startsWith("stringData")), secret.name).toBe(true);
+        }
+        // Every key output of every tls resource that the program passes on travels as a secret.
+        for (const cert of byType("tls:index/locallySignedCert:LocallySignedCert")) {
+            expect(cert.secretInputs).toContain("caPrivateKeyPem");
+        }
+    });
+});
+
+describe("the program's config handling", () => {
+    it("refuses bad config with every key path before registering any resource", () => {
+        useConfig({
+            ...shippedStackConfig("dev"),
+            "mtls:namespace": "Shop",
+            "mtls:services": JSON.stringify([{ name: "a", image: "i", port: 99999 }, { name: "a", image: "i", usage: "client", allowFrom: ["ghost"] }]),
+        });
+        let error: unknown;
+        try {
+            program.main();
+        } catch (err) {
+            error = err;
+        }
+        expect(pulumi.RunError.isInstance(error)).toBe(true);
+        const message = (error as Error).message;
+        for (const key of ["mtls:namespace", "mtls:services[0].port", "mtls:services[1].name", "mtls:services[1].allowFrom[0]"]) {
+            expect(message).toContain(`${key}:`);
+        }
+        expect(recorded).toEqual([]);
+    });
+
+    it("deploys to a kubeconfig context instead of rendering when one is configured", async () => {
+        const config = engineConfigFromYaml(fs.readFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.dev.yaml"), "utf8"));
+        config["mtls:kubernetes"] = JSON.stringify({ context: "kind-shop" });
+        await runStack(config);
+        const provider = named("pulumi:providers:kubernetes", "kubernetes");
+        expect(provider.inputs).toMatchObject({ context: "kind-shop" });
+        expect(provider.inputs.renderYamlToDirectory).toBeUndefined();
+    });
+
+    it("uses an existing namespace when createNamespace is false", async () => {
+        const config = shippedStackConfig("dev");
+        config["mtls:kubernetes"] = JSON.stringify({ renderDirectory: "out/dev", createNamespace: false });
+        await runStack(config);
+        expect(byType("kubernetes:core/v1:Namespace")).toEqual([]);
+        expect(named("kubernetes:core/v1:ConfigMap", "user-service-certs").inputs.metadata.namespace).toBe("shop-dev");
+    });
+});
