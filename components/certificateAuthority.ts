@@ -17,6 +17,8 @@ export interface CertificateIssuer {
     chainPem: pulumi.Input<string>;
     /** The certificates peers trust: the root, plus any root that is being rotated in or out. */
     trustBundlePem: pulumi.Input<string>;
+    /** End of validity of the signing certificate, ISO 8601; leaves may not outlive it. */
+    notAfter?: pulumi.Input<string>;
 }
 
 export interface CertificateAuthorityArgs {

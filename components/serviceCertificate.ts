@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { CertificateIssuer } from "./certificateAuthority";
 import { KeyAlgorithm, Usage, leafAllowedUses, serviceDnsNames, spiffeId, uniqueInOrder } from "./policy";
+import { RenewalClock, readClock } from "./renewalClock";
 import { newTlsPrivateKey } from "./tlsKey";
 import { joinPemCertificates, summarizeCertificate } from "./x509";
 
@@ -68,6 +69,13 @@ export interface ServiceCertificateArgs {
      * @default never forced
      */
     rotationTrigger?: pulumi.Input<string>;
+    /**
+     * Reissue key and certificate on the first `pulumi up` inside the renew window
+     * (`notAfter - renewBeforeHours`), with no `--refresh`, through a `RenewalClock`.
+     * Fixed at construction.
+     * @default true
+     */
+    autoRenew?: boolean;
 }
 
 export const DEFAULT_LEAF_VALIDITY_HOURS = 2160;
@@ -95,12 +103,27 @@ export class ServiceCertificate extends pulumi.ComponentResource {
     public readonly dnsNames: pulumi.Output<string[]>;
     /** URI SANs as issued. */
     public readonly uris: pulumi.Output<string[]>;
+    /** Whole days until `notAfter`, as of this run's clock. */
+    public readonly daysLeft: pulumi.Output<number>;
+    /** Why the current certificate was issued (`first issue`, `inside renew window: 12 days left`, ...); empty without autoRenew. */
+    public readonly issueReason: pulumi.Output<string>;
 
     constructor(name: string, args: ServiceCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mtls:index:ServiceCertificate", name, {}, opts);
         const keyAlgorithm = args.keyAlgorithm ?? "ECDSA-P256";
         const renewBeforeHours = pulumi.output(args.renewBeforeHours ?? DEFAULT_RENEW_BEFORE_HOURS);
-        const rotation = args.rotationTrigger === undefined ? {} : { replacementTrigger: args.rotationTrigger };
+        const validityHours = pulumi.output(args.validityHours ?? DEFAULT_LEAF_VALIDITY_HOURS);
+        const clock = args.autoRenew === false ? undefined : new RenewalClock(`${name}-renewal`, {
+            subject: args.serviceName,
+            validityHours,
+            renewBeforeHours,
+            issuerNotAfter: args.issuer.notAfter,
+        }, { parent: this });
+        // The key, request and certificate are replaced whenever the clock is: one renewal, one new key.
+        const rotation: pulumi.CustomResourceOptions = {
+            ...(args.rotationTrigger === undefined ? {} : { replacementTrigger: args.rotationTrigger }),
+            ...(clock ? { replaceWith: [clock] } : {}),
+        };
 
         const dnsNames = pulumi
             .all([args.serviceName, args.namespace, args.clusterDomain, args.dnsNames ?? []])
@@ -117,7 +140,7 @@ export class ServiceCertificate extends pulumi.ComponentResource {
             dnsNames,
             uris,
             ipAddresses: args.ipAddresses ?? [],
-        }, { parent: this });
+        }, { parent: this, ...rotation });
         const cert = new tls.LocallySignedCert(`${name}-cert`, {
             certRequestPem: request.certRequestPem,
             caCertPem: args.issuer.certPem,
@@ -125,7 +148,7 @@ export class ServiceCertificate extends pulumi.ComponentResource {
             isCaCertificate: false,
             setSubjectKeyId: true,
             allowedUses: pulumi.all([args.usage ?? "both", keyAlgorithm]).apply(([usage, algorithm]) => leafAllowedUses(usage, algorithm)),
-            validityPeriodHours: args.validityHours ?? DEFAULT_LEAF_VALIDITY_HOURS,
+            validityPeriodHours: validityHours,
             earlyRenewalHours: renewBeforeHours,
         }, { parent: this, ...rotation });
 
@@ -141,6 +164,8 @@ export class ServiceCertificate extends pulumi.ComponentResource {
         this.fingerprintSha256 = summary.fingerprintSha256;
         this.dnsNames = summary.dnsNames;
         this.uris = summary.uris;
+        this.daysLeft = summary.notAfter.apply((end) => Math.floor((Date.parse(end) - readClock().getTime()) / 86_400_000));
+        this.issueReason = clock ? clock.reason : pulumi.output("");
 
         this.registerOutputs({
             certPem: this.certPem,
@@ -153,6 +178,8 @@ export class ServiceCertificate extends pulumi.ComponentResource {
             fingerprintSha256: this.fingerprintSha256,
             dnsNames: this.dnsNames,
             uris: this.uris,
+            daysLeft: this.daysLeft,
+            issueReason: this.issueReason,
         });
     }
 }

@@ -4,9 +4,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import {
     CertificateAuthority,
+    CertificateIssuer,
     CertificateMaterial,
     MtlsWorkload,
+    RotationLedger,
     ServiceCertificate,
+    joinPemCertificates,
+    readClock,
+    rotationPlan,
     spiffeId,
 } from "../components";
 import { loadStackSpec } from "./config";
@@ -15,16 +20,34 @@ import type { StackSpec } from "./spec";
 /** What a reviewer may read about each service's certificate. Never a key. */
 export interface ServiceCertificateOutputs {
     commonName: pulumi.Output<string>;
+    /** Common name of the CA that signed it. */
+    issuer: string;
     notAfter: pulumi.Output<string>;
     renewAt: pulumi.Output<string>;
+    daysLeft: pulumi.Output<number>;
+    issueReason: pulumi.Output<string>;
     fingerprintSha256: pulumi.Output<string>;
     dnsNames: pulumi.Output<string[]>;
     uris: pulumi.Output<string[]>;
 }
 
+export interface CaOutputs {
+    commonName: string;
+    /** `signing`, `trusted` (rotating in or out) */
+    role: "signing" | "trusted";
+    notAfter: pulumi.Output<string>;
+    /** When to start rotating: two longest leaf lifetimes before the CA ends. */
+    renewAt: pulumi.Output<string>;
+    daysLeft: pulumi.Output<number>;
+}
+
 export interface StackOutputs {
+    /** The trust bundle: every CA certificate that services trust now. */
     caCertPem: pulumi.Output<string>;
     caNotAfter: pulumi.Output<string>;
+    /** Per CA generation. */
+    cas: Record<string, CaOutputs>;
+    rotation: { generation: number; phase: string };
     namespace: string;
     renderDirectory?: string;
     services: Record<string, ServiceCertificateOutputs>;
@@ -57,19 +80,37 @@ export function deployStack(spec: StackSpec): StackOutputs {
         ? new k8s.core.v1.Namespace("namespace", { metadata: { name: spec.namespace } }, { provider }).metadata.name
         : spec.namespace;
 
-    const ca = new CertificateAuthority("ca", {
-        commonName: spec.ca.commonName,
-        keyAlgorithm: spec.ca.keyAlgorithm,
-        validityHours: spec.ca.validityHours,
-        intermediate: spec.ca.intermediate,
-        intermediateValidityHours: spec.ca.intermediateValidityHours,
-    });
+    const rotation = { generation: spec.ca.generation, phase: spec.ca.rotation ?? ("steady" as const) };
+    const plan = rotationPlan(rotation);
+    // Every CA waits for the ledger, whose check refuses an unsafe rotation step at preview.
+    const ledger = new RotationLedger("ca-rotation", rotation);
+    const cas = new Map<number, CertificateAuthority>();
+    for (const generation of plan.live) {
+        cas.set(generation, new CertificateAuthority(caResourceName(generation), {
+            commonName: caCommonName(spec.ca.commonName, generation),
+            keyAlgorithm: spec.ca.keyAlgorithm,
+            validityHours: spec.ca.validityHours,
+            intermediate: spec.ca.intermediate,
+            intermediateValidityHours: spec.ca.intermediateValidityHours,
+        }, { dependsOn: [ledger] }));
+    }
+    const signing = cas.get(plan.signing) as CertificateAuthority;
+    const trustBundlePem = pulumi
+        .all(plan.trusted.map((g) => (cas.get(g) as CertificateAuthority).rootCertPem))
+        .apply(joinPemCertificates);
+    const issuer: CertificateIssuer = {
+        certPem: signing.certPem,
+        privateKeyPem: signing.privateKeyPem,
+        chainPem: signing.chainPem,
+        trustBundlePem,
+        notAfter: signing.notAfter,
+    };
 
     const services: Record<string, ServiceCertificateOutputs> = {};
     for (const svc of spec.services) {
         const labels = { "app.kubernetes.io/name": svc.name, "app.kubernetes.io/part-of": "mtls" };
         const certificate = new ServiceCertificate(svc.name, {
-            issuer: ca,
+            issuer,
             serviceName: svc.name,
             namespace: spec.namespace,
             trustDomain: spec.trustDomain,
@@ -100,21 +141,48 @@ export function deployStack(spec: StackSpec): StackOutputs {
         }, k8sOpts);
         services[svc.name] = {
             commonName: certificate.commonName,
+            issuer: caCommonName(spec.ca.commonName, plan.signing),
             notAfter: certificate.notAfter,
             renewAt: certificate.renewAt,
+            daysLeft: certificate.daysLeft,
+            issueReason: certificate.issueReason,
             fingerprintSha256: certificate.fingerprintSha256,
             dnsNames: certificate.dnsNames,
             uris: certificate.uris,
         };
     }
 
+    const longestLeafHours = Math.max(...spec.services.map((svc) => svc.validityHours));
+    const caOutputs: Record<string, CaOutputs> = {};
+    for (const [generation, ca] of cas) {
+        caOutputs[`generation-${generation}`] = {
+            commonName: caCommonName(spec.ca.commonName, generation),
+            role: generation === plan.signing ? "signing" : "trusted",
+            notAfter: ca.notAfter,
+            renewAt: ca.notAfter.apply((end) => new Date(Date.parse(end) - 2 * longestLeafHours * 3_600_000).toISOString()),
+            daysLeft: ca.notAfter.apply((end) => Math.floor((Date.parse(end) - readClock().getTime()) / 86_400_000)),
+        };
+    }
+
     return {
-        caCertPem: ca.trustBundlePem,
-        caNotAfter: ca.rootNotAfter,
+        caCertPem: trustBundlePem,
+        caNotAfter: signing.rootNotAfter,
+        cas: caOutputs,
+        rotation,
         namespace: spec.namespace,
         renderDirectory,
         services,
     };
+}
+
+/** Resource name of a CA generation; generation 1 keeps the plain name so existing stacks never move. */
+export function caResourceName(generation: number): string {
+    return generation === 1 ? "ca" : `ca-g${generation}`;
+}
+
+/** Common name of a CA generation: the configured name, suffixed from generation 2 on. */
+export function caCommonName(base: string, generation: number): string {
+    return generation === 1 ? base : `${base} G${generation}`;
 }
 
 /** The program's entry: read and check the config, then build the stack. */

@@ -3,6 +3,7 @@
  * `stacks/Pulumi.<stack>.yaml`, checked as a whole before anything is created.
  * Pure: no Pulumi import, so every rule is tested with plain values.
  */
+import { ROTATION_PHASES, RotationPhase } from "../components/rotationLedger";
 import {
     DELIVERIES,
     Delivery,
@@ -28,6 +29,10 @@ export interface CaSpec {
     intermediate: boolean;
     /** Lifetime of the intermediate; set only when `intermediate` is. */
     intermediateValidityHours?: number;
+    /** The current CA generation; 1 for a stack that never rotated. */
+    generation: number;
+    /** The rotation phase to apply, or undefined when steady. */
+    rotation?: RotationPhase;
 }
 
 export interface CertificateDefaults {
@@ -72,7 +77,7 @@ export type RawStackConfig = Record<string, unknown>;
 
 export const CONFIG_NAMESPACE = "mtls";
 export const TOP_LEVEL_KEYS = ["namespace", "trustDomain", "clusterDomain", "ca", "certificates", "services", "kubernetes"] as const;
-const CA_KEYS = ["commonName", "keyAlgorithm", "validityHours", "intermediate", "intermediateValidityHours"];
+const CA_KEYS = ["commonName", "keyAlgorithm", "validityHours", "intermediate", "intermediateValidityHours", "generation", "rotation"];
 const CERT_KEYS = ["keyAlgorithm", "validityHours", "renewBeforeHours"];
 const SERVICE_KEYS = ["name", "image", "port", "usage", "delivery", "mountPath", "allowFrom", "dnsNames", "ipAddresses", "replicas", ...CERT_KEYS];
 const KUBERNETES_KEYS = ["renderDirectory", "context", "createNamespace"];
@@ -181,7 +186,16 @@ function parseCa(c: Checker, raw: unknown, fallbackName: string): CaSpec {
         keyAlgorithm: c.keyAlgorithm("ca.keyAlgorithm", r.keyAlgorithm, DEFAULTS.ca.keyAlgorithm),
         validityHours,
         intermediate,
+        generation: 1,
     };
+    if (r.generation !== undefined) {
+        if (isPositiveInteger(r.generation)) ca.generation = r.generation;
+        else c.add("ca.generation", `must be a whole number from 1 up (the CA generation in use), got ${show(r.generation)}`);
+    }
+    if (r.rotation !== undefined) {
+        if ((ROTATION_PHASES as readonly unknown[]).includes(r.rotation)) ca.rotation = r.rotation as RotationPhase;
+        else c.add("ca.rotation", `${show(r.rotation)} is not a rotation phase; use one of ${ROTATION_PHASES.join(", ")}, or remove it when no rotation is under way`);
+    }
     if (r.intermediateValidityHours !== undefined && !intermediate) {
         c.add("ca.intermediateValidityHours", "is set but ca.intermediate is false; set ca.intermediate: true or remove it");
     }

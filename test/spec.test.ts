@@ -37,7 +37,7 @@ function withService(patch: Record<string, unknown>, index = 0): RawStackConfig 
 describe("parseStackConfig: accepted config", () => {
     it("fills the documented defaults", () => {
         const spec = parseStackConfig(validConfig(), names);
-        expect(spec.ca).toEqual({ commonName: "mtls test root CA", keyAlgorithm: "ECDSA-P256", validityHours: 43800, intermediate: false });
+        expect(spec.ca).toEqual({ commonName: "mtls test root CA", keyAlgorithm: "ECDSA-P256", validityHours: 43800, intermediate: false, generation: 1 });
         expect(spec.certificates).toEqual({ keyAlgorithm: "ECDSA-P256", validityHours: 2160, renewBeforeHours: 720 });
         expect(spec.services[0]).toMatchObject({ usage: "both", delivery: "files", mountPath: "/etc/mtls", replicas: 1, port: 8443 });
         expect(spec.kubernetes).toEqual({ renderDirectory: "out/test", context: undefined, createNamespace: true });
@@ -95,6 +95,8 @@ describe("parseStackConfig: refused config names the key path", () => {
         ["a non-map ca block", { ...validConfig(), ca: "root" }, /^mtls:ca: must be a map of settings/],
         ["a bad extra DNS name", withService({ dnsNames: ["ok.example", "bad..name"] }), /^mtls:services\[0\]\.dnsNames\[1\]: "bad\.\.name" is not valid/],
         ["a bad trust domain", { ...validConfig(), trustDomain: "Shop Internal" }, /^mtls:trustDomain: "Shop Internal" is not a SPIFFE trust domain/],
+        ["an unknown rotation phase", { ...validConfig(), ca: { rotation: "rollover" } }, /^mtls:ca\.rotation: "rollover" is not a rotation phase; use one of introduce, switch, retire/],
+        ["a bad CA generation", { ...validConfig(), ca: { generation: 0 } }, /^mtls:ca\.generation: must be a whole number from 1 up/],
         ["a non-integer validity", { ...validConfig(), certificates: { validityHours: "90d" } }, /^mtls:certificates\.validityHours: must be a whole number of hours/],
     ];
 
