@@ -56,12 +56,28 @@ function autoName(name: string, inputs: Record<string, any>): string {
     return `${name}-${digest}`;
 }
 
-export async function setupMocks(options: { project?: string; stack?: string; preview?: boolean } = {}): Promise<void> {
+/**
+ * What a stateful run remembers, like the engine's state: a resource registered
+ * again with the same inputs keeps its previous outputs (tls resources are
+ * replaced on any input change, so equal inputs mean the same key or certificate).
+ */
+const previousState = new Map<string, { inputs: string; state: Record<string, any> }>();
+
+export function forgetState(): void {
+    previousState.clear();
+}
+
+export async function setupMocks(options: { project?: string; stack?: string; preview?: boolean; stateful?: boolean } = {}): Promise<void> {
     await pulumi.runtime.setMocks({
         async newResource(args: pulumi.runtime.MockResourceArgs) {
             const secretInputs: string[] = [];
             const inputs = unwrapSecrets(args.inputs, "", secretInputs);
-            let state: Record<string, any> = (await issueTlsResource(args.type, inputs)) ?? { ...inputs };
+            const key = `${args.type}::${args.name}`;
+            const remembered = options.stateful ? previousState.get(key) : undefined;
+            let state: Record<string, any> = remembered && remembered.inputs === JSON.stringify(inputs)
+                ? remembered.state
+                : (await issueTlsResource(args.type, inputs)) ?? { ...inputs };
+            if (options.stateful) previousState.set(key, { inputs: JSON.stringify(inputs), state });
             if (args.type.startsWith("kubernetes:") && args.custom !== false) {
                 const metadata = { ...(state.metadata ?? {}) };
                 metadata.name ??= autoName(args.name, inputs);
