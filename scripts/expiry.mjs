@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// Lists every certificate and CA of a stack that ends within a threshold, for a
+// scheduled CI job: exit 1 when anything is listed, 0 when nothing is, 2 on bad usage.
+//
+//   npm run expiry -- --stack prod --within 30d [--json]
+//   npm run expiry -- --from outputs.json --within 720h
+//
+// The stack's outputs come from `pulumi stack output --json` (no secrets are read).
+// MTLS_NOW (ISO 8601) replaces the clock, as everywhere in this project.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const DAY = 86_400_000;
+
+/** Parses `30d`, `720h` or `2w` into milliseconds; throws with the accepted forms. */
+export function parseDuration(text) {
+    const match = /^(\d+)(h|d|w)$/.exec(String(text ?? "").trim());
+    if (!match) throw new Error(`--within ${JSON.stringify(text)} is not a duration; use a number followed by h, d or w, e.g. 30d`);
+    return Number(match[1]) * { h: 3_600_000, d: DAY, w: 7 * DAY }[match[2]];
+}
+
+/** Every certificate and CA in the stack outputs whose notAfter is within `withinMs` of `now`, soonest first. */
+export function findExpiring(outputs, now, withinMs) {
+    const items = [];
+    for (const [name, svc] of Object.entries(outputs.services ?? {})) {
+        items.push({ kind: "certificate", name, notAfter: svc.notAfter, renewAt: svc.renewAt });
+    }
+    for (const [name, ca] of Object.entries(outputs.cas ?? {})) {
+        items.push({ kind: "ca", name: `${name} (${ca.commonName})`, notAfter: ca.notAfter, renewAt: ca.renewAt });
+    }
+    if (items.length === 0 && outputs.caNotAfter) items.push({ kind: "ca", name: "root", notAfter: outputs.caNotAfter });
+    return items
+        .map((item) => ({ ...item, daysLeft: Math.floor((Date.parse(item.notAfter) - now.getTime()) / DAY) }))
+        .filter((item) => Date.parse(item.notAfter) - now.getTime() <= withinMs)
+        .sort((a, b) => Date.parse(a.notAfter) - Date.parse(b.notAfter));
+}
+
+function now() {
+    const fixed = process.env.MTLS_NOW;
+    if (!fixed) return new Date();
+    const parsed = Date.parse(fixed);
+    if (Number.isNaN(parsed)) throw new Error(`MTLS_NOW=${JSON.stringify(fixed)} is not an ISO 8601 time`);
+    return new Date(parsed);
+}
+
+function argument(args, name) {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+}
+
+function readOutputs(args) {
+    const from = argument(args, "--from");
+    if (from) return JSON.parse(fs.readFileSync(from, "utf8"));
+    const stack = argument(args, "--stack");
+    if (!stack) throw new Error("give --stack <name> (reads `pulumi stack output --json`) or --from <outputs.json>");
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+    const result = spawnSync(process.execPath, [path.join(root, "scripts", "pulumi.mjs"), "--", "stack", "output", "--json", "--stack", stack], { encoding: "utf8" });
+    if (result.status !== 0) throw new Error(`pulumi stack output failed for stack ${stack}:\n${result.stderr}`);
+    return JSON.parse(result.stdout);
+}
+
+function main(args) {
+    let within;
+    let outputs;
+    try {
+        within = parseDuration(argument(args, "--within") ?? "30d");
+        outputs = readOutputs(args);
+    } catch (err) {
+        console.error(`expiry: ${err.message}`);
+        return 2;
+    }
+    const expiring = findExpiring(outputs, now(), within);
+    if (args.includes("--json")) {
+        console.log(JSON.stringify({ within: argument(args, "--within") ?? "30d", expiring }, null, 2));
+    } else if (expiring.length === 0) {
+        console.log(`nothing ends within ${argument(args, "--within") ?? "30d"}`);
+    } else {
+        console.log(`${expiring.length} ending within ${argument(args, "--within") ?? "30d"}:`);
+        for (const item of expiring) {
+            const when = item.daysLeft < 0 ? `expired ${-item.daysLeft} days ago` : `${item.daysLeft} days left`;
+            console.log(`  ${item.kind.padEnd(11)} ${item.name.padEnd(40)} notAfter ${item.notAfter}  (${when})`);
+        }
+    }
+    return expiring.length === 0 ? 0 : 1;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+    process.exitCode = main(process.argv.slice(2));
+}
