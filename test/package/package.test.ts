@@ -1,0 +1,91 @@
+/**
+ * The components as a real npm package: packed with `npm pack`, installed into
+ * a fresh TypeScript project, type-checked there with strict settings, and run
+ * under Pulumi's mocks.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../support/stackConfig";
+
+const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8"));
+let work: string;
+let tarball: string;
+
+function sh(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): string {
+    return execFileSync(cmd, args, { cwd, encoding: "utf8", env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+const PROGRAM = `
+import * as pulumi from "@pulumi/pulumi";
+import * as fs from "node:fs";
+import * as mtls from "${pkg.name}";
+
+const certPem = fs.readFileSync(process.env.FIXTURE_CERT as string, "utf8");
+pulumi.runtime.setMocks({
+    newResource: (args) => ({
+        id: args.name + "-id",
+        state: { ...args.inputs, certPem, privateKeyPem: "-----BEGIN PRIVATE KEY-----\\nmock\\n-----END PRIVATE KEY-----\\n", metadata: { ...(args.inputs.metadata ?? {}), name: args.name } },
+    }),
+    call: (args) => args.inputs,
+});
+
+async function main(): Promise<void> {
+    const ca = new mtls.CertificateAuthority("ca", { commonName: "consumer root", keyAlgorithm: "ECDSA-P384" });
+    const cert = new mtls.ServiceCertificate("api", { issuer: ca, serviceName: "api", namespace: "team", usage: "server", autoRenew: false });
+    const material = new mtls.CertificateMaterial("api", { certificate: cert, namespace: "team" });
+    const mounts = material.volumeMounts("/certs");
+    const value = <T>(o: pulumi.Output<T>) => new Promise<T>((resolve) => o.apply((v) => { resolve(v); return v; }));
+    console.log(JSON.stringify({
+        dnsNames: await value(cert.dnsNames),
+        notAfter: await value(cert.notAfter),
+        keySecret: await pulumi.isSecret(cert.privateKeyPem),
+        mounts,
+        algorithms: mtls.KEY_ALGORITHMS,
+    }));
+}
+main().catch((err) => { console.error(err); process.exit(1); });
+`;
+
+beforeAll(() => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "mtls-package-"));
+    const packed = JSON.parse(sh("npm", ["pack", "--json", "--pack-destination", work], PROJECT_ROOT));
+    tarball = path.join(work, packed[0].filename);
+    const project = path.join(work, "consumer");
+    fs.mkdirSync(project);
+    fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "consumer", private: true }));
+    sh("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", tarball,
+        `@pulumi/pulumi@${pkg.devDependencies["@pulumi/pulumi"]}`, `typescript@${pkg.devDependencies.typescript}`, `@types/node@${pkg.devDependencies["@types/node"]}`], project);
+    fs.writeFileSync(path.join(project, "tsconfig.json"), JSON.stringify({
+        compilerOptions: { target: "ES2022", module: "node16", moduleResolution: "node16", strict: true, esModuleInterop: true, outDir: "bin", types: ["node"] },
+        files: ["index.ts"],
+    }));
+    fs.writeFileSync(path.join(project, "index.ts"), PROGRAM);
+    sh("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path.join(work, "k.pem"),
+        "-out", path.join(work, "cert.pem"), "-days", "30", "-subj", "/CN=api",
+        "-addext", "subjectAltName=DNS:api,DNS:api.team,DNS:api.team.svc,DNS:api.team.svc.cluster.local"], work);
+    fs.rmSync(path.join(work, "k.pem"));
+}, 240_000);
+
+describe("the npm package", () => {
+    it("ships compiled components with types and nothing else of the repository", () => {
+        const listing = sh("tar", ["-tzf", tarball], work).split("\n").filter(Boolean);
+        expect(listing).toContain("package/dist/components/index.js");
+        expect(listing).toContain("package/dist/components/index.d.ts");
+        expect(listing).toContain("package/dist/components/serviceCertificate.d.ts");
+        expect(listing.filter((f) => /\/(test|infra|stacks|engine|e2e|scripts)\//.test(f))).toEqual([]);
+    });
+
+    it("type-checks strictly and runs under mocks in a fresh project", () => {
+        const project = path.join(work, "consumer");
+        sh(path.join(project, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json"], project);
+        const out = JSON.parse(sh(process.execPath, ["bin/index.js"], project, { FIXTURE_CERT: path.join(work, "cert.pem") }));
+        expect(out.dnsNames).toEqual(["api", "api.team", "api.team.svc", "api.team.svc.cluster.local"]);
+        expect(out.keySecret).toBe(true);
+        expect(out.mounts).toEqual([{ name: "mtls", mountPath: "/certs", readOnly: true }]);
+        expect(out.algorithms).toContain("ED25519");
+        expect(Date.parse(out.notAfter)).toBeGreaterThan(Date.now());
+    });
+});
