@@ -44,6 +44,13 @@ export interface CaOutputs {
 export interface StackOutputs {
     /** The trust bundle: every CA certificate that services trust now. */
     caCertPem: pulumi.Output<string>;
+    /** The certificate that signs leaves now (the intermediate when there is one). */
+    caSigningCertPem: pulumi.Output<string>;
+    /** Intermediates between the signing certificate and the root; empty without one. */
+    caChainPem: pulumi.Output<string>;
+    caSigningNotAfter: pulumi.Output<string>;
+    /** Only with `mtls:ca.exportPrivateKey: true`, and always a secret. */
+    caPrivateKeyPem?: pulumi.Output<string>;
     caNotAfter: pulumi.Output<string>;
     /** Per CA generation. */
     cas: Record<string, CaOutputs>;
@@ -166,6 +173,10 @@ export function deployStack(spec: StackSpec): StackOutputs {
 
     return {
         caCertPem: trustBundlePem,
+        caSigningCertPem: signing.certPem,
+        caChainPem: signing.chainPem,
+        caSigningNotAfter: signing.notAfter,
+        ...(spec.ca.exportPrivateKey ? { caPrivateKeyPem: pulumi.secret(signing.privateKeyPem) } : {}),
         caNotAfter: signing.rootNotAfter,
         cas: caOutputs,
         rotation,

@@ -33,6 +33,8 @@ export interface CaSpec {
     generation: number;
     /** The rotation phase to apply, or undefined when steady. */
     rotation?: RotationPhase;
+    /** Export the signing key as a secret stack output, for consumer stacks that issue their own leaves. */
+    exportPrivateKey: boolean;
 }
 
 export interface CertificateDefaults {
@@ -77,7 +79,7 @@ export type RawStackConfig = Record<string, unknown>;
 
 export const CONFIG_NAMESPACE = "mtls";
 export const TOP_LEVEL_KEYS = ["namespace", "trustDomain", "clusterDomain", "ca", "certificates", "services", "kubernetes"] as const;
-const CA_KEYS = ["commonName", "keyAlgorithm", "validityHours", "intermediate", "intermediateValidityHours", "generation", "rotation"];
+const CA_KEYS = ["commonName", "keyAlgorithm", "validityHours", "intermediate", "intermediateValidityHours", "generation", "rotation", "exportPrivateKey"];
 const CERT_KEYS = ["keyAlgorithm", "validityHours", "renewBeforeHours"];
 const SERVICE_KEYS = ["name", "image", "port", "usage", "delivery", "mountPath", "allowFrom", "dnsNames", "ipAddresses", "replicas", ...CERT_KEYS];
 const KUBERNETES_KEYS = ["renderDirectory", "context", "createNamespace"];
@@ -187,6 +189,7 @@ function parseCa(c: Checker, raw: unknown, fallbackName: string): CaSpec {
         validityHours,
         intermediate,
         generation: 1,
+        exportPrivateKey: c.boolean("ca.exportPrivateKey", r.exportPrivateKey, false),
     };
     if (r.generation !== undefined) {
         if (isPositiveInteger(r.generation)) ca.generation = r.generation;

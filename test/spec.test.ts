@@ -37,7 +37,7 @@ function withService(patch: Record<string, unknown>, index = 0): RawStackConfig 
 describe("parseStackConfig: accepted config", () => {
     it("fills the documented defaults", () => {
         const spec = parseStackConfig(validConfig(), names);
-        expect(spec.ca).toEqual({ commonName: "mtls test root CA", keyAlgorithm: "ECDSA-P256", validityHours: 43800, intermediate: false, generation: 1 });
+        expect(spec.ca).toEqual({ commonName: "mtls test root CA", keyAlgorithm: "ECDSA-P256", validityHours: 43800, intermediate: false, generation: 1, exportPrivateKey: false });
         expect(spec.certificates).toEqual({ keyAlgorithm: "ECDSA-P256", validityHours: 2160, renewBeforeHours: 720 });
         expect(spec.services[0]).toMatchObject({ usage: "both", delivery: "files", mountPath: "/etc/mtls", replicas: 1, port: 8443 });
         expect(spec.kubernetes).toEqual({ renderDirectory: "out/test", context: undefined, createNamespace: true });

@@ -67,13 +67,28 @@ export function forgetState(): void {
     previousState.clear();
 }
 
-export async function setupMocks(options: { project?: string; stack?: string; preview?: boolean; stateful?: boolean } = {}): Promise<void> {
+export interface MockOptions {
+    project?: string;
+    stack?: string;
+    preview?: boolean;
+    /** Equal inputs keep their previous outputs across runs, as with the engine's state. */
+    stateful?: boolean;
+    /** What a StackReference reads: the referenced stack's outputs. */
+    stackReferences?: (name: string) => { outputs: Record<string, unknown>; secretOutputNames?: string[] };
+}
+
+export async function setupMocks(options: MockOptions = {}): Promise<void> {
     await pulumi.runtime.setMocks({
         async newResource(args: pulumi.runtime.MockResourceArgs) {
             const secretInputs: string[] = [];
             const inputs = unwrapSecrets(args.inputs, "", secretInputs);
             const key = `${args.type}::${args.name}`;
             const remembered = options.stateful ? previousState.get(key) : undefined;
+            if (args.type === "pulumi:pulumi:StackReference" && options.stackReferences) {
+                const state = { name: inputs.name, ...options.stackReferences(inputs.name) };
+                recorded.push({ type: args.type, name: args.name, inputs, secretInputs, state, provider: args.provider });
+                return { id: inputs.name, state };
+            }
             let state: Record<string, any> = remembered && remembered.inputs === JSON.stringify(inputs)
                 ? remembered.state
                 : (await issueTlsResource(args.type, inputs)) ?? { ...inputs };
@@ -92,9 +107,10 @@ export async function setupMocks(options: { project?: string; stack?: string; pr
     }, options.project ?? "mtls", options.stack ?? "dev", options.preview ?? false);
 }
 
-/** Resolves an Output's value, secret or not. */
+/** Resolves an Output's value, secret or not, and rejects when the Output failed. */
 export function valueOf<T>(output: pulumi.Input<T>): Promise<T> {
-    return new Promise((resolve) => pulumi.output(output).apply((v) => { resolve(v as T); return v; }));
+    // `promise()` is the SDK's own accessor; unlike `apply` it surfaces a failed Output as a rejection.
+    return (pulumi.output(output) as unknown as { promise(): Promise<T> }).promise();
 }
 
 /** Resolves every Output inside a plain object or array, as `pulumi stack output --json` would show it. */

@@ -1,0 +1,3 @@
+import { consumerStack } from "./program";
+
+export = consumerStack;
