@@ -1,0 +1,227 @@
+#!/usr/bin/env node
+// Turns `pulumi preview --json` into a report of what a change does to certificates,
+// fit for a pull-request comment: per certificate and CA the action, why, SANs
+// before → after, notAfter, and the Deployments that will roll. Never a key: only
+// certificate-level fields are read, and any "[secret]" value is left out.
+//
+//   npm run cert-report -- --stack dev [--format md|json] [--out report.md]
+//   npm run cert-report -- --from preview.json
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const TYPES = {
+    serviceCertificate: "mtls:index:ServiceCertificate",
+    certificateAuthority: "mtls:index:CertificateAuthority",
+    key: "tls:index/privateKey:PrivateKey",
+    csr: "tls:index/certRequest:CertRequest",
+    signed: "tls:index/locallySignedCert:LocallySignedCert",
+    selfSigned: "tls:index/selfSignedCert:SelfSignedCert",
+    deployment: "kubernetes:apps/v1:Deployment",
+};
+
+/** The last `::`-separated parts of a URN: its type (last of the type chain) and name. */
+export function parseUrn(urn) {
+    const parts = urn.split("::");
+    const typeChain = parts[2] ?? "";
+    return { type: typeChain.split("$").pop(), name: parts.slice(3).join("::"), parentTypes: typeChain.split("$").slice(0, -1) };
+}
+
+const REPLACING = new Set(["replace", "create-replacement", "delete-replaced", "discard-replaced"]);
+
+function stepAction(step) {
+    if (!step) return "absent";
+    if (REPLACING.has(step.op)) return "replace";
+    if (step.op === "create") return "create";
+    if (step.op === "delete") return "delete";
+    if (step.op === "update") return "update";
+    return "same";
+}
+
+function known(value) {
+    if (value === undefined || value === null) return undefined;
+    if (value === UNKNOWN || value === "[secret]") return undefined;
+    if (Array.isArray(value) && value.some((v) => v === UNKNOWN)) return undefined;
+    return value;
+}
+
+function changedKeys(step) {
+    const keys = new Set([...(step?.diffReasons ?? []), ...(step?.replaceReasons ?? []), ...Object.keys(step?.detailedDiff ?? {})]);
+    return [...keys].map((k) => k.replace(/[[.].*$/, ""));
+}
+
+/** Merges the steps for one URN (a replace may show as create-replacement and delete-replaced). */
+function indexSteps(preview) {
+    const byUrn = new Map();
+    for (const step of preview.steps ?? []) {
+        const urn = step.urn ?? step.newState?.urn ?? step.oldState?.urn;
+        if (!urn) continue;
+        const previous = byUrn.get(urn);
+        if (!previous || REPLACING.has(step.op)) {
+            byUrn.set(urn, { ...previous, ...step, oldState: step.oldState ?? previous?.oldState, newState: step.newState ?? previous?.newState });
+        }
+    }
+    return [...byUrn.values()].map((step) => ({ step, ...parseUrn(step.urn ?? step.newState?.urn ?? step.oldState?.urn) }));
+}
+
+function sans(state) {
+    const inputs = state?.inputs ?? {};
+    const dns = known(inputs.dnsNames) ?? [];
+    const uris = known(inputs.uris) ?? [];
+    const ips = known(inputs.ipAddresses) ?? [];
+    return state ? [...dns, ...uris, ...ips] : undefined;
+}
+
+/** Builds the report model from a preview's JSON. */
+export function buildReport(preview) {
+    const steps = indexSteps(preview);
+    const find = (type, name) => steps.find((s) => s.type === type && s.name === name)?.step;
+    const ledger = steps.find((s) => s.name === "ca-rotation" && s.type.endsWith("RotationLedger"))?.step;
+    const phase = known(ledger?.newState?.inputs?.phase) ?? known(ledger?.oldState?.inputs?.phase);
+    const rotationChanged = ledger && stepAction(ledger) !== "same";
+
+    const certificates = steps.filter((s) => s.type === TYPES.serviceCertificate).map(({ name, step }) => {
+        const key = find(TYPES.key, `${name}-key`);
+        const csr = find(TYPES.csr, `${name}-csr`);
+        const cert = find(TYPES.signed, `${name}-cert`);
+        const clock = steps.find((s) => s.name === `${name}-renewal` && s.type.endsWith("RenewalClock"))?.step;
+        const certAction = stepAction(cert);
+        const keyAction = stepAction(key);
+        let action;
+        if (step.op === "delete" || certAction === "delete") action = "deleted";
+        else if (certAction === "create" && !cert?.oldState) action = "new";
+        else if (certAction === "replace" || certAction === "create") action = keyAction === "replace" ? "rotated" : "reissued";
+        else action = "unchanged";
+
+        const why = [];
+        if (action === "new") why.push("new service");
+        if (action === "deleted") why.push("service removed");
+        if (action === "reissued" || action === "rotated") {
+            const csrKeys = changedKeys(csr);
+            const certKeys = changedKeys(cert);
+            const keyKeys = changedKeys(key);
+            if (csrKeys.some((k) => ["dnsNames", "uris", "ipAddresses"].includes(k))) why.push("SAN change");
+            if (csrKeys.includes("subject")) why.push("subject change");
+            if (keyKeys.some((k) => ["algorithm", "ecdsaCurve", "rsaBits"].includes(k))) why.push("key algorithm");
+            if (certKeys.includes("validityPeriodHours")) why.push("validity");
+            if (certKeys.includes("allowedUses")) why.push("usage");
+            if (certKeys.some((k) => k === "caCertPem" || k === "caPrivateKeyPem")) why.push(`CA rotation${phase ? ` (phase ${phase})` : ""}`);
+            const reason = known(clock?.newState?.inputs?.reason);
+            if (clock && stepAction(clock) === "replace" && reason) why.push(`renew window: ${reason}`);
+            if (why.length === 0) why.push("inputs changed");
+        }
+        const before = cert?.oldState ? sans(csr?.oldState) : undefined;
+        const after = action === "deleted" ? undefined : sans(csr?.newState ?? csr?.oldState);
+        return {
+            service: name,
+            action,
+            why,
+            sansBefore: before,
+            sansAfter: after,
+            notAfterBefore: known(cert?.oldState?.outputs?.validityEndTime),
+            notAfterAfter: action === "unchanged" ? known(cert?.oldState?.outputs?.validityEndTime) : action === "deleted" ? undefined : "issued on apply",
+        };
+    });
+
+    const cas = steps.filter((s) => s.type === TYPES.certificateAuthority).map(({ name, step }) => {
+        const root = find(TYPES.selfSigned, `${name}-root`);
+        const rootAction = stepAction(root);
+        let action = "unchanged";
+        if (step.op === "delete" || rootAction === "delete") action = "deleted";
+        else if (rootAction === "create" && !root?.oldState) action = "new";
+        else if (rootAction === "replace") action = "rotated";
+        const why = [];
+        if (rotationChanged && action !== "unchanged") why.push(`CA rotation${phase ? ` (phase ${phase})` : ""}`);
+        if (action === "rotated" && why.length === 0) why.push(changedKeys(root).join(", ") || "inputs changed");
+        return {
+            ca: name,
+            commonName: known(root?.newState?.inputs?.subject?.commonName) ?? known(root?.oldState?.inputs?.subject?.commonName),
+            action,
+            why,
+            notAfterBefore: known(root?.oldState?.outputs?.validityEndTime),
+        };
+    });
+
+    const rolling = steps
+        .filter((s) => s.type === TYPES.deployment && ["update", "replace", "create"].includes(stepAction(s.step)))
+        .map((s) => ({ deployment: s.name.replace(/-deployment$/, ""), action: stepAction(s.step) === "create" ? "created" : "rolls" }));
+
+    const count = (list, action) => list.filter((x) => x.action === action).length;
+    const parts = (list, actions) => actions.map((a) => [a, count(list, a)]).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`);
+    const summary = [
+        `Certificates: ${parts(certificates, ["new", "reissued", "rotated", "deleted", "unchanged"]).join(", ") || "none"}`,
+        `CAs: ${parts(cas, ["new", "rotated", "deleted", "unchanged"]).join(", ") || "none"}`,
+        `Deployments rolling: ${rolling.filter((r) => r.action === "rolls").map((r) => r.deployment).join(", ") || "none"}`,
+    ].join(" · ");
+    return { summary, rotationPhase: phase ?? "steady", certificates, cas, deployments: rolling };
+}
+
+const list = (values) => (values && values.length ? values.join(", ") : "—");
+
+/** Markdown for a pull-request comment. */
+export function renderMarkdown(report, title = "Certificate changes") {
+    const lines = [`### ${title}`, "", `**${report.summary}**`, ""];
+    lines.push("| service | action | why | SANs before → after | notAfter |", "|---|---|---|---|---|");
+    for (const c of report.certificates) {
+        const sanText = c.sansBefore && JSON.stringify(c.sansBefore) !== JSON.stringify(c.sansAfter)
+            ? `${list(c.sansBefore)} → ${list(c.sansAfter)}`
+            : list(c.sansAfter ?? c.sansBefore);
+        const notAfter = c.action === "unchanged" ? c.notAfterBefore ?? "—" : `${c.notAfterBefore ?? "—"} → ${c.notAfterAfter ?? "—"}`;
+        lines.push(`| ${c.service} | ${c.action} | ${c.why.join("; ") || "—"} | ${sanText} | ${notAfter} |`);
+    }
+    lines.push("", "| CA | action | why | notAfter |", "|---|---|---|---|");
+    for (const ca of report.cas) lines.push(`| ${ca.ca}${ca.commonName ? ` (${ca.commonName})` : ""} | ${ca.action} | ${ca.why.join("; ") || "—"} | ${ca.notAfterBefore ?? "—"} |`);
+    lines.push("", `Rotation phase: ${report.rotationPhase}`);
+    lines.push(`Deployments that roll: ${list(report.deployments.filter((d) => d.action === "rolls").map((d) => d.deployment))}`);
+    return `${lines.join("\n")}\n`;
+}
+
+function argument(args, name) {
+    const i = args.indexOf(name);
+    return i >= 0 ? args[i + 1] : undefined;
+}
+
+/** Runs `pulumi preview --json` for a stack through the project's wrapper and returns the parsed JSON. */
+export function previewJson(stack, extra = []) {
+    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+    const result = spawnSync(process.execPath, [path.join(root, "scripts", "pulumi.mjs"), "--", "preview", "--json", "--non-interactive", "--stack", stack, ...extra], {
+        encoding: "utf8", maxBuffer: 256 * 1024 * 1024,
+    });
+    let parsed;
+    try {
+        parsed = JSON.parse(result.stdout);
+    } catch {
+        throw new Error(`pulumi preview --json failed for stack ${stack}:\n${result.stderr || result.stdout}`);
+    }
+    if (result.status !== 0) {
+        const messages = (parsed.diagnostics ?? []).filter((d) => d.severity === "error").map((d) => d.message.trim());
+        throw new Error(`pulumi preview failed for stack ${stack}:\n${messages.join("\n") || result.stderr}`);
+    }
+    return parsed;
+}
+
+function main(args) {
+    let preview;
+    try {
+        const from = argument(args, "--from");
+        const stack = argument(args, "--stack");
+        if (!from && !stack) throw new Error("give --stack <name> (runs pulumi preview --json) or --from <preview.json>");
+        preview = from ? JSON.parse(fs.readFileSync(from, "utf8")) : previewJson(stack);
+    } catch (err) {
+        console.error(`cert-report: ${err.message}`);
+        return 2;
+    }
+    const report = buildReport(preview);
+    const format = argument(args, "--format") ?? "md";
+    const text = format === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderMarkdown(report, `Certificate changes${argument(args, "--stack") ? ` — ${argument(args, "--stack")}` : ""}`);
+    const out = argument(args, "--out");
+    if (out) fs.writeFileSync(out, text);
+    else process.stdout.write(text);
+    return 0;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+    process.exitCode = main(process.argv.slice(2));
+}

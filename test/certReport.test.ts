@@ -1,0 +1,140 @@
+import { describe, expect, it } from "vitest";
+// @ts-expect-error plain ESM script without type declarations
+import { buildReport, parseUrn, renderMarkdown } from "../scripts/cert-report.mjs";
+
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const SERVICES = ["user-service", "order-service", "payment-service"];
+const PARENT = {
+    key: "mtls:index:ServiceCertificate",
+    csr: "mtls:index:ServiceCertificate",
+    cert: "mtls:index:ServiceCertificate",
+    renewal: "mtls:index:ServiceCertificate",
+};
+
+function urn(typeChain: string, name: string): string {
+    return `urn:pulumi:dev::mtls::${typeChain}::${name}`;
+}
+
+type Step = Record<string, any>;
+
+function dnsNames(service: string, extra: string[] = []): string[] {
+    return [service, `${service}.shop-dev`, `${service}.shop-dev.svc`, `${service}.shop-dev.svc.cluster.local`, ...extra];
+}
+
+/** A preview of the dev stack with nothing changing; `patch` edits steps by URN name. */
+function preview(patch: Record<string, (s: Step) => Step> = {}, extraSteps: Step[] = []): { steps: Step[] } {
+    const steps: Step[] = [];
+    const add = (typeChain: string, name: string, inputs: Record<string, any> = {}, outputs: Record<string, any> = {}) => {
+        const state = { urn: urn(typeChain, name), type: typeChain.split("$").pop(), inputs, outputs: { ...inputs, ...outputs } };
+        steps.push({ op: "same", urn: state.urn, oldState: state, newState: state });
+    };
+    add("pulumi:providers:kubernetes", "kubernetes");
+    add("pulumi-nodejs:mtls:RotationLedger", "ca-rotation", { generation: 1, phase: "steady" });
+    add("mtls:index:CertificateAuthority", "ca");
+    add("mtls:index:CertificateAuthority$tls:index/selfSignedCert:SelfSignedCert", "ca-root", { subject: { commonName: "shop dev root CA" }, privateKeyPem: "[secret]" }, { validityEndTime: "2027-11-23T00:00:00Z" });
+    for (const svc of SERVICES) {
+        add("mtls:index:ServiceCertificate", svc);
+        add(`${PARENT.renewal}$pulumi-nodejs:mtls:RenewalClock`, `${svc}-renewal`, { reason: "first issue" });
+        add(`${PARENT.key}$tls:index/privateKey:PrivateKey`, `${svc}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { privateKeyPem: "[secret]" });
+        add(`${PARENT.csr}$tls:index/certRequest:CertRequest`, `${svc}-csr`, { dnsNames: dnsNames(svc), uris: [`spiffe://dev.shop.internal/ns/shop-dev/sa/${svc}`], privateKeyPem: "[secret]" });
+        add(`${PARENT.cert}$tls:index/locallySignedCert:LocallySignedCert`, `${svc}-cert`, { caPrivateKeyPem: "[secret]" }, { validityEndTime: "2026-12-23T00:00:00Z" });
+        add(`mtls:index:MtlsWorkload$kubernetes:apps/v1:Deployment`, `${svc}-deployment`);
+    }
+    for (const step of steps) {
+        const name = parseUrn(step.urn).name;
+        if (patch[name]) Object.assign(step, patch[name](step));
+    }
+    return { steps: [...steps, ...extraSteps] };
+}
+
+const replace = (diffReasons: string[], newInputs: Record<string, any> = {}) => (s: Step): Step => ({
+    op: "replace",
+    diffReasons,
+    replaceReasons: diffReasons,
+    newState: { ...s.newState, inputs: { ...s.newState.inputs, ...newInputs }, outputs: {} },
+});
+const update = (diffReasons: string[]) => (s: Step): Step => ({ op: "update", diffReasons, newState: s.newState });
+
+function byService(report: any) {
+    return Object.fromEntries(report.certificates.map((c: any) => [c.service, c]));
+}
+
+describe("cert-report", () => {
+    it("reads type and name from nested URNs", () => {
+        expect(parseUrn(urn("mtls:index:ServiceCertificate$tls:index/certRequest:CertRequest", "a-csr"))).toEqual({
+            type: "tls:index/certRequest:CertRequest", name: "a-csr", parentTypes: ["mtls:index:ServiceCertificate"],
+        });
+    });
+
+    it("reports nothing changing as unchanged, summary first", () => {
+        const report = buildReport(preview());
+        expect(report.summary).toBe("Certificates: 3 unchanged · CAs: 1 unchanged · Deployments rolling: none");
+        expect(renderMarkdown(report).split("\n")[2]).toBe(`**${report.summary}**`);
+    });
+
+    it("names a SAN change, shows SANs before → after, and the one Deployment that rolls", () => {
+        const after = dnsNames("payment-service", ["payments.shop.example"]);
+        const report = buildReport(preview({
+            "payment-service-csr": replace(["dnsNames"], { dnsNames: after }),
+            "payment-service-cert": replace(["certRequestPem"], { certRequestPem: UNKNOWN }),
+            "payment-service-deployment": update(["spec"]),
+        }));
+        const pay = byService(report)["payment-service"];
+        expect(pay).toMatchObject({ action: "reissued", why: ["SAN change"], notAfterBefore: "2026-12-23T00:00:00Z", notAfterAfter: "issued on apply" });
+        expect(pay.sansAfter).toContain("payments.shop.example");
+        expect(pay.sansBefore).not.toContain("payments.shop.example");
+        expect(report.summary).toBe("Certificates: 1 reissued, 2 unchanged · CAs: 1 unchanged · Deployments rolling: payment-service");
+        expect(renderMarkdown(report)).toMatch(/\| payment-service \| reissued \| SAN change \| .* → .*payments\.shop\.example/);
+    });
+
+    it("names the renew window and a new key as a rotation", () => {
+        const report = buildReport(preview({
+            "user-service-renewal": replace(["issuedAt", "renewAt", "reason"], { reason: "inside renew window: 12 days left" }),
+            "user-service-key": replace([]),
+            "user-service-csr": replace(["privateKeyPem"]),
+            "user-service-cert": replace(["certRequestPem"]),
+            "user-service-deployment": update(["spec"]),
+        }));
+        expect(byService(report)["user-service"]).toMatchObject({ action: "rotated", why: ["renew window: inside renew window: 12 days left"] });
+    });
+
+    it("names a key algorithm change", () => {
+        const report = buildReport(preview({
+            "order-service-key": replace(["ecdsaCurve"], { ecdsaCurve: "P384" }),
+            "order-service-csr": replace(["privateKeyPem"]),
+            "order-service-cert": replace(["certRequestPem"]),
+        }));
+        expect(byService(report)["order-service"]).toMatchObject({ action: "rotated", why: ["key algorithm"] });
+    });
+
+    it("shows a CA introduced by a rotation, and leaves reissued when the phase switches", () => {
+        const newCa = [
+            { op: "create", urn: urn("mtls:index:CertificateAuthority", "ca-g2"), newState: { inputs: {} } },
+            { op: "create", urn: urn("mtls:index:CertificateAuthority$tls:index/selfSignedCert:SelfSignedCert", "ca-g2-root"), newState: { inputs: { subject: { commonName: "shop dev root CA G2" } } } },
+        ];
+        const introduce = buildReport(preview({ "ca-rotation": (s) => ({ op: "update", diffReasons: ["phase"], newState: { ...s.newState, inputs: { generation: 1, phase: "introduce" } } }) }, newCa));
+        expect(introduce.cas).toEqual([
+            expect.objectContaining({ ca: "ca", action: "unchanged" }),
+            expect.objectContaining({ ca: "ca-g2", commonName: "shop dev root CA G2", action: "new", why: ["CA rotation (phase introduce)"] }),
+        ]);
+        expect(introduce.rotationPhase).toBe("introduce");
+        const switched = buildReport(preview({
+            "ca-rotation": (s) => ({ op: "update", newState: { ...s.newState, inputs: { generation: 1, phase: "switch" } } }),
+            "user-service-cert": replace(["caCertPem", "caPrivateKeyPem"]),
+        }));
+        expect(byService(switched)["user-service"]).toMatchObject({ action: "reissued", why: ["CA rotation (phase switch)"] });
+    });
+
+    it("reports a removed service as deleted", () => {
+        const gone = (s: Step): Step => ({ op: "delete", newState: undefined, oldState: s.oldState });
+        const report = buildReport(preview({ "order-service": gone, "order-service-cert": gone, "order-service-csr": gone, "order-service-key": gone }));
+        expect(byService(report)["order-service"]).toMatchObject({ action: "deleted", why: ["service removed"] });
+    });
+
+    it("never carries a secret or key text into the report", () => {
+        const report = buildReport(preview({ "user-service-key": (s) => ({ ...s, newState: { ...s.newState, outputs: { privateKeyPem: "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n" } } }) }));
+        const text = JSON.stringify(report) + renderMarkdown(report);
+        expect(text).not.toContain("PRIVATE KEY");
+        expect(text).not.toContain("[secret]");
+    });
+});
