@@ -64,4 +64,15 @@ if (command === "up" || command === "preview") {
     if (selected !== 0) process.exit(selected);
 }
 const extra = command === "up" || command === "destroy" ? ["--yes", "--non-interactive"] : ["--non-interactive"];
-process.exit(pulumi([command, ...rest, ...extra], env));
+const status = pulumi([command, ...rest, ...extra], env);
+if (command === "preview" && status === 0 && !rest.includes("--json")) {
+    // The engine's own output masks secret diffs; say in certificate terms what would change.
+    const { buildReport, previewJson, renderMarkdown } = await import("./cert-report.mjs");
+    try {
+        const report = buildReport(previewJson(stack));
+        console.log(`\n${renderMarkdown(report, `Certificate changes — ${stack}`)}`);
+    } catch (err) {
+        console.error(`certificate report unavailable: ${err.message}`);
+    }
+}
+process.exit(status);
