@@ -1,0 +1,3 @@
+module mtls-e2e-peer
+
+go 1.22
