@@ -105,8 +105,8 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Ce
                 caCertPem: root.certPem,
                 caPrivateKeyPem: rootKey.privateKeyPem,
                 isCaCertificate: true,
-                // Path length 0: the intermediate signs leaves, never another CA.
-                maxPathLength: 0,
+                // No path-length constraint: the tls provider reads maxPathLength 0 as "unlimited"
+                // (Go's MaxPathLen 0 without MaxPathLenZero), so pathlen:0 cannot be expressed.
                 setSubjectKeyId: true,
                 allowedUses: [...CA_ALLOWED_USES],
                 validityPeriodHours: args.intermediateValidityHours ?? rootValidity.apply((h) => Math.floor(h / 2)),

@@ -225,12 +225,12 @@ function parseService(c: Checker, raw: unknown, i: number, defaults: Certificate
     if (r.image === undefined) c.add(`${path}.image`, "is required: the container image, e.g. example/user-service:1.0");
 
     let usage = DEFAULTS.usage;
-    if (r.usage !== undefined && !isUsage(r.usage)) c.add(`${path}.usage`, `${show(r.usage)} is not a usage; use one of ${USAGES.join(", ")}`);
-    else if (r.usage !== undefined) usage = r.usage;
+    if (isUsage(r.usage)) usage = r.usage;
+    else if (r.usage !== undefined) c.add(`${path}.usage`, `${show(r.usage)} is not a usage; use one of ${USAGES.join(", ")}`);
 
     let delivery = DEFAULTS.delivery;
-    if (r.delivery !== undefined && !isDelivery(r.delivery)) c.add(`${path}.delivery`, `${show(r.delivery)} is not a delivery; use one of ${DELIVERIES.join(", ")}`);
-    else if (r.delivery !== undefined) delivery = r.delivery;
+    if (isDelivery(r.delivery)) delivery = r.delivery;
+    else if (r.delivery !== undefined) c.add(`${path}.delivery`, `${show(r.delivery)} is not a delivery; use one of ${DELIVERIES.join(", ")}`);
 
     let mountPath = DEFAULTS.mountPath;
     if (r.mountPath !== undefined) {

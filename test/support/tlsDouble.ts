@@ -115,9 +115,8 @@ async function usageExtensions(inputs: Inputs, publicKey: CryptoKey): Promise<x5
     const flags = uses.reduce((acc, use) => acc | (KEY_USAGE[use] ?? 0), 0);
     const ekus = uses.map((use) => EXT_KEY_USAGE[use]).filter((eku): eku is string => Boolean(eku));
     const isCa = Boolean(inputs.isCaCertificate);
-    const pathLength = isCa && typeof inputs.maxPathLength === "number" && inputs.maxPathLength >= 0 && inputs.maxPathLength !== -1
-        ? inputs.maxPathLength
-        : undefined;
+    // As the provider: 0 and -1 both mean no path-length constraint (Go's MaxPathLen without MaxPathLenZero).
+    const pathLength = isCa && typeof inputs.maxPathLength === "number" && inputs.maxPathLength > 0 ? inputs.maxPathLength : undefined;
     const out: x509.Extension[] = [new x509.BasicConstraintsExtension(isCa, pathLength, true)];
     if (flags) out.push(new x509.KeyUsagesExtension(flags, true));
     if (ekus.length) out.push(new x509.ExtendedKeyUsageExtension(ekus, false));

@@ -1,0 +1,214 @@
+// Shared pieces of the engine tier: a throw-away copy of the project, the Pulumi CLI
+// against a file backend in it, rendered manifests, and material laid out the way
+// the kubelet would mount it.
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import YAML from "yaml";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+
+export function pulumiHome() {
+    return process.env.PULUMI_HOME || path.join(os.homedir(), ".pulumi");
+}
+
+function pluginVersion(name) {
+    return JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "@pulumi", name, "package.json"), "utf8")).pulumi.version;
+}
+
+/** Whether the CLI and the provider plugins the program needs are installed; what is missing if not. */
+export function engineStatus() {
+    const cliVersion = pkg.devDependencies["@pulumi/pulumi"];
+    const missing = [];
+    const cli = path.join(os.homedir(), ".pulumi", "versions", cliVersion, "bin", "pulumi");
+    if (!fs.existsSync(cli)) missing.push(`pulumi CLI ${cliVersion} (${cli})`);
+    const standIns = [];
+    for (const name of ["tls", "random", "kubernetes"]) {
+        const dir = path.join(pulumiHome(), "plugins", `resource-${name}-v${pluginVersion(name)}`);
+        if (!fs.existsSync(path.join(dir, `pulumi-resource-${name}`))) missing.push(`pulumi-resource-${name} ${pluginVersion(name)} (${dir})`);
+        else if (fs.existsSync(path.join(dir, "STAND-IN"))) standIns.push(name);
+    }
+    return { ready: missing.length === 0, missing, standIns, cliVersion };
+}
+
+/** A copy of the project in a temp dir (node_modules linked), with the given stack files. */
+export function makeProject(work, stacks, { source = ".", name } = {}) {
+    const dir = path.join(work, name ?? "project");
+    fs.mkdirSync(path.join(dir, "stacks"), { recursive: true });
+    const from = path.resolve(ROOT, source);
+    const entries = source === "." ? ["Pulumi.yaml", "package.json", "tsconfig.json", "components", "infra"] : fs.readdirSync(from).filter((f) => f !== "stacks");
+    for (const entry of entries) fs.cpSync(path.join(from, entry), path.join(dir, entry), { recursive: true });
+    if (!fs.existsSync(path.join(dir, "node_modules"))) fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+    for (const [stack, config] of Object.entries(stacks)) writeStack(dir, stack, config);
+    return dir;
+}
+
+export function writeStack(projectDir, stack, config) {
+    fs.writeFileSync(path.join(projectDir, "stacks", `Pulumi.${stack}.yaml`), YAML.stringify({ config }));
+}
+
+/** The Pulumi CLI for one project, against a file backend under `work`. */
+export class Pulumi {
+    constructor(projectDir, work, extraEnv = {}) {
+        this.dir = projectDir;
+        this.env = {
+            ...process.env,
+            PULUMI_BACKEND_URL: `file://${path.join(work, "state")}`,
+            PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase",
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+            PULUMI_SKIP_CONFIRMATIONS: "true",
+            ...extraEnv,
+        };
+        fs.mkdirSync(path.join(work, "state"), { recursive: true });
+    }
+
+    run(args, { env = {}, allowFail = false } = {}) {
+        const started = Date.now();
+        const result = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "pulumi", "run.js"), ...args, "--non-interactive"], {
+            cwd: this.dir, env: { ...this.env, ...env }, encoding: "utf8", maxBuffer: 512 * 1024 * 1024,
+        });
+        const out = { status: result.status, stdout: result.stdout, stderr: result.stderr, seconds: (Date.now() - started) / 1000 };
+        if (result.status !== 0 && !allowFail) {
+            throw new Error(`pulumi ${args.join(" ")} failed (${result.status}):\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
+        }
+        return out;
+    }
+
+    json(args, options) {
+        const out = this.run([...args, "--json"], options);
+        return { ...out, json: JSON.parse(out.stdout) };
+    }
+}
+
+/** Every object in the rendered manifests directory. */
+export function readManifests(dir) {
+    const objects = [];
+    const walk = (d) => {
+        for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+            const full = path.join(d, entry.name);
+            if (entry.isDirectory()) walk(full);
+            else if (/\.ya?ml$/.test(entry.name)) {
+                for (const doc of YAML.parseAllDocuments(fs.readFileSync(full, "utf8"))) {
+                    const obj = doc.toJSON();
+                    if (obj) objects.push({ ...obj, __file: full });
+                }
+            }
+        }
+    };
+    if (fs.existsSync(dir)) walk(dir);
+    return objects;
+}
+
+export function listFiles(dir) {
+    const files = [];
+    const walk = (d) => {
+        for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
+            const full = path.join(d, entry.name);
+            if (entry.isDirectory()) walk(full);
+            else files.push(full);
+        }
+    };
+    if (fs.existsSync(dir)) walk(dir);
+    return files;
+}
+
+/** A Secret's value for `key`, whether rendered as stringData or base64 data. */
+export function secretValue(secret, key) {
+    if (secret.stringData?.[key] !== undefined) return secret.stringData[key];
+    if (secret.data?.[key] !== undefined) return Buffer.from(secret.data[key], "base64").toString("utf8");
+    return undefined;
+}
+
+function find(objects, kind, name) {
+    return objects.find((o) => o.kind === kind && o.metadata?.name === name);
+}
+
+/**
+ * What one service's container gets, read from its Deployment exactly as wired:
+ * the projected volume's items (files) or the env vars' key references (env).
+ */
+export function serviceMaterial(objects, service) {
+    const deployment = find(objects, "Deployment", service);
+    if (!deployment) throw new Error(`no Deployment ${service} in the rendered manifests`);
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0];
+    const env = Object.fromEntries((container.env ?? []).map((e) => [e.name, e]));
+    const files = {};
+    let delivery;
+    if ((pod.volumes ?? []).length > 0) {
+        delivery = "files";
+        const mount = container.volumeMounts.find((m) => m.name === pod.volumes[0].name);
+        for (const source of pod.volumes[0].projected.sources) {
+            if (source.configMap) {
+                const cm = find(objects, "ConfigMap", source.configMap.name);
+                for (const item of source.configMap.items) files[item.path] = { text: cm.data[item.key], mode: item.mode };
+            }
+            if (source.secret) {
+                const secret = find(objects, "Secret", source.secret.name);
+                for (const item of source.secret.items) files[item.path] = { text: secretValue(secret, item.key), mode: item.mode };
+            }
+        }
+        return { delivery, mountPath: mount.mountPath, readOnly: mount.readOnly, files, env, deployment };
+    }
+    delivery = "env";
+    const fromRef = (name, fileName) => {
+        const ref = env[name]?.valueFrom;
+        if (ref?.configMapKeyRef) files[fileName] = { text: find(objects, "ConfigMap", ref.configMapKeyRef.name).data[ref.configMapKeyRef.key], mode: 0o444 };
+        if (ref?.secretKeyRef) files[fileName] = { text: secretValue(find(objects, "Secret", ref.secretKeyRef.name), ref.secretKeyRef.key), mode: 0o400 };
+    };
+    fromRef("MTLS_CERT", "tls.crt");
+    fromRef("MTLS_KEY", "tls.key");
+    fromRef("MTLS_CA", "ca.crt");
+    return { delivery, files, env, deployment };
+}
+
+/** Writes material as the kubelet would mount it (or as a test app would dump its env vars). */
+export function layOut(material, dir) {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const [file, { text, mode }] of Object.entries(material.files)) {
+        if (text === undefined) throw new Error(`${dir}: ${file} has no content`);
+        const target = path.join(dir, file);
+        fs.writeFileSync(target, text, { mode: 0o600 });
+        fs.chmodSync(target, file === "tls.key" ? 0o600 : mode ?? 0o444);
+    }
+    return dir;
+}
+
+/** A small counter that prints each check and ends with `N passed, M failed`. */
+export class Checks {
+    constructor() {
+        this.passed = 0;
+        this.failed = 0;
+        this.failures = [];
+    }
+
+    ok(condition, label, detail = "") {
+        if (condition) {
+            this.passed += 1;
+            console.log(`  PASS ${label}`);
+        } else {
+            this.failed += 1;
+            this.failures.push(label);
+            console.log(`  FAIL ${label}${detail ? `: ${detail}` : ""}`);
+        }
+        return condition;
+    }
+
+    summary() {
+        return `${this.passed} passed, ${this.failed} failed`;
+    }
+}
+
+/** Steps of a preview JSON that change something, as "op type::name". */
+export function changedSteps(preview) {
+    return (preview.steps ?? [])
+        .filter((s) => s.op !== "same" && s.op !== "read")
+        .map((s) => {
+            const parts = (s.urn ?? "").split("::");
+            return `${s.op} ${(parts[2] ?? "").split("$").pop()}::${parts.slice(3).join("::")}`;
+        });
+}
