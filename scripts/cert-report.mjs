@@ -74,15 +74,33 @@ function sans(state) {
     return state ? [...dns, ...uris, ...ips] : undefined;
 }
 
-/** Builds the report model from a preview's JSON. */
+/** Resource name of a CA generation, as the program names it. */
+function caName(generationKey) {
+    const n = Number(String(generationKey).replace(/^generation-/, ""));
+    return n === 1 ? "ca" : `ca-g${n}`;
+}
+
+/**
+ * Builds the report model from a preview's JSON. The engine lists only the
+ * resources that change (plus the stack itself), so the full set of
+ * certificates and CAs comes from the stack's current outputs.
+ */
 export function buildReport(preview) {
     const steps = indexSteps(preview);
     const find = (type, name) => steps.find((s) => s.type === type && s.name === name)?.step;
+    const stack = steps.find((s) => s.type === "pulumi:pulumi:Stack")?.step;
+    const current = stack?.oldState?.outputs ?? {};
     const ledger = steps.find((s) => s.name === "ca-rotation" && s.type.endsWith("RotationLedger"))?.step;
-    const phase = known(ledger?.newState?.inputs?.phase) ?? known(ledger?.oldState?.inputs?.phase);
-    const rotationChanged = ledger && stepAction(ledger) !== "same";
+    const phase = known(ledger?.newState?.inputs?.phase) ?? known(current.rotation?.phase) ?? "steady";
+    const rotationChanged = Boolean(ledger && stepAction(ledger) !== "same");
 
-    const certificates = steps.filter((s) => s.type === TYPES.serviceCertificate).map(({ name, step }) => {
+    const serviceNames = new Set(Object.keys(current.services ?? {}));
+    for (const s of steps) {
+        if (s.type === TYPES.signed && s.parentTypes.includes(TYPES.serviceCertificate)) serviceNames.add(s.name.replace(/-cert$/, ""));
+        if (s.type === TYPES.serviceCertificate) serviceNames.add(s.name);
+    }
+    const certificates = [...serviceNames].sort().map((name) => {
+        const outputs = current.services?.[name];
         const key = find(TYPES.key, `${name}-key`);
         const csr = find(TYPES.csr, `${name}-csr`);
         const cert = find(TYPES.signed, `${name}-cert`);
@@ -90,8 +108,8 @@ export function buildReport(preview) {
         const certAction = stepAction(cert);
         const keyAction = stepAction(key);
         let action;
-        if (step.op === "delete" || certAction === "delete") action = "deleted";
-        else if (certAction === "create" && !cert?.oldState) action = "new";
+        if (certAction === "delete") action = "deleted";
+        else if (certAction === "create" && !cert?.oldState && !outputs) action = "new";
         else if (certAction === "replace" || certAction === "create") action = keyAction === "replace" ? "rotated" : "reissued";
         else action = "unchanged";
 
@@ -107,55 +125,61 @@ export function buildReport(preview) {
             if (keyKeys.some((k) => ["algorithm", "ecdsaCurve", "rsaBits"].includes(k))) why.push("key algorithm");
             if (certKeys.includes("validityPeriodHours")) why.push("validity");
             if (certKeys.includes("allowedUses")) why.push("usage");
-            if (certKeys.some((k) => k === "caCertPem" || k === "caPrivateKeyPem")) why.push(`CA rotation${phase ? ` (phase ${phase})` : ""}`);
+            if (certKeys.some((k) => k === "caCertPem" || k === "caPrivateKeyPem")) why.push(`CA rotation (phase ${phase})`);
             const reason = known(clock?.newState?.inputs?.reason);
-            if (clock && stepAction(clock) === "replace" && reason) why.push(`renew window: ${reason}`);
+            if (clock && stepAction(clock) === "replace" && reason && reason !== "first issue") why.push(`renew window: ${reason}`);
             if (why.length === 0) why.push("inputs changed");
         }
-        const before = cert?.oldState ? sans(csr?.oldState) : undefined;
-        const after = action === "deleted" ? undefined : sans(csr?.newState ?? csr?.oldState);
+        const currentSans = outputs ? [...(outputs.dnsNames ?? []), ...(outputs.uris ?? [])] : undefined;
+        const before = action === "new" ? undefined : (csr?.oldState ? sans(csr.oldState) : currentSans);
+        const after = action === "deleted" ? undefined : (csr?.newState ? sans(csr.newState) : before);
+        const notAfterBefore = known(cert?.oldState?.outputs?.validityEndTime) ?? outputs?.notAfter;
         return {
             service: name,
             action,
             why,
             sansBefore: before,
             sansAfter: after,
-            notAfterBefore: known(cert?.oldState?.outputs?.validityEndTime),
-            notAfterAfter: action === "unchanged" ? known(cert?.oldState?.outputs?.validityEndTime) : action === "deleted" ? undefined : "issued on apply",
+            notAfterBefore,
+            notAfterAfter: action === "unchanged" ? notAfterBefore : action === "deleted" ? undefined : "issued on apply",
         };
     });
 
-    const cas = steps.filter((s) => s.type === TYPES.certificateAuthority).map(({ name, step }) => {
+    const caNames = new Map(Object.entries(current.cas ?? {}).map(([generation, ca]) => [caName(generation), ca]));
+    for (const s of steps) {
+        if (s.type === TYPES.selfSigned && s.parentTypes.includes(TYPES.certificateAuthority)) caNames.set(s.name.replace(/-root$/, ""), caNames.get(s.name.replace(/-root$/, "")));
+    }
+    const cas = [...caNames.entries()].sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true })).map(([name, outputs]) => {
         const root = find(TYPES.selfSigned, `${name}-root`);
         const rootAction = stepAction(root);
         let action = "unchanged";
-        if (step.op === "delete" || rootAction === "delete") action = "deleted";
-        else if (rootAction === "create" && !root?.oldState) action = "new";
-        else if (rootAction === "replace") action = "rotated";
+        if (rootAction === "delete") action = "deleted";
+        else if (rootAction === "create" && !root?.oldState && !outputs) action = "new";
+        else if (rootAction === "replace" || rootAction === "create") action = "rotated";
         const why = [];
-        if (rotationChanged && action !== "unchanged") why.push(`CA rotation${phase ? ` (phase ${phase})` : ""}`);
+        if (rotationChanged && action !== "unchanged") why.push(`CA rotation (phase ${phase})`);
         if (action === "rotated" && why.length === 0) why.push(changedKeys(root).join(", ") || "inputs changed");
         return {
             ca: name,
-            commonName: known(root?.newState?.inputs?.subject?.commonName) ?? known(root?.oldState?.inputs?.subject?.commonName),
+            commonName: known(root?.newState?.inputs?.subject?.commonName) ?? known(root?.oldState?.inputs?.subject?.commonName) ?? outputs?.commonName,
             action,
             why,
-            notAfterBefore: known(root?.oldState?.outputs?.validityEndTime),
+            notAfterBefore: known(root?.oldState?.outputs?.validityEndTime) ?? outputs?.notAfter,
         };
     });
 
     const rolling = steps
-        .filter((s) => s.type === TYPES.deployment && ["update", "replace", "create"].includes(stepAction(s.step)))
-        .map((s) => ({ deployment: s.name.replace(/-deployment$/, ""), action: stepAction(s.step) === "create" ? "created" : "rolls" }));
+        .filter((s) => s.type === TYPES.deployment && ["update", "replace", "create", "delete"].includes(stepAction(s.step)))
+        .map((s) => ({ deployment: s.name.replace(/-deployment$/, ""), action: { create: "created", delete: "deleted" }[stepAction(s.step)] ?? "rolls" }));
 
-    const count = (list, action) => list.filter((x) => x.action === action).length;
-    const parts = (list, actions) => actions.map((a) => [a, count(list, a)]).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`);
+    const count = (items, action) => items.filter((x) => x.action === action).length;
+    const parts = (items, actions) => actions.map((a) => [a, count(items, a)]).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`);
     const summary = [
         `Certificates: ${parts(certificates, ["new", "reissued", "rotated", "deleted", "unchanged"]).join(", ") || "none"}`,
         `CAs: ${parts(cas, ["new", "rotated", "deleted", "unchanged"]).join(", ") || "none"}`,
         `Deployments rolling: ${rolling.filter((r) => r.action === "rolls").map((r) => r.deployment).join(", ") || "none"}`,
     ].join(" · ");
-    return { summary, rotationPhase: phase ?? "steady", certificates, cas, deployments: rolling };
+    return { summary, rotationPhase: phase, certificates, cas, deployments: rolling };
 }
 
 const list = (values) => (values && values.length ? values.join(", ") : "—");
@@ -165,9 +189,12 @@ export function renderMarkdown(report, title = "Certificate changes") {
     const lines = [`### ${title}`, "", `**${report.summary}**`, ""];
     lines.push("| service | action | why | SANs before → after | notAfter |", "|---|---|---|---|---|");
     for (const c of report.certificates) {
-        const sanText = c.sansBefore && JSON.stringify(c.sansBefore) !== JSON.stringify(c.sansAfter)
-            ? `${list(c.sansBefore)} → ${list(c.sansAfter)}`
-            : list(c.sansAfter ?? c.sansBefore);
+        let sanText = list(c.sansAfter ?? c.sansBefore);
+        if (c.sansBefore && c.sansAfter && JSON.stringify(c.sansBefore) !== JSON.stringify(c.sansAfter)) {
+            const added = c.sansAfter.filter((n) => !c.sansBefore.includes(n));
+            const removed = c.sansBefore.filter((n) => !c.sansAfter.includes(n));
+            sanText = [added.length ? `added ${added.join(", ")}` : "", removed.length ? `removed ${removed.join(", ")}` : ""].filter(Boolean).join("; ") || "reordered";
+        }
         const notAfter = c.action === "unchanged" ? c.notAfterBefore ?? "—" : `${c.notAfterBefore ?? "—"} → ${c.notAfterAfter ?? "—"}`;
         lines.push(`| ${c.service} | ${c.action} | ${c.why.join("; ") || "—"} | ${sanText} | ${notAfter} |`);
     }
