@@ -1,4 +1,7 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "./support/stackConfig";
 // @ts-expect-error plain ESM script without type declarations
 import { buildReport, parseUrn, renderMarkdown } from "../scripts/cert-report.mjs";
 
@@ -143,5 +146,28 @@ describe("cert-report", () => {
         const text = JSON.stringify(report) + renderMarkdown(report);
         expect(text).not.toContain("PRIVATE KEY");
         expect(text).not.toContain("[secret]");
+    });
+});
+
+describe("cert-report on a preview the real engine produced", () => {
+    // Captured by `npm run e2e -- --fixtures`: the e2e stack with payment-service given one more DNS name.
+    const preview = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "test", "fixtures", "engine", "preview-san-change.json"), "utf8"));
+
+    it("lists exactly the certificate that changes, why, and the one Deployment that rolls", () => {
+        const report = buildReport(preview);
+        expect(report.certificates.map((c: any) => `${c.service}:${c.action}`)).toEqual([
+            "audit-service:unchanged", "inventory-service:unchanged", "order-service:unchanged",
+            "payment-service:reissued", "report-service:unchanged", "user-service:unchanged",
+        ]);
+        const payment = byService(report)["payment-service"];
+        expect(payment.why).toEqual(["SAN change"]);
+        expect(payment.sansAfter.filter((n: string) => !payment.sansBefore.includes(n))).toEqual(["payments.shop.example"]);
+        expect(report.summary).toBe("Certificates: 1 reissued, 5 unchanged · CAs: 1 unchanged · Deployments rolling: payment-service");
+    });
+
+    it("holds no key material, and neither does the report", () => {
+        const text = JSON.stringify(preview);
+        expect(text).not.toContain("PRIVATE KEY");
+        expect(renderMarkdown(buildReport(preview))).not.toContain("[secret]");
     });
 });
