@@ -4,8 +4,10 @@ import * as pulumi from "@pulumi/pulumi";
  * Renewal that happens on a plain `pulumi up`, with no `--refresh`: a small
  * dynamic resource records when its certificate was issued, and its `check`
  * (run at every preview and update) decides whether the certificate is inside
- * its renew window. When it is, the clock's inputs change, the engine replaces
- * the clock, and `replaceWith` replaces the key and certificate with it.
+ * its renew window. When it is, `issuedAt` moves to now and the clock is
+ * updated in place (an update keeps the reason; a replacement would re-run
+ * `check` without the old inputs and lose it). The key, request and certificate
+ * carry `issuedAt` as their replacement trigger, so they are replaced with it.
  *
  * The clock is read in one place, `readClock`: `MTLS_NOW` (ISO 8601) when set,
  * for tests, else the system time. The engine passes its environment to the
@@ -96,9 +98,9 @@ const renewalProvider: pulumi.dynamic.ResourceProvider = {
         return { inputs, failures: decision.failure ? [decision.failure] : [] };
     },
     async diff(_id: string, olds: any, news: any) {
-        const replaces = ["issuedAt", "renewAt", "reason"].filter((k) => olds[k] !== news[k]);
-        const changed = ["subject", "validityHours", "renewBeforeHours", "issuerNotAfter"].some((k) => olds[k] !== news[k]);
-        return { changes: replaces.length > 0 || changed, replaces };
+        // Only a new issue is a change. A moved CA end or renew window alone leaves the clock as it is,
+        // so a preview never shows a key replacement that the update would not make.
+        return { changes: olds.issuedAt !== news.issuedAt };
     },
     async create(inputs: any) {
         return { id: `${inputs.subject}@${inputs.issuedAt}`, outs: inputs };
@@ -122,7 +124,7 @@ export interface RenewalClockArgs {
     issuerNotAfter?: pulumi.Input<string>;
 }
 
-/** Remembers when a certificate was issued and is replaced when the certificate is due for renewal. */
+/** Remembers when a certificate was issued; its `issuedAt` moves when the certificate is due for renewal. */
 export class RenewalClock extends pulumi.dynamic.Resource {
     declare public readonly issuedAt: pulumi.Output<string>;
     declare public readonly renewAt: pulumi.Output<string>;

@@ -46,8 +46,8 @@ const NEXT_STEP: Record<RotationState["phase"], string> = {
     retire: "no phase, with generation set to the new CA",
 };
 
-/** Safe single steps, on normalised states of one generation. */
-const SAFE_STEPS = new Set(["steady>introduce", "introduce>switch", "introduce>steady", "switch>introduce"]);
+/** Safe single steps, on normalised states of one generation. (An array: the dynamic provider's closure is serialized, and a Set does not survive that.) */
+const SAFE_STEPS = ["steady>introduce", "introduce>switch", "introduce>steady", "switch>introduce"];
 
 /**
  * Whether the stack may go from `previous` (last applied; undefined on the first run) to `next`.
@@ -67,7 +67,7 @@ export function rotationRefusal(previous: RotationState | undefined, next: Rotat
     if (next.phase === "retire") {
         return `retire is refused: leaves issued by CA generation ${next.generation} may still be deployed (last applied: ${label(previous)}); apply rotation: switch first so every leaf is reissued by generation ${next.generation + 1}`;
     }
-    if (from.generation === to.generation && (SAFE_STEPS.has(`${from.phase}>${to.phase}`))) return undefined;
+    if (from.generation === to.generation && (SAFE_STEPS.includes(`${from.phase}>${to.phase}`))) return undefined;
     return `cannot go from ${label(previous)} to ${label(next)} in one step; the next step is ${NEXT_STEP[previous.phase]}`;
 }
 

@@ -119,11 +119,9 @@ export class ServiceCertificate extends pulumi.ComponentResource {
             renewBeforeHours,
             issuerNotAfter: args.issuer.notAfter,
         }, { parent: this });
-        // The key, request and certificate are replaced whenever the clock is: one renewal, one new key.
-        const rotation: pulumi.CustomResourceOptions = {
-            ...(args.rotationTrigger === undefined ? {} : { replacementTrigger: args.rotationTrigger }),
-            ...(clock ? { replaceWith: [clock] } : {}),
-        };
+        // The key, request and certificate are replaced whenever the clock issues anew: one renewal, one new key.
+        const triggers = [...(clock ? [clock.issuedAt] : []), ...(args.rotationTrigger === undefined ? [] : [args.rotationTrigger])];
+        const rotation: pulumi.CustomResourceOptions = triggers.length ? { replacementTrigger: pulumi.all(triggers) } : {};
 
         const dnsNames = pulumi
             .all([args.serviceName, args.namespace, args.clusterDomain, args.dnsNames ?? []])

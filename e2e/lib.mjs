@@ -212,3 +212,22 @@ export function changedSteps(preview) {
             return `${s.op} ${(parts[2] ?? "").split("$").pop()}::${parts.slice(3).join("::")}`;
         });
 }
+
+/** Runs the peers harness over a scenario (files under `work`); returns its counts and JSON results. */
+export function runPeers(work, name, scenario, extra = []) {
+    const dir = path.join(work, "scenarios");
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${name}.json`);
+    const results = path.join(dir, `${name}.results.json`);
+    fs.writeFileSync(file, JSON.stringify(scenario, null, 2));
+    const run = spawnSync(process.execPath, [path.join(ROOT, "e2e", "peers", "run.mjs"), "--scenario", file, "--json", results, "--quiet", ...extra], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    process.stdout.write(run.stdout.split("\n").map((l) => `    ${l}`).join("\n"));
+    if (run.stderr.trim()) process.stdout.write(run.stderr.split("\n").map((l) => `    ${l}`).join("\n"));
+    const summary = /(\d+) passed, (\d+) failed/.exec(run.stdout.trim().split("\n").pop() ?? "");
+    return {
+        status: run.status,
+        passed: Number(summary?.[1] ?? 0),
+        failed: Number(summary?.[2] ?? 0),
+        json: fs.existsSync(results) ? JSON.parse(fs.readFileSync(results, "utf8")) : undefined,
+    };
+}

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { Checks, Pulumi, ROOT, changedSteps, engineStatus, layOut, listFiles, makeProject, readManifests, serviceMaterial, writeStack } from "./lib.mjs";
+import { Checks, Pulumi, ROOT, changedSteps, engineStatus, layOut, listFiles, makeProject, readManifests, runPeers, serviceMaterial, writeStack } from "./lib.mjs";
 import { buildReport } from "../scripts/cert-report.mjs";
 
 const args = process.argv.slice(2);
@@ -59,18 +59,8 @@ function section(title) {
     console.log(`\n== ${title}`);
 }
 
-/** Runs the peers harness over a scenario; returns its parsed results. */
 function peers(name, scenario, extra = []) {
-    const dir = path.join(work, "scenarios");
-    fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `${name}.json`);
-    const results = path.join(dir, `${name}.results.json`);
-    fs.writeFileSync(file, JSON.stringify(scenario, null, 2));
-    const run = spawnSync(process.execPath, [path.join(ROOT, "e2e", "peers", "run.mjs"), "--scenario", file, "--json", results, "--quiet", ...extra], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-    process.stdout.write(run.stdout.split("\n").map((l) => `    ${l}`).join("\n"));
-    if (run.stderr.trim()) process.stdout.write(run.stderr.split("\n").map((l) => `    ${l}`).join("\n"));
-    const summary = /(\d+) passed, (\d+) failed/.exec(run.stdout.trim().split("\n").pop() ?? "");
-    return { status: run.status, passed: Number(summary?.[1] ?? 0), failed: Number(summary?.[2] ?? 0), json: fs.existsSync(results) ? JSON.parse(fs.readFileSync(results, "utf8")) : undefined };
+    return runPeers(work, name, scenario, extra);
 }
 
 /** Signs an already-expired client certificate for `cn` with the stack's own CA key (read from state). */

@@ -127,7 +127,7 @@ export function buildReport(preview) {
             if (certKeys.includes("allowedUses")) why.push("usage");
             if (certKeys.some((k) => k === "caCertPem" || k === "caPrivateKeyPem")) why.push(`CA rotation (phase ${phase})`);
             const reason = known(clock?.newState?.inputs?.reason);
-            if (clock && stepAction(clock) === "replace" && reason && reason !== "first issue") why.push(`renew window: ${reason}`);
+            if (clock && stepAction(clock) !== "same" && reason && reason !== "first issue") why.push(`renew window: ${reason}`);
             if (why.length === 0) why.push("inputs changed");
         }
         const currentSans = outputs ? [...(outputs.dnsNames ?? []), ...(outputs.uris ?? [])] : undefined;

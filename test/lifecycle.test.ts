@@ -55,6 +55,13 @@ describe("decideRenewal", () => {
 });
 
 describe("RenewalClock as the engine drives it (check, then diff)", () => {
+    it("leaves the clock alone when only the CA's end or the renew window moves", async () => {
+        const first = await run(undefined, leaf, t0);
+        const moved = await run(first.inputs, { ...leaf, renewBeforeHours: 20, issuerNotAfter: at(5000).toISOString() }, at(10));
+        expect(moved.diff.changes).toBe(false);
+        expect(moved.inputs.renewAt).toBe(at(80).toISOString());
+    });
+
     async function run(olds: any, news: RenewalInputs, now: Date) {
         process.env.MTLS_NOW = now.toISOString();
         try {
@@ -66,12 +73,13 @@ describe("RenewalClock as the engine drives it (check, then diff)", () => {
         }
     }
 
-    it("is replaced on the first run inside the window and on no other", async () => {
+    it("changes on the first run inside the window and on no other", async () => {
         const first = await run(undefined, leaf, t0);
         const outside = await run(first.inputs, leaf, at(50));
         expect(outside.diff.changes).toBe(false);
         const inside = await run(outside.inputs, leaf, at(80));
-        expect(inside.diff.replaces).toEqual(["issuedAt", "renewAt", "reason"]);
+        expect(inside.diff).toEqual({ changes: true });
+        expect(inside.inputs.issuedAt).toBe(at(80).toISOString());
         expect(inside.inputs.reason).toBe("inside renew window: 0 days left");
         const after = await run(inside.inputs, leaf, at(81));
         expect(after.diff.changes).toBe(false);
