@@ -231,3 +231,34 @@ export function runPeers(work, name, scenario, extra = []) {
         json: fs.existsSync(results) ? JSON.parse(fs.readFileSync(results, "utf8")) : undefined,
     };
 }
+
+/**
+ * Runs one engine-tier script: refuses to start without the engine, gives the body a private temp
+ * dir (deleted afterwards unless --keep: it holds keys), and ends with `N passed, M failed`.
+ */
+export async function runTier(name, body) {
+    const status = engineStatus();
+    if (!status.ready) {
+        console.error(`${name}: the engine is not built: missing ${status.missing.join("; ")}. Run npm run engine:build first.`);
+        process.exit(2);
+    }
+    if (status.standIns.length) {
+        console.log(`NOTE: provider plugins ${status.standIns.join(", ")} are this project's stand-ins (engine/standin-providers), not Pulumi's releases.`);
+    }
+    const keep = process.argv.includes("--keep");
+    const checks = new Checks();
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), `mtls-${name}-`));
+    fs.chmodSync(work, 0o700);
+    let crashed = false;
+    try {
+        await body({ work, checks, args: process.argv.slice(2) });
+    } catch (err) {
+        checks.ok(false, "the run finished", err.stack ?? String(err));
+        crashed = true;
+    } finally {
+        if (keep) console.log(`kept ${work} (it holds private keys: delete it when done)`);
+        else fs.rmSync(work, { recursive: true, force: true });
+    }
+    console.log(checks.summary());
+    process.exit(crashed || checks.failed > 0 ? 1 : 0);
+}

@@ -6,22 +6,12 @@
 //
 //   npm run e2e:lifecycle [-- --keep]
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { buildReport } from "../scripts/cert-report.mjs";
-import { Checks, Pulumi, ROOT, changedSteps, engineStatus, layOut, listFiles, makeProject, readManifests, runPeers, serviceMaterial, writeStack } from "./lib.mjs";
+import { Pulumi, ROOT, changedSteps, layOut, listFiles, makeProject, readManifests, runPeers, runTier, serviceMaterial, writeStack } from "./lib.mjs";
 
-const args = process.argv.slice(2);
-const checks = new Checks();
-const status = engineStatus();
-if (!status.ready) {
-    console.error(`e2e:lifecycle: the engine is not built: missing ${status.missing.join("; ")}. Run npm run engine:build first.`);
-    process.exit(2);
-}
-if (status.standIns.length) console.log(`NOTE: provider plugins ${status.standIns.join(", ")} are this project's stand-ins (engine/standin-providers), not Pulumi's releases.`);
-
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "mtls-lifecycle-"));
-fs.chmodSync(work, 0o700);
+let work;
+let checks;
 const NS = "shop-life";
 const render = (stack) => path.join(work, "render", stack);
 const HOUR = 3_600_000;
@@ -70,8 +60,9 @@ function matrix(name, server, okSets, refusedSets = []) {
     }, ["--tls", "1.3"]);
 }
 
-let exitCode = 0;
-try {
+await runTier("lifecycle", async (tier) => {
+    ({ work, checks } = tier);
+    const args = tier.args;
     const project = makeProject(work, { renewal: config("renewal", { payment: { validityHours: 48, renewBeforeHours: 24 } }), rotation: config("rotation") });
     const t0 = new Date(Math.floor((Date.now() - 40 * HOUR) / HOUR) * HOUR);
     const at = (hours) => ({ MTLS_NOW: new Date(t0.getTime() + hours * HOUR).toISOString() });
@@ -188,12 +179,4 @@ try {
     const refusedConsumer = consumer.run(["preview", "--stack", "dev"], { allowFail: true });
     checks.ok(refusedConsumer.status !== 0 && /consumer:caStack: the stack organization\/mtls\/owner does not export its CA key/.test(refusedConsumer.stdout + refusedConsumer.stderr), "without the owner's export, the consumer's preview stops with what to do", (refusedConsumer.stdout + refusedConsumer.stderr).slice(-600));
     owner.run(["destroy", "--yes", "--skip-preview", "--stack", "owner"]);
-} catch (err) {
-    checks.ok(false, "the run finished", err.stack ?? String(err));
-    exitCode = 1;
-} finally {
-    if (args.includes("--keep")) console.log(`kept ${work} (it holds private keys: delete it when done)`);
-    else fs.rmSync(work, { recursive: true, force: true });
-}
-console.log(checks.summary());
-process.exit(exitCode || (checks.failed > 0 ? 1 : 0));
+});

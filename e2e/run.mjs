@@ -7,25 +7,10 @@
 //   npm run e2e -- --keep       keep the temp dir (holds keys: delete it yourself)
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { Checks, Pulumi, ROOT, changedSteps, engineStatus, layOut, listFiles, makeProject, readManifests, runPeers, serviceMaterial, writeStack } from "./lib.mjs";
+import { Pulumi, ROOT, changedSteps, layOut, listFiles, makeProject, readManifests, runPeers, runTier, serviceMaterial, writeStack } from "./lib.mjs";
 import { buildReport } from "../scripts/cert-report.mjs";
 
-const args = process.argv.slice(2);
-const checks = new Checks();
-const timings = {};
-const status = engineStatus();
-if (!status.ready) {
-    console.error(`e2e: the engine is not built: missing ${status.missing.join("; ")}. Run npm run engine:build first.`);
-    process.exit(2);
-}
-if (status.standIns.length) {
-    console.log(`NOTE: provider plugins ${status.standIns.join(", ")} are this project's stand-ins (engine/standin-providers), not Pulumi's releases.`);
-}
-
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "mtls-e2e-"));
-fs.chmodSync(work, 0o700);
 const render = (stack) => path.join(work, "render", stack);
 const NS = "shop-e2e";
 
@@ -47,6 +32,10 @@ function baseConfig(stack, overrides = {}) {
         ...overrides,
     };
 }
+
+const timings = {};
+let work;
+let checks;
 
 function timed(label, fn) {
     const started = Date.now();
@@ -95,8 +84,9 @@ function expiredClient(pulumi, stack, caCertFile, cn, dir) {
     return dir;
 }
 
-let exitCode = 0;
-try {
+await runTier("e2e", async (tier) => {
+    ({ work, checks } = tier);
+    const args = tier.args;
     const project = makeProject(work, { e2e: baseConfig("e2e"), other: baseConfig("other") });
     const pulumi = new Pulumi(project, work);
     for (const stack of ["e2e", "other"]) pulumi.run(["stack", "init", stack]);
@@ -236,12 +226,4 @@ try {
         }
         console.log(`fixtures written to ${path.relative(ROOT, target)}`);
     }
-} catch (err) {
-    checks.ok(false, "the run finished", err.stack ?? String(err));
-    exitCode = 1;
-} finally {
-    if (args.includes("--keep")) console.log(`kept ${work} (it holds private keys: delete it when done)`);
-    else fs.rmSync(work, { recursive: true, force: true });
-}
-console.log(checks.summary());
-process.exit(exitCode || (checks.failed > 0 ? 1 : 0));
+});
