@@ -45,7 +45,18 @@ export interface CertificateMaterialArgs {
      * @default none
      */
     labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /**
+     * `restart`: auto-named objects, so new material means new objects and the pods that use
+     * them roll. `hot`: fixed names (`<name>-mtls-certs`, `<name>-mtls-key`) whose content is
+     * replaced in place, for apps that watch their mounted files; the pods keep running and
+     * the kubelet refreshes the files. Fixed at construction.
+     * @default "restart"
+     */
+    rollout?: Rollout;
 }
+
+export const ROLLOUTS = ["restart", "hot"] as const;
+export type Rollout = (typeof ROLLOUTS)[number];
 
 /**
  * A service's material in Kubernetes: a ConfigMap with `ca.crt` and `tls.crt`
@@ -60,24 +71,30 @@ export class CertificateMaterial extends pulumi.ComponentResource {
     public readonly configMapName: pulumi.Output<string>;
     /** Generated name of the Secret. */
     public readonly secretName: pulumi.Output<string>;
+    /** How new material reaches the pods. */
+    public readonly rollout: Rollout;
     private readonly fingerprint: pulumi.Output<string>;
     private readonly caBundleSha256: pulumi.Output<string>;
 
     constructor(name: string, args: CertificateMaterialArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mtls:index:CertificateMaterial", name, {}, opts);
-        const metadata = { namespace: args.namespace, labels: args.labels };
+        this.rollout = args.rollout ?? "restart";
+        const hot = this.rollout === "hot";
+        const metadata = (suffix: string) => ({ namespace: args.namespace, labels: args.labels, ...(hot ? { name: `${name}-mtls-${suffix}` } : {}) });
+        // A fixed name cannot be created before the old object is gone.
+        const inPlace = hot ? { deleteBeforeReplace: true } : {};
         this.configMap = new k8s.core.v1.ConfigMap(`${name}-certs`, {
-            metadata,
+            metadata: metadata("certs"),
             data: {
                 [MATERIAL_KEYS.ca]: args.certificate.caBundlePem,
                 [MATERIAL_KEYS.cert]: args.certificate.chainPem,
             },
-        }, { parent: this });
+        }, { parent: this, ...inPlace });
         this.secret = new k8s.core.v1.Secret(`${name}-key`, {
-            metadata,
+            metadata: metadata("key"),
             type: "Opaque",
             stringData: { [MATERIAL_KEYS.key]: pulumi.secret(args.certificate.privateKeyPem) },
-        }, { parent: this });
+        }, { parent: this, ...inPlace });
         this.configMapName = this.configMap.metadata.name;
         this.secretName = this.secret.metadata.name;
         this.fingerprint = pulumi.output(args.certificate.fingerprintSha256);
@@ -136,8 +153,12 @@ export class CertificateMaterial extends pulumi.ComponentResource {
         ];
     }
 
-    /** Pod-template annotations carrying the certificate and CA-bundle fingerprints (never key material). */
+    /**
+     * Pod-template annotations carrying the certificate and CA-bundle fingerprints (never key
+     * material), so that new material rolls the pods; none with `hot`, where the pods stay.
+     */
     public podAnnotations(): Record<string, pulumi.Output<string>> {
+        if (this.rollout === "hot") return {};
         return { [ANNOTATIONS.certSha256]: this.fingerprint, [ANNOTATIONS.caBundleSha256]: this.caBundleSha256 };
     }
 }

@@ -82,6 +82,9 @@ export class MtlsWorkload extends pulumi.ComponentResource {
         const mountPath = args.mountPath ?? DEFAULT_MOUNT_PATH;
         const labels = args.labels ?? { "app.kubernetes.io/name": args.serviceName, "app.kubernetes.io/part-of": "mtls" };
         const serves = usage !== "client";
+        if (args.material.rollout === "hot" && delivery !== "files") {
+            throw new pulumi.ResourceError(`MtlsWorkload ${name}: rollout "hot" needs delivery "files"; environment variables only change when a pod restarts`, this);
+        }
         if (serves && args.port === undefined) {
             throw new pulumi.ResourceError(`MtlsWorkload ${name}: usage "${usage}" serves traffic and needs a port`, this);
         }

@@ -129,7 +129,7 @@ export function deployStack(spec: StackSpec): StackOutputs {
             validityHours: svc.validityHours,
             renewBeforeHours: svc.renewBeforeHours,
         });
-        const material = new CertificateMaterial(svc.name, { certificate, namespace, labels }, k8sOpts);
+        const material = new CertificateMaterial(svc.name, { certificate, namespace, labels, rollout: svc.rollout }, k8sOpts);
         new MtlsWorkload(svc.name, {
             serviceName: svc.name,
             namespace,

@@ -3,6 +3,7 @@
  * `stacks/Pulumi.<stack>.yaml`, checked as a whole before anything is created.
  * Pure: no Pulumi import, so every rule is tested with plain values.
  */
+import { ROLLOUTS, Rollout } from "../components/certificateMaterial";
 import { ROTATION_PHASES, RotationPhase } from "../components/rotationLedger";
 import {
     DELIVERIES,
@@ -48,6 +49,7 @@ export interface ServiceSpec extends CertificateDefaults {
     image: string;
     usage: Usage;
     delivery: Delivery;
+    rollout: Rollout;
     mountPath: string;
     port?: number;
     allowFrom: string[];
@@ -81,7 +83,7 @@ export const CONFIG_NAMESPACE = "mtls";
 export const TOP_LEVEL_KEYS = ["namespace", "trustDomain", "clusterDomain", "ca", "certificates", "services", "kubernetes"] as const;
 const CA_KEYS = ["commonName", "keyAlgorithm", "validityHours", "intermediate", "intermediateValidityHours", "generation", "rotation", "exportPrivateKey"];
 const CERT_KEYS = ["keyAlgorithm", "validityHours", "renewBeforeHours"];
-const SERVICE_KEYS = ["name", "image", "port", "usage", "delivery", "mountPath", "allowFrom", "dnsNames", "ipAddresses", "replicas", ...CERT_KEYS];
+const SERVICE_KEYS = ["name", "image", "port", "usage", "delivery", "rollout", "mountPath", "allowFrom", "dnsNames", "ipAddresses", "replicas", ...CERT_KEYS];
 const KUBERNETES_KEYS = ["renderDirectory", "context", "createNamespace"];
 
 export const DEFAULTS = {
@@ -232,6 +234,13 @@ function parseService(c: Checker, raw: unknown, i: number, defaults: Certificate
     if (isDelivery(r.delivery)) delivery = r.delivery;
     else if (r.delivery !== undefined) c.add(`${path}.delivery`, `${show(r.delivery)} is not a delivery; use one of ${DELIVERIES.join(", ")}`);
 
+    let rollout: Rollout = "restart";
+    if (r.rollout !== undefined) {
+        if (!(ROLLOUTS as readonly unknown[]).includes(r.rollout)) c.add(`${path}.rollout`, `${show(r.rollout)} is not a rollout; use one of ${ROLLOUTS.join(", ")}`);
+        else if (r.rollout === "hot" && delivery !== "files") c.add(`${path}.rollout`, "hot needs delivery: files (environment variables only change when a pod restarts); use rollout: restart or delivery: files");
+        else rollout = r.rollout as Rollout;
+    }
+
     let mountPath = DEFAULTS.mountPath;
     if (r.mountPath !== undefined) {
         if (delivery !== "files") c.add(`${path}.mountPath`, `only applies to delivery: files; remove it or set delivery: files`);
@@ -265,6 +274,7 @@ function parseService(c: Checker, raw: unknown, i: number, defaults: Certificate
         image: image ?? "",
         usage,
         delivery,
+        rollout,
         mountPath,
         port,
         allowFrom: c.stringList(`${path}.allowFrom`, r.allowFrom, isDns1123Label, `name a service of mtls:services (${LABEL_RULE})`),

@@ -275,6 +275,17 @@ describe("MtlsWorkload", () => {
         expect(byType(K8S.service).map((s) => s.name)).toEqual(["user-service-service"]);
     });
 
+    it("refuses hot rollout with env delivery: env vars only change on restart", async () => {
+        const leaf = newLeaf(newCa("ca-hot"), { serviceName: "hot" });
+        const material = new c.CertificateMaterial("hot", { certificate: leaf, namespace: "shop", rollout: "hot" });
+        expect(() => new c.MtlsWorkload("hot", { serviceName: "hot", namespace: "shop", image: "i", material, usage: "client", delivery: "env" }))
+            .toThrow(/rollout "hot" needs delivery "files"/);
+        await valueOf(material.configMapName);
+        expect(named(K8S.configMap, "hot-certs").inputs.metadata.name).toBe("hot-mtls-certs");
+        expect(named(K8S.secret, "hot-key").inputs.metadata.name).toBe("hot-mtls-key");
+        expect(material.podAnnotations()).toEqual({});
+    });
+
     it("refuses a server without a port before creating anything", async () => {
         const leaf = newLeaf(newCa("ca-noport"), { serviceName: "noport" });
         const material = new c.CertificateMaterial("noport", { certificate: leaf, namespace: "shop" });

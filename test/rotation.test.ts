@@ -117,6 +117,18 @@ describe("rollouts", () => {
         expect(after.outputs.services["payment-service"].dnsNames).toContain("payments.shop.example");
     });
 
+    it("with rollout hot, replaces the material in place under the same names and leaves the Deployment alone", async () => {
+        const hot = (services: any[]) => services.map((s) => (s.name === "payment-service" ? { ...s, rollout: "hot" } : s));
+        const before = await up(devConfig({}, hot));
+        const beforeName = named("kubernetes:core/v1:ConfigMap", "payment-service-certs").inputs.metadata.name;
+        const after = await up(devConfig({}, (services) => hot(services).map((s) => (s.name === "payment-service" ? { ...s, dnsNames: ["payments.shop.example"] } : s))));
+        expect(after.material["payment-service"].chain).not.toBe(before.material["payment-service"].chain);
+        expect(named("kubernetes:core/v1:ConfigMap", "payment-service-certs").inputs.metadata.name).toBe(beforeName);
+        expect(beforeName).toBe("payment-service-mtls-certs");
+        expect(after.deployments["payment-service"]).toBe(before.deployments["payment-service"]);
+        expect(JSON.parse(after.deployments["payment-service"]).spec.template.metadata.annotations).toEqual({});
+    });
+
     it("rolls env and files deliveries alike when the trust bundle changes", async () => {
         const before = await up(devConfig());
         const introduce = await up(devConfig({ rotation: "introduce" }));

@@ -95,6 +95,8 @@ describe("parseStackConfig: refused config names the key path", () => {
         ["a non-map ca block", { ...validConfig(), ca: "root" }, /^mtls:ca: must be a map of settings/],
         ["a bad extra DNS name", withService({ dnsNames: ["ok.example", "bad..name"] }), /^mtls:services\[0\]\.dnsNames\[1\]: "bad\.\.name" is not valid/],
         ["a bad trust domain", { ...validConfig(), trustDomain: "Shop Internal" }, /^mtls:trustDomain: "Shop Internal" is not a SPIFFE trust domain/],
+        ["an unknown rollout", withService({ rollout: "blue-green" }), /^mtls:services\[0\]\.rollout: "blue-green" is not a rollout; use one of restart, hot/],
+        ["hot rollout with env delivery", withService({ rollout: "hot" }, 1), /^mtls:services\[1\]\.rollout: hot needs delivery: files/],
         ["an unknown rotation phase", { ...validConfig(), ca: { rotation: "rollover" } }, /^mtls:ca\.rotation: "rollover" is not a rotation phase; use one of introduce, switch, retire/],
         ["a bad CA generation", { ...validConfig(), ca: { generation: 0 } }, /^mtls:ca\.generation: must be a whole number from 1 up/],
         ["a non-integer validity", { ...validConfig(), certificates: { validityHours: "90d" } }, /^mtls:certificates\.validityHours: must be a whole number of hours/],
