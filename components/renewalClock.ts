@@ -50,6 +50,11 @@ export function readClock(env: Record<string, string | undefined> = process.env)
     return new Date(parsed);
 }
 
+/** Whole days from this run's clock until `iso` (negative once it has passed). */
+export function daysUntil(iso: string, now: Date = readClock()): number {
+    return Math.floor((Date.parse(iso) - now.getTime()) / 86_400_000);
+}
+
 /**
  * Decides, from the previous inputs (if any) and the new ones, whether the
  * certificate is issued now. Pure: the time comes in as `now`.

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { CertificateIssuer } from "./certificateAuthority";
 import { KeyAlgorithm, Usage, leafAllowedUses, serviceDnsNames, spiffeId, uniqueInOrder } from "./policy";
-import { RenewalClock, readClock } from "./renewalClock";
+import { RenewalClock, daysUntil } from "./renewalClock";
 import { newTlsPrivateKey } from "./tlsKey";
 import { joinPemCertificates, summarizeCertificate } from "./x509";
 
@@ -162,7 +162,7 @@ export class ServiceCertificate extends pulumi.ComponentResource {
         this.fingerprintSha256 = summary.fingerprintSha256;
         this.dnsNames = summary.dnsNames;
         this.uris = summary.uris;
-        this.daysLeft = summary.notAfter.apply((end) => Math.floor((Date.parse(end) - readClock().getTime()) / 86_400_000));
+        this.daysLeft = summary.notAfter.apply((end) => daysUntil(end));
         this.issueReason = clock ? clock.reason : pulumi.output("");
 
         this.registerOutputs({

@@ -9,8 +9,8 @@ import {
     MtlsWorkload,
     RotationLedger,
     ServiceCertificate,
+    daysUntil,
     joinPemCertificates,
-    readClock,
     rotationPlan,
     spiffeId,
 } from "../components";
@@ -167,7 +167,7 @@ export function deployStack(spec: StackSpec): StackOutputs {
             role: generation === plan.signing ? "signing" : "trusted",
             notAfter: ca.notAfter,
             renewAt: ca.notAfter.apply((end) => new Date(Date.parse(end) - 2 * longestLeafHours * 3_600_000).toISOString()),
-            daysLeft: ca.notAfter.apply((end) => Math.floor((Date.parse(end) - readClock().getTime()) / 86_400_000)),
+            daysLeft: ca.notAfter.apply((end) => daysUntil(end)),
         };
     }
 
