@@ -11,6 +11,7 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -50,6 +51,11 @@ function takeStack(args) {
 
 const [command, ...rest] = process.argv.slice(2);
 const env = pulumiEnv();
+const cliVersion = JSON.parse(fs.readFileSync(path.join(root, "node_modules", "pulumi", "package.json"), "utf8")).version;
+const cliHome = process.env.PULUMI_HOME || path.join(os.homedir(), ".pulumi");
+if (!fs.existsSync(path.join(cliHome, "versions", cliVersion, "bin", "pulumi"))) {
+    console.error(`Pulumi CLI ${cliVersion} is not installed yet: the pulumi launcher will download it. Without internet, run \`npm run engine:build\` first (it builds the CLI from Go modules).`);
+}
 if (!command || command === "--") {
     process.exit(pulumi(rest, env));
 }
