@@ -111,7 +111,9 @@ function certificateTap() {
 function describeCert(der) {
     const x = new X509Certificate(der);
     const cn = /CN=([^\n]+)/.exec(x.subject)?.[1] ?? x.subject;
-    return { subject: cn, ca: x.ca, keyType: x.publicKey.asymmetricKeyType, keyDetail: x.publicKey.asymmetricKeyDetails, derBytes: der.length };
+    const d = x.publicKey.asymmetricKeyDetails ?? {};
+    const key = [x.publicKey.asymmetricKeyType, d.modulusLength ?? d.namedCurve].filter(Boolean).join(" ");
+    return { subject: cn, ca: x.ca, key, derBytes: der.length };
 }
 
 /**

@@ -20,10 +20,10 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { engineStatus } from "../e2e/lib.mjs";
-import { buildProject } from "./lib/build.mjs";
+import { buildProject, snapshotProject } from "./lib/build.mjs";
 import { runHandshakes } from "./lib/handshake.mjs";
 import { pulumiIssue, seedIssue } from "./lib/issuance.mjs";
-import { describeMachine, loadavg, pulumiCliPath } from "./lib/machine.mjs";
+import { describeMachine, gitState, loadavg, pulumiCliPath } from "./lib/machine.mjs";
 import { KEY_ALGORITHMS, doubleMaterial, engineMaterial, pemCertificateSizes, seedMaterial } from "./lib/material.mjs";
 import { SPEED_ALGORITHMS, opensslSpeed } from "./lib/speed.mjs";
 import { fmtSpread, ratio, round, summarize } from "./lib/stats.mjs";
@@ -208,7 +208,7 @@ async function sectionHandshake(build) {
     log(`handshake material: seed scripts (openssl), project ${p.algorithms.join(", ")} from ${MATERIAL === "engine" ? "pulumi up on the real engine (stand-in providers)" : "the tls test double under mocks"}`);
     const seed = seedMaterial(path.join(matWork, "seed"));
     const project = MATERIAL === "engine"
-        ? engineMaterial(path.join(matWork, "engine"), p.algorithms, log)
+        ? engineMaterial(path.join(matWork, "engine"), p.algorithms, snapshot.project, log)
         : doubleMaterial(path.join(matWork, "double"), build, p.algorithms, log);
     const materials = [...p.algorithms.map((a) => ({ key: a, ...project.materials[a] })), { key: "seed", ...seed }];
 
@@ -273,7 +273,7 @@ async function sectionHandshake(build) {
         projectMaterial: MATERIAL === "engine"
             ? "pulumi up on the real Pulumi engine with the project's stand-in providers, per key algorithm (CA and leaves of that algorithm, no intermediate), manifests rendered to a temp dir and laid out as the Deployments mount them (tls.crt = leaf + chain, ca.crt, tls.key); each stack destroyed after"
             : "the program under Pulumi mocks with the tls test double (test/support/tlsDouble.ts) issuing real certificates from the components' arguments; files as the ConfigMap and Secret hold them",
-        seedMaterial: "bench/seed/setup_ca.sh and issue_cert.sh, verbatim from the seed, run with bash: RSA-4096 CA (req -x509 -sha256 -days 3650), RSA-2048 leaves (CSR, x509 -req -sha256 -days 365 -extensions v3_ext)",
+        seedMaterial: "the seed's setup_ca.sh and issue_cert.sh, read at run time from its document in ../shared/seeds, run with bash: RSA-4096 CA (req -x509 -sha256 -days 3650), RSA-2048 leaves (CSR, x509 -req -sha256 -days 365 -extensions v3_ext)",
         materialIssueTimings: project.timings,
         timeLimitMs: p.timeLimitMs,
         maxFull: p.maxFull,
@@ -302,7 +302,7 @@ function sectionIssuance() {
             log(`  N=${n} run ${rep + 1}: seed openssl flow ${seed.totalSeconds.toFixed(1)} s (CA ${seed.caSeconds.toFixed(1)} s)`);
             const pulumiDir = path.join(work, `issue-pulumi-${n}-${rep}`);
             fs.mkdirSync(pulumiDir, { recursive: true, mode: 0o700 });
-            const up = pulumiIssue(pulumiDir, n);
+            const up = pulumiIssue(pulumiDir, n, snapshot.project);
             fs.rmSync(pulumiDir, { recursive: true, force: true });
             log(`  N=${n} run ${rep + 1}: pulumi up ${up.upSeconds.toFixed(1)} s (${up.upResources.join(", ")}), no-change up ${up.noChangeUpSeconds.toFixed(1)} s, destroy ${up.destroySeconds.toFixed(1)} s`);
             list.push({ seed, pulumi: up });
@@ -327,7 +327,7 @@ function sectionIssuance() {
         };
     }
     results.issuance = {
-        method: "seed: bash setup_ca.sh once + bash issue_cert.sh <svc> per service (bench/seed, verbatim), one temp dir per run. "
+        method: "seed: bash setup_ca.sh once + bash issue_cert.sh <svc> per service (read at run time from the seed document in ../shared/seeds), one temp dir per run. "
             + "project: a temp copy of the project (e2e/lib.mjs makeProject), file backend, `pulumi up --yes --skip-preview` (CA, per service key, CSR, certificate, renewal clock, ConfigMap, Secret, ServiceAccount, Deployment, Service, rendered to a temp dir), "
             + "then the same command with --expect-no-changes (the no-change up), then `pulumi destroy --yes --skip-preview`. Seed and project runs alternate. "
             + "Times include process start-up (bash + openssl per command; the pulumi launcher, CLI, TypeScript program and plugins per run).",
@@ -353,6 +353,8 @@ function headline() {
                 seedRsa: s.certificatesSent.totalDerBytes,
                 seedOverProject: s.certificatesSent.totalDerBytes / p.certificatesSent.totalDerBytes,
             };
+            const configured = (e) => sumDer(e.configuredCertificatesDer.serverCertFileDer) + sumDer(e.configuredCertificatesDer.clientCertFileDer);
+            h.certFileBytesBothSides = { projectP256: configured(p), seedRsa: configured(s), seedOverProject: configured(s) / configured(p) };
         }
     }
     for (const [n, s] of Object.entries(results.issuance?.sizes ?? {})) {
@@ -373,13 +375,15 @@ function table(rows, header) {
 const f0 = (x) => x.toFixed(0);
 const f1 = (x) => x.toFixed(1);
 const f2 = (x) => x.toFixed(2);
+const sumDer = (list) => (list ?? []).reduce((a, b) => a + b, 0);
 const fr = (r, fmt = f2) => (r ? `${fmt(r.median)}× (${fmt(r.min)}–${fmt(r.max)})` : "n/a");
 
 function printReport() {
     const m = results.machine;
     const out = [];
     out.push("", `mtls benchmark (${results.mode}) — ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.openssl}, ${m.go ?? "no go"}`);
-    out.push(`commit ${m.git.commit?.slice(0, 12)}${m.git.dirtyFiles ? ` (+${m.git.dirtyFiles} uncommitted files)` : ""}; load avg ${results.load.start.one} at start, ${results.load.end?.one} at end; ${f0(results.durationSeconds)} s`);
+    const dirty = m.git.uncommittedOutsideBench ?? [];
+    out.push(`commit ${m.git.commit?.slice(0, 12)}${dirty.length ? ` + uncommitted ${dirty.join(", ")}` : ""}; load avg ${results.load.start.one} at start, ${results.load.end?.one} at end; ${f0(results.durationSeconds)} s`);
     out.push("values: median (min–max) over the runs shown");
 
     if (results.construction) {
@@ -389,7 +393,8 @@ function printReport() {
             n, s.runs, fmtSpread(s.wallMs, f0), fmtSpread(s.msPerService, f2), fmtSpread(s.peakRssMiB, f0), s.resources, f1(s.resourcesPerService),
         ]), ["services", "runs", "wall ms", "ms/service", "peak RSS MiB", "resources", "res/service"]));
         for (const [k, g] of Object.entries(c.growth)) out.push(`  growth ${k} = ${fr(g)}  (linear ≈ ${g.linearWouldBe})`);
-        out.push(`  resources: ${f1(c.marginalResourcesPerService)} per added service + ${f0(c.fixedResources)} fixed (components included)`);
+        const big = c.sizes[Object.keys(c.sizes).pop()];
+        out.push(`  resources: ${f1(c.marginalResourcesPerService)} per added service + ${f0(c.fixedResources)} fixed, components included (largest size: ${big.customResources} custom + ${big.componentResources} component resources)`);
     }
     if (results.speed) {
         out.push("", "2a. openssl speed (one core): the raw signature floor");
@@ -403,11 +408,14 @@ function printReport() {
             fmtSpread(e.full.serverCpuMsPerHandshake, f2), fmtSpread(e.full.clientCpuMsPerHandshake, f2),
             e.signatureFloor ? f2(e.signatureFloor.msPerSide) : "n/a",
             e.certificatesSent ? `${e.certificatesSent.totalDerBytes} (${e.certificatesSent.serverSends.length}+${e.certificatesSent.clientSends.length} certs)` : "n/a",
+            sumDer(e.configuredCertificatesDer.serverCertFileDer) + sumDer(e.configuredCertificatesDer.clientCertFileDer),
             e.wireFull?.["TLSv1.3"] ? e.wireFull["TLSv1.3"].clientToServer + e.wireFull["TLSv1.3"].serverToClient : "n/a",
-        ]), ["material", "full hs/s", "resumed hs/s", "server CPU ms/full", "client CPU ms/full", "sig floor ms/side", "cert DER bytes sent", "TLS1.3 bytes/full"]));
+        ]), ["material", "full hs/s", "resumed hs/s", "server CPU ms/full", "client CPU ms/full", "sig floor ms/side", "cert DER bytes sent", "tls.crt DER bytes", "TLS1.3 bytes/full"]));
         const neg = Object.values(h)[0]?.full.negotiated;
         if (neg) out.push(`  negotiated: ${neg.protocol}, ${neg.cipher}, ${neg.ephemeralKey?.name}; resumed = TLS 1.3 session tickets`);
-        out.push("  cert DER bytes sent: both sides, read from the TLS 1.2 Certificate messages; Node/OpenSSL adds the root from the trust store when tls.crt holds only the leaf");
+        out.push("  cert DER bytes sent: both sides, read from the TLS 1.2 Certificate messages (Node/OpenSSL adds the root from ca.crt when the cert file holds only the leaf);");
+        out.push("  tls.crt DER bytes: the certificates in both sides' cert files (server + client), what a peer that does not complete the chain sends;");
+        out.push("  sig floor: one sign + two verifies per side per full handshake, priced by openssl speed; TLS1.3 bytes/full: all TLS records both ways of one connection");
     }
     if (results.issuance) {
         out.push("", "3. Issuance of N service certificates: seed openssl scripts vs pulumi up (real engine, stand-in providers)");
@@ -425,7 +433,9 @@ function printReport() {
     }
     if (hl.certificateBytesSentPerHandshake) {
         const c = hl.certificateBytesSentPerHandshake;
-        out.push(`  certificate bytes per handshake, seed ÷ project:      ${f2(c.seedOverProject)}× (${c.seedRsa} vs ${c.projectP256} bytes)`);
+        out.push(`  certificate bytes per handshake, seed ÷ project:      ${f2(c.seedOverProject)}× (${c.seedRsa} vs ${c.projectP256} bytes, leaf + root each side)`);
+        const d = hl.certFileBytesBothSides;
+        out.push(`  leaf-only (tls.crt) bytes, seed ÷ project:            ${f2(d.seedOverProject)}× (${d.seedRsa} vs ${d.projectP256} bytes)`);
     }
     for (const [k, v] of Object.entries(hl)) {
         const m2 = /^issuance_N(\d+)_/.exec(k);
@@ -442,14 +452,22 @@ function assertNoKeyMaterial(text) {
 
 // ---------------------------------------------------------------- main
 let exitCode = 0;
+let snapshot;
 try {
     log(`mtls bench (${results.mode}): sections ${only.join(", ")}; temp dir ${work}; load avg ${results.load.start.one}`);
     if ((only.includes("issuance") || (only.includes("handshake") && MATERIAL === "engine")) && !engine.ready) {
         throw new Error(`the engine is not built (missing ${engine.missing.join("; ")}); run npm run engine:build, or use --only / --material double`);
     }
     if (engine.standIns.length) log(`NOTE: provider plugins ${engine.standIns.join(", ")} are the project's stand-ins: engine numbers are "real Pulumi engine with the project's stand-in providers"`);
-    const build = buildProject(ROOT, path.join(work, "build"));
-    log(`compiled ${build.files} TypeScript files (transpile only, TypeScript ${build.typescript}) in ${build.ms.toFixed(0)} ms`);
+    snapshot = snapshotProject(ROOT, path.join(work, "snapshot"));
+    results.code = {
+        note: "every section runs one snapshot of the program (Pulumi.yaml, package.json, tsconfig.json, components/, infra/, test/support/) copied at the start",
+        atStart: results.machine.git,
+    };
+    const w = results.machine.git.uncommittedOutsideBench ?? [];
+    log(`code: commit ${results.machine.git.commit?.slice(0, 12)}${w.length ? `, uncommitted: ${w.join(", ")}` : ", no uncommitted changes outside bench/"}`);
+    const build = buildProject(snapshot, path.join(work, "build"), ROOT);
+    log(`compiled ${build.files} TypeScript files of the snapshot (transpile only, TypeScript ${build.typescript}) in ${build.ms.toFixed(0)} ms`);
     results.load.sections = {};
     const section = async (name, fn) => {
         if (!only.includes(name)) return;
@@ -466,6 +484,7 @@ try {
     await section("issuance", () => sectionIssuance());
 
     results.load.end = loadavg();
+    results.code.atEnd = gitState(ROOT);
     results.finishedAt = new Date().toISOString();
     results.durationSeconds = elapsed();
     if (Math.max(results.load.start.one, results.load.end.one) > 1.5) {

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Pulumi, makeProject, readManifests } from "../../e2e/lib.mjs";
-import { SEED_DIR, run } from "./material.mjs";
+import { run, seedScriptsDir } from "./material.mjs";
 import { benchStackConfig, serviceName } from "./spec.mjs";
 
 /**
@@ -14,9 +14,9 @@ import { benchStackConfig, serviceName } from "./spec.mjs";
 export function seedIssue(dir, n) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const t0 = performance.now();
-    run("bash", [path.join(SEED_DIR, "setup_ca.sh")], { cwd: dir });
+    run("bash", [path.join(seedScriptsDir(), "setup_ca.sh")], { cwd: dir });
     const t1 = performance.now();
-    for (let i = 1; i <= n; i++) run("bash", [path.join(SEED_DIR, "issue_cert.sh"), serviceName(i)], { cwd: dir });
+    for (let i = 1; i <= n; i++) run("bash", [path.join(seedScriptsDir(), "issue_cert.sh"), serviceName(i)], { cwd: dir });
     const t2 = performance.now();
     const issued = fs.readdirSync(path.join(dir, "certs")).filter((svc) => fs.existsSync(path.join(dir, "certs", svc, "service.crt"))).length;
     if (issued !== n) throw new Error(`seed flow issued ${issued} certificates, expected ${n}`);
@@ -35,9 +35,9 @@ function resourceSummary(stdout) {
  * `pulumi destroy --yes --skip-preview`. Returns seconds of each (the CLI through the
  * pinned `pulumi` npm launcher, as e2e/lib.mjs runs it).
  */
-export function pulumiIssue(work, n) {
+export function pulumiIssue(work, n, source) {
     const render = path.join(work, "render");
-    const project = makeProject(work, { bench: benchStackConfig(n, render) });
+    const project = makeProject(work, { bench: benchStackConfig(n, render) }, { source });
     const pulumi = new Pulumi(project, work);
     pulumi.run(["stack", "init", "bench"]);
     const up = pulumi.run(["up", "--yes", "--skip-preview", "--stack", "bench"]);

@@ -20,8 +20,7 @@ export function describeMachine(root, pulumiCli) {
     const mhz = /^cpu MHz\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? null;
     const meminfo = fs.readFileSync("/proc/meminfo", "utf8");
     const memKb = Number(/^MemTotal:\s*(\d+)/m.exec(meminfo)?.[1] ?? 0);
-    const commit = cmd("git", ["rev-parse", "HEAD"], { cwd: root });
-    const porcelain = cmd("git", ["status", "--porcelain"], { cwd: root });
+    const git = gitState(root);
     return {
         cpuModel: model,
         cpuMHz: mhz ? Number(mhz) : null,
@@ -33,8 +32,21 @@ export function describeMachine(root, pulumiCli) {
         nodeOpenssl: process.versions.openssl,
         go: cmd("go", ["version"]),
         pulumi: pulumiCli && fs.existsSync(pulumiCli) ? cmd(pulumiCli, ["version"]) : null,
-        git: { commit, dirtyFiles: porcelain === null ? null : porcelain.split("\n").filter(Boolean).length },
+        git,
         date: new Date().toISOString(),
+    };
+}
+
+/** HEAD and the uncommitted changes outside bench/ (read-only git commands). */
+export function gitState(root) {
+    const commit = cmd("git", ["rev-parse", "HEAD"], { cwd: root });
+    const status = spawnSync("git", ["status", "--porcelain", "--untracked-files=all"], { cwd: root, encoding: "utf8" });
+    const porcelain = status.status === 0 ? status.stdout : null;
+    const paths = porcelain === null ? null : porcelain.split("\n").filter(Boolean).map((l) => l.slice(3));
+    return {
+        commit,
+        uncommittedOutsideBench: paths === null ? null : paths.filter((p) => !p.startsWith("bench/")),
+        uncommittedInBench: paths === null ? null : paths.filter((p) => p.startsWith("bench/")).length,
     };
 }
 

@@ -1,7 +1,7 @@
 // Certificates and keys for the handshake benchmark, all in temp dirs.
 //
-// - seed: the seed's own scripts (bench/seed/setup_ca.sh, issue_cert.sh, verbatim),
-//   run with bash: RSA-4096 CA, RSA-2048 leaves, SANs incl. <svc>.default.svc.cluster.local.
+// - seed: the seed's own scripts (setup_ca.sh, issue_cert.sh), taken at run time from the
+//   seed document in ../shared/seeds and run with bash: RSA-4096 CA, RSA-2048 leaves, SANs incl. <svc>.default.svc.cluster.local.
 // - project, "engine": a real `pulumi up` per key algorithm (CA and leaves of that
 //   algorithm) on the installed CLI with the project's stand-in providers, manifests
 //   rendered to a temp dir, read back exactly as the Deployments mount them.
@@ -10,11 +10,38 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import os from "node:os";
 import { fileURLToPath } from "node:url";
 import { Pulumi, layOut, makeProject, readManifests, serviceMaterial } from "../../e2e/lib.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-export const SEED_DIR = path.join(HERE, "..", "seed");
+/** Where the project's seed documents live: ../shared/seeds beside the checkout (MTLS_SEEDS overrides). */
+export const SEEDS = process.env.MTLS_SEEDS || path.resolve(HERE, "..", "..", "..", "shared", "seeds");
+let seedDir;
+
+/**
+ * A temp dir holding the seed's setup_ca.sh and issue_cert.sh exactly as its document prints
+ * them: the bash blocks whose first comment names each script. Read at run time, not copied
+ * into this repository.
+ */
+export function seedScriptsDir() {
+    if (seedDir) return seedDir;
+    const scripts = {};
+    for (const file of fs.existsSync(SEEDS) ? fs.readdirSync(SEEDS) : []) {
+        const text = fs.readFileSync(path.join(SEEDS, file), "utf8");
+        for (const [, body] of text.matchAll(/```bash\n([\s\S]*?)```/g)) {
+            const name = /^#!\/bin\/bash\n# (\S+\.sh)\n/.exec(body)?.[1];
+            if (name === "setup_ca.sh" || name === "issue_cert.sh") scripts[name] = body;
+        }
+    }
+    if (!scripts["setup_ca.sh"] || !scripts["issue_cert.sh"]) {
+        throw new Error(`bench: the seed's setup_ca.sh and issue_cert.sh were not found in ${SEEDS} (set MTLS_SEEDS to the seeds folder)`);
+    }
+    seedDir = fs.mkdtempSync(path.join(os.tmpdir(), "mtls-seed-scripts-"));
+    for (const [name, body] of Object.entries(scripts)) fs.writeFileSync(path.join(seedDir, name), body, { mode: 0o755 });
+    process.on("exit", () => fs.rmSync(seedDir, { recursive: true, force: true }));
+    return seedDir;
+}
 export const KEY_ALGORITHMS = ["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-3072", "RSA-4096", "ED25519"];
 export const SERVER = "user-service";
 export const CLIENT = "order-service";
@@ -28,8 +55,8 @@ export function run(cmd, args, opts = {}) {
 /** The seed's CA and two services' certificates, made by its scripts in `dir`. */
 export function seedMaterial(dir) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    run("bash", [path.join(SEED_DIR, "setup_ca.sh")], { cwd: dir });
-    for (const svc of [SERVER, CLIENT]) run("bash", [path.join(SEED_DIR, "issue_cert.sh"), svc], { cwd: dir });
+    run("bash", [path.join(seedScriptsDir(), "setup_ca.sh")], { cwd: dir });
+    for (const svc of [SERVER, CLIENT]) run("bash", [path.join(seedScriptsDir(), "issue_cert.sh"), svc], { cwd: dir });
     const peer = (svc) => ({
         key: path.join(dir, "certs", svc, "service.key"),
         cert: path.join(dir, "certs", svc, "service.crt"),
@@ -61,9 +88,9 @@ function projectPeers(dir, algorithm) {
 }
 
 /** The project's material for each algorithm from real `pulumi up` runs; every stack is destroyed after. */
-export function engineMaterial(work, algorithms, log = () => undefined) {
+export function engineMaterial(work, algorithms, source, log = () => undefined) {
     const stacks = Object.fromEntries(algorithms.map((a) => [stackName(a), materialStackConfig(a, path.join(work, "render", stackName(a)))]));
-    const project = makeProject(work, stacks);
+    const project = makeProject(work, stacks, { source });
     const pulumi = new Pulumi(project, work);
     const out = {};
     const timings = {};
