@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../support/stackConfig";
 
 const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8"));
@@ -68,6 +68,10 @@ beforeAll(() => {
         "-addext", "subjectAltName=DNS:api,DNS:api.team,DNS:api.team.svc,DNS:api.team.svc.cluster.local"], work);
     fs.rmSync(path.join(work, "k.pem"));
 }, 240_000);
+
+afterAll(() => {
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+});
 
 describe("the npm package", () => {
     it("ships compiled components with types and nothing else of the repository", () => {
