@@ -86,21 +86,12 @@ export class Pulumi {
 
 /** Every object in the rendered manifests directory. */
 export function readManifests(dir) {
-    const objects = [];
-    const walk = (d) => {
-        for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
-            const full = path.join(d, entry.name);
-            if (entry.isDirectory()) walk(full);
-            else if (/\.ya?ml$/.test(entry.name)) {
-                for (const doc of YAML.parseAllDocuments(fs.readFileSync(full, "utf8"))) {
-                    const obj = doc.toJSON();
-                    if (obj) objects.push({ ...obj, __file: full });
-                }
-            }
-        }
-    };
-    if (fs.existsSync(dir)) walk(dir);
-    return objects;
+    return listFiles(dir)
+        .filter((file) => /\.ya?ml$/.test(file))
+        .flatMap((file) => YAML.parseAllDocuments(fs.readFileSync(file, "utf8"))
+            .map((doc) => doc.toJSON())
+            .filter(Boolean)
+            .map((obj) => ({ ...obj, __file: file })));
 }
 
 export function listFiles(dir) {

@@ -6,10 +6,10 @@
 //
 //   npm run cert-report -- --stack dev [--format md|json] [--out report.md]
 //   npm run cert-report -- --from preview.json
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { argument, pulumiCapture } from "./cli.mjs";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const TYPES = {
@@ -205,17 +205,9 @@ export function renderMarkdown(report, title = "Certificate changes") {
     return `${lines.join("\n")}\n`;
 }
 
-function argument(args, name) {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-}
-
 /** Runs `pulumi preview --json` for a stack through the project's wrapper and returns the parsed JSON. */
 export function previewJson(stack, extra = []) {
-    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-    const result = spawnSync(process.execPath, [path.join(root, "scripts", "pulumi.mjs"), "--", "preview", "--json", "--non-interactive", "--stack", stack, ...extra], {
-        encoding: "utf8", maxBuffer: 256 * 1024 * 1024,
-    });
+    const result = pulumiCapture(["preview", "--json", "--non-interactive", "--stack", stack, ...extra]);
     let parsed;
     try {
         parsed = JSON.parse(result.stdout);

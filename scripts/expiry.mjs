@@ -7,10 +7,10 @@
 //
 // The stack's outputs come from `pulumi stack output --json` (no secrets are read).
 // MTLS_NOW (ISO 8601) replaces the clock, as everywhere in this project.
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { argument, pulumiCapture } from "./cli.mjs";
 
 const DAY = 86_400_000;
 
@@ -45,18 +45,12 @@ function now() {
     return new Date(parsed);
 }
 
-function argument(args, name) {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-}
-
 function readOutputs(args) {
     const from = argument(args, "--from");
     if (from) return JSON.parse(fs.readFileSync(from, "utf8"));
     const stack = argument(args, "--stack");
     if (!stack) throw new Error("give --stack <name> (reads `pulumi stack output --json`) or --from <outputs.json>");
-    const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
-    const result = spawnSync(process.execPath, [path.join(root, "scripts", "pulumi.mjs"), "--", "stack", "output", "--json", "--stack", stack], { encoding: "utf8" });
+    const result = pulumiCapture(["stack", "output", "--json", "--stack", stack]);
     if (result.status !== 0) throw new Error(`pulumi stack output failed for stack ${stack}:\n${result.stderr}`);
     return JSON.parse(result.stdout);
 }
