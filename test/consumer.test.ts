@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { signedBy } from "./support/certs";
 import { mtlsHandshake } from "./support/handshake";
-import { named, recorded, resetRecorded, resolveDeep, setupMocks, useConfig } from "./support/pulumiMocks";
+import { named, recorded, resetRecorded, resolveDeep, settle, setupMocks, useConfig } from "./support/pulumiMocks";
 import { shippedStackConfig } from "./support/stackConfig";
 
 let ownerOutputs: any;
@@ -30,7 +30,7 @@ async function runOwner(exportPrivateKey: boolean) {
         if (pulumi.Output.isInstance(value) && (await pulumi.isSecret(value))) ownerSecretOutputs.push(key);
     }
     ownerOutputs = await resolveDeep(outputs);
-    await new Promise((r) => setTimeout(r, 50));
+    await settle();
     const cm = named("kubernetes:core/v1:ConfigMap", "user-service-certs").inputs;
     ownerMaterial = { chain: cm.data["tls.crt"], ca: cm.data["ca.crt"], key: named("kubernetes:core/v1:Secret", "user-service-key").inputs.stringData["tls.key"] };
 }
@@ -46,7 +46,7 @@ async function runConsumer() {
     });
     const { consumerStack } = await import("../examples/consumer/program");
     const outputs = await resolveDeep(await consumerStack());
-    await new Promise((r) => setTimeout(r, 100));
+    await settle();
     return outputs;
 }
 

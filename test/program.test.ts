@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseCertificate, signedBy } from "./support/certs";
-import { byType, named, recorded, resetRecorded, resolveDeep, setupMocks, useConfig } from "./support/pulumiMocks";
+import { byType, named, recorded, resetRecorded, resolveDeep, settle, setupMocks, useConfig } from "./support/pulumiMocks";
 import { PROJECT_ROOT, SHIPPED_STACKS, engineConfigFromYaml, shippedStackConfig } from "./support/stackConfig";
 
 type Program = typeof import("../infra/program");
@@ -21,8 +21,7 @@ async function runStack(config: Record<string, string>): Promise<any> {
     useConfig(config);
     const outputs = program.main();
     const resolved = await resolveDeep(outputs);
-    // Registrations that no output depends on (the Services) settle in the same turn as the outputs.
-    await new Promise((r) => setTimeout(r, 50));
+    await settle();
     return resolved;
 }
 

@@ -5,7 +5,7 @@
  */
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PeerMaterial, mtlsHandshake } from "./support/handshake";
-import { byType, forgetState, named, resetRecorded, resolveDeep, setupMocks, useConfig } from "./support/pulumiMocks";
+import { byType, forgetState, named, resetRecorded, resolveDeep, settle, setupMocks, useConfig } from "./support/pulumiMocks";
 import { shippedStackConfig } from "./support/stackConfig";
 
 type Program = typeof import("../infra/program");
@@ -34,7 +34,7 @@ async function up(config: Record<string, string>) {
     resetRecorded();
     useConfig(config);
     const outputs: any = await resolveDeep(program.main());
-    await new Promise((r) => setTimeout(r, 50));
+    await settle();
     const material: Record<string, PeerMaterial> = {};
     const deployments: Record<string, string> = {};
     for (const name of ["user-service", "order-service", "payment-service"]) {

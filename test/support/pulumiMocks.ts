@@ -107,6 +107,18 @@ export async function setupMocks(options: MockOptions = {}): Promise<void> {
     }, options.project ?? "mtls", options.stack ?? "dev", options.preview ?? false);
 }
 
+/**
+ * Waits until registrations stop arriving: resources that no output depends on (a Service,
+ * say) register on their own schedule, after the outputs have resolved.
+ */
+export async function settle(quietMs = 25): Promise<void> {
+    let seen = -1;
+    while (seen !== recorded.length) {
+        seen = recorded.length;
+        await new Promise((r) => setTimeout(r, quietMs));
+    }
+}
+
 /** Resolves an Output's value, secret or not, and rejects when the Output failed. */
 export function valueOf<T>(output: pulumi.Input<T>): Promise<T> {
     // `promise()` is the SDK's own accessor; unlike `apply` it surfaces a failed Output as a rejection.
