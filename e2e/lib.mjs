@@ -169,6 +169,11 @@ export function layOut(material, dir) {
     return dir;
 }
 
+/** Prints a section heading of an engine-tier run. */
+export function section(title) {
+    console.log(`\n== ${title}`);
+}
+
 /** A small counter that prints each check and ends with `N passed, M failed`. */
 export class Checks {
     constructor() {

@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { buildReport } from "../scripts/cert-report.mjs";
-import { Pulumi, ROOT, changedSteps, layOut, listFiles, makeProject, readManifests, runPeers, runTier, serviceMaterial, writeStack } from "./lib.mjs";
+import { Pulumi, ROOT, changedSteps, layOut, listFiles, makeProject, readManifests, runPeers, runTier, section, serviceMaterial, writeStack } from "./lib.mjs";
 
 let work;
 let checks;
@@ -30,10 +30,6 @@ function config(stack, { ca = {}, payment = {} } = {}) {
         ],
         "mtls:kubernetes": { renderDirectory: render(stack) },
     };
-}
-
-function section(title) {
-    console.log(`\n== ${title}`);
 }
 
 function snapshot(stack, label) {

@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { Pulumi, ROOT, changedSteps, layOut, listFiles, makeProject, readManifests, runPeers, runTier, serviceMaterial, writeStack } from "./lib.mjs";
+import { Pulumi, ROOT, changedSteps, layOut, listFiles, makeProject, readManifests, runPeers, runTier, section, serviceMaterial, writeStack } from "./lib.mjs";
 import { buildReport } from "../scripts/cert-report.mjs";
 
 const render = (stack) => path.join(work, "render", stack);
@@ -42,10 +42,6 @@ function timed(label, fn) {
     const result = fn();
     timings[label] = (Date.now() - started) / 1000;
     return result;
-}
-
-function section(title) {
-    console.log(`\n== ${title}`);
 }
 
 function peers(name, scenario, extra = []) {
