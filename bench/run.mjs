@@ -19,7 +19,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { engineStatus } from "../e2e/lib.mjs";
+import { engineStatus } from "../test/e2e/lib.mjs";
 import { buildProject, snapshotProject } from "./lib/build.mjs";
 import { runHandshakes } from "./lib/handshake.mjs";
 import { pulumiIssue, seedIssue } from "./lib/issuance.mjs";

@@ -65,6 +65,54 @@ export interface MtlsWorkloadArgs {
      * @default `app.kubernetes.io/name: <serviceName>`, `app.kubernetes.io/part-of: mtls`
      */
     labels?: Record<string, pulumi.Input<string>>;
+    /**
+     * The non-root user, group and fsGroup of the pod. The pod and its container meet Pod
+     * Security "restricted" (non-root, RuntimeDefault seccomp, no privilege escalation, every
+     * capability dropped, read-only root filesystem). The kubelet gives the mounted files the
+     * `fsGroup` and adds group read to them, so `tls.key` is 0440 root:`fsGroup` in the pod.
+     * @default 65532 for all three (the `nonroot` user of distroless images)
+     */
+    runAs?: WorkloadIdentity;
+    /**
+     * Do not wait for the Deployment and Service to become ready (the kubernetes provider's
+     * `pulumi.com/skipAwait` annotation): for clusters without nodes, such as a test control plane.
+     * @default false
+     */
+    skipAwait?: boolean;
+}
+
+/** Numeric ids a workload runs as. */
+export interface WorkloadIdentity {
+    runAsUser: pulumi.Input<number>;
+    runAsGroup: pulumi.Input<number>;
+    fsGroup: pulumi.Input<number>;
+}
+
+export const DEFAULT_RUN_AS = { runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 } as const;
+
+/** The kubernetes provider's annotation that turns off its readiness wait for one object. */
+export const SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait";
+
+/** Pod and container security contexts that Pod Security "restricted" admits. */
+export function restrictedSecurityContexts(runAs: WorkloadIdentity = DEFAULT_RUN_AS): {
+    pod: k8s.types.input.core.v1.PodSecurityContext;
+    container: k8s.types.input.core.v1.SecurityContext;
+} {
+    return {
+        pod: {
+            runAsNonRoot: true,
+            runAsUser: runAs.runAsUser,
+            runAsGroup: runAs.runAsGroup,
+            fsGroup: runAs.fsGroup,
+            seccompProfile: { type: "RuntimeDefault" },
+        },
+        container: {
+            allowPrivilegeEscalation: false,
+            capabilities: { drop: ["ALL"] },
+            readOnlyRootFilesystem: true,
+            runAsNonRoot: true,
+        },
+    };
 }
 
 /** A Deployment (and for servers a Service) that presents its certificate and trusts its CA. */
@@ -88,11 +136,19 @@ export class MtlsWorkload extends pulumi.ComponentResource {
         if (serves && args.port === undefined) {
             throw new pulumi.ResourceError(`MtlsWorkload ${name}: usage "${usage}" serves traffic and needs a port`, this);
         }
-        const metadata = { name: args.serviceName, namespace: args.namespace, labels };
+        const metadata = {
+            name: args.serviceName,
+            namespace: args.namespace,
+            labels,
+            ...(args.skipAwait ? { annotations: { [SKIP_AWAIT_ANNOTATION]: "true" } } : {}),
+        };
+        const security = restrictedSecurityContexts(args.runAs);
         const joined = (values: pulumi.Input<pulumi.Input<string>[]> | undefined) =>
             pulumi.output(values ?? []).apply((v) => v.join(","));
 
-        this.serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, { metadata }, { parent: this });
+        this.serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
+            metadata: { name: args.serviceName, namespace: args.namespace, labels },
+        }, { parent: this });
 
         const env: k8s.types.input.core.v1.EnvVar[] = [
             { name: IDENTITY_ENV.serviceName, value: args.serviceName },
@@ -112,9 +168,11 @@ export class MtlsWorkload extends pulumi.ComponentResource {
                         serviceAccountName: this.serviceAccount.metadata.name,
                         // The pod's API token is not needed to speak mTLS.
                         automountServiceAccountToken: false,
+                        securityContext: security.pod,
                         containers: [{
                             name: "app",
                             image: args.image,
+                            securityContext: security.container,
                             env,
                             ports: serves && args.port !== undefined ? [{ name: "mtls", containerPort: args.port, protocol: "TCP" }] : [],
                             volumeMounts: delivery === "files" ? args.material.volumeMounts(mountPath) : [],

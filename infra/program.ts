@@ -65,7 +65,8 @@ export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
 function kubernetesProvider(spec: StackSpec, renderDirectory: string | undefined): k8s.Provider {
     if (spec.kubernetes.context !== undefined) {
-        return new k8s.Provider("kubernetes", { context: spec.kubernetes.context });
+        const kubeconfig = spec.kubernetes.kubeconfig === undefined ? {} : { kubeconfig: path.resolve(PROJECT_ROOT, spec.kubernetes.kubeconfig) };
+        return new k8s.Provider("kubernetes", { context: spec.kubernetes.context, ...kubeconfig });
     }
     const dir = renderDirectory as string;
     if (!pulumi.runtime.isDryRun()) {
@@ -84,7 +85,9 @@ export function deployStack(spec: StackSpec): StackOutputs {
     const provider = kubernetesProvider(spec, renderDirectory);
     const k8sOpts = { providers: [provider] };
     const namespace: pulumi.Input<string> = spec.kubernetes.createNamespace
-        ? new k8s.core.v1.Namespace("namespace", { metadata: { name: spec.namespace } }, { provider }).metadata.name
+        ? new k8s.core.v1.Namespace("namespace", {
+            metadata: { name: spec.namespace, labels: podSecurityLabels(spec.kubernetes.podSecurity) },
+        }, { provider }).metadata.name
         : spec.namespace;
 
     const rotation = { generation: spec.ca.generation, phase: spec.ca.rotation ?? ("steady" as const) };
@@ -145,6 +148,8 @@ export function deployStack(spec: StackSpec): StackOutputs {
                 : svc.allowFrom.map((caller) => spiffeId(spec.trustDomain as string, spec.namespace, caller)),
             replicas: svc.replicas,
             labels,
+            runAs: svc.runAs,
+            skipAwait: spec.kubernetes.skipAwait,
         }, k8sOpts);
         services[svc.name] = {
             commonName: certificate.commonName,
@@ -184,6 +189,11 @@ export function deployStack(spec: StackSpec): StackOutputs {
         renderDirectory,
         services,
     };
+}
+
+/** Labels that make the namespace enforce (and warn and audit at) a Pod Security level. */
+export function podSecurityLabels(level: string): Record<string, string> {
+    return Object.fromEntries(["enforce", "warn", "audit"].map((mode) => [`pod-security.kubernetes.io/${mode}`, level]));
 }
 
 /** Resource name of a CA generation; generation 1 keeps the plain name so existing stacks never move. */

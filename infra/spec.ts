@@ -56,6 +56,7 @@ export interface ServiceSpec extends CertificateDefaults {
     dnsNames: string[];
     ipAddresses: string[];
     replicas: number;
+    runAs: RunAsSpec;
 }
 
 export interface KubernetesSpec {
@@ -63,7 +64,26 @@ export interface KubernetesSpec {
     renderDirectory?: string;
     /** kubeconfig context to deploy to instead of rendering. */
     context?: string;
+    /** kubeconfig file holding `context`, relative to the project root; default: KUBECONFIG or ~/.kube/config. */
+    kubeconfig?: string;
     createNamespace: boolean;
+    /** Pod Security level the created namespace enforces. */
+    podSecurity: PodSecurityLevel;
+    /** Do not wait for Deployments and Services to become ready (`pulumi.com/skipAwait`). */
+    skipAwait: boolean;
+    /** The user, group and fsGroup every workload runs as, unless a service sets its own. */
+    runAs: RunAsSpec;
+}
+
+export const POD_SECURITY_LEVELS = ["restricted", "baseline", "privileged"] as const;
+export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
+
+/** The non-root identity a workload's containers run as. */
+export interface RunAsSpec {
+    runAsUser: number;
+    runAsGroup: number;
+    /** The group the kubelet gives the mounted files, so that the non-root user can read `tls.key`. */
+    fsGroup: number;
 }
 
 export interface StackSpec {
@@ -83,8 +103,9 @@ export const CONFIG_NAMESPACE = "mtls";
 export const TOP_LEVEL_KEYS = ["namespace", "trustDomain", "clusterDomain", "ca", "certificates", "services", "kubernetes"] as const;
 const CA_KEYS = ["commonName", "keyAlgorithm", "validityHours", "intermediate", "intermediateValidityHours", "generation", "rotation", "exportPrivateKey"];
 const CERT_KEYS = ["keyAlgorithm", "validityHours", "renewBeforeHours"];
-const SERVICE_KEYS = ["name", "image", "port", "usage", "delivery", "rollout", "mountPath", "allowFrom", "dnsNames", "ipAddresses", "replicas", ...CERT_KEYS];
-const KUBERNETES_KEYS = ["renderDirectory", "context", "createNamespace"];
+const RUN_AS_KEYS = ["runAsUser", "runAsGroup", "fsGroup"];
+const SERVICE_KEYS = ["name", "image", "port", "usage", "delivery", "rollout", "mountPath", "allowFrom", "dnsNames", "ipAddresses", "replicas", ...CERT_KEYS, ...RUN_AS_KEYS];
+const KUBERNETES_KEYS = ["renderDirectory", "context", "kubeconfig", "createNamespace", "podSecurity", "skipAwait", ...RUN_AS_KEYS];
 
 export const DEFAULTS = {
     clusterDomain: "cluster.local",
@@ -94,6 +115,9 @@ export const DEFAULTS = {
     delivery: "files" as Delivery,
     mountPath: "/etc/mtls",
     replicas: 1,
+    podSecurity: "restricted" as PodSecurityLevel,
+    /** The `nonroot` user and group of distroless images. */
+    runAs: { runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 } as RunAsSpec,
 };
 
 /** Thrown with every problem found in the stack config, each naming its key path. */
@@ -151,6 +175,25 @@ class Checker {
             return fallback;
         }
         return value;
+    }
+
+    /** A non-root user or group id. */
+    id(path: string, value: unknown, fallback: number): number {
+        if (value === undefined) return fallback;
+        if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 2147483647) {
+            this.add(path, `must be a non-root numeric id from 1 to 2147483647 (Pod Security "restricted" refuses root), got ${show(value)}`);
+            return fallback;
+        }
+        return value as number;
+    }
+
+    runAs(path: string, r: Record<string, unknown>, fallback: RunAsSpec): RunAsSpec {
+        const prefix = path === "" ? "" : `${path}.`;
+        return {
+            runAsUser: this.id(`${prefix}runAsUser`, r.runAsUser, fallback.runAsUser),
+            runAsGroup: this.id(`${prefix}runAsGroup`, r.runAsGroup, fallback.runAsGroup),
+            fsGroup: this.id(`${prefix}fsGroup`, r.fsGroup, fallback.fsGroup),
+        };
     }
 
     string(path: string, value: unknown): string | undefined {
@@ -213,7 +256,7 @@ function parseCa(c: Checker, raw: unknown, fallbackName: string): CaSpec {
     return ca;
 }
 
-function parseService(c: Checker, raw: unknown, i: number, defaults: CertificateDefaults): ServiceSpec | undefined {
+function parseService(c: Checker, raw: unknown, i: number, defaults: CertificateDefaults, runAs: RunAsSpec): ServiceSpec | undefined {
     const path = `services[${i}]`;
     const r = c.record(path, raw, SERVICE_KEYS);
     if (!r) {
@@ -281,6 +324,7 @@ function parseService(c: Checker, raw: unknown, i: number, defaults: Certificate
         dnsNames: c.stringList(`${path}.dnsNames`, r.dnsNames, isDnsName, "use a DNS name such as api.example.internal"),
         ipAddresses: c.stringList(`${path}.ipAddresses`, r.ipAddresses, isIpAddress, "use an IPv4 or IPv6 address"),
         replicas,
+        runAs: c.runAs(path, r, runAs),
         ...cert,
     };
 }
@@ -317,11 +361,33 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
     };
     checkRenewWindow(c, "certificates", certificates);
 
+    const kubernetesRaw = c.record("kubernetes", raw.kubernetes, KUBERNETES_KEYS) ?? {};
+    let podSecurity = DEFAULTS.podSecurity;
+    if ((POD_SECURITY_LEVELS as readonly unknown[]).includes(kubernetesRaw.podSecurity)) podSecurity = kubernetesRaw.podSecurity as PodSecurityLevel;
+    else if (kubernetesRaw.podSecurity !== undefined) {
+        c.add("kubernetes.podSecurity", `${show(kubernetesRaw.podSecurity)} is not a Pod Security level; use one of ${POD_SECURITY_LEVELS.join(", ")}`);
+    }
+    const kubernetes: KubernetesSpec = {
+        renderDirectory: c.string("kubernetes.renderDirectory", kubernetesRaw.renderDirectory),
+        context: c.string("kubernetes.context", kubernetesRaw.context),
+        kubeconfig: c.string("kubernetes.kubeconfig", kubernetesRaw.kubeconfig),
+        createNamespace: c.boolean("kubernetes.createNamespace", kubernetesRaw.createNamespace, true),
+        podSecurity,
+        skipAwait: c.boolean("kubernetes.skipAwait", kubernetesRaw.skipAwait, false),
+        runAs: c.runAs("kubernetes", kubernetesRaw, DEFAULTS.runAs),
+    };
+    if (kubernetes.renderDirectory !== undefined && kubernetes.context !== undefined) {
+        c.add("kubernetes", "sets both renderDirectory and context; keep renderDirectory to write manifests, or context to deploy to that cluster");
+    }
+    if (kubernetes.kubeconfig !== undefined && kubernetes.context === undefined) {
+        c.add("kubernetes.kubeconfig", "only applies with kubernetes.context (the cluster to deploy to); set context or remove kubeconfig");
+    }
+
     const rawServices: unknown[] = Array.isArray(raw.services) ? raw.services : [];
     if (raw.services === undefined) c.add("services", "is required: list at least one service with name and image");
     else if (!Array.isArray(raw.services)) c.add("services", `must be a list of services, got ${show(raw.services)}`);
     else if (raw.services.length === 0) c.add("services", "is empty; list at least one service with name and image");
-    const parsed = rawServices.map((s, i) => parseService(c, s, i, certificates));
+    const parsed = rawServices.map((s, i) => parseService(c, s, i, certificates, kubernetes.runAs));
 
     const firstIndex = new Map<string, number>();
     parsed.forEach((svc, i) => {
@@ -348,15 +414,6 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
         c.add("certificates.validityHours", `${certificates.validityHours} hours would outlive the CA (${issuingKey}: ${issuingHours}); lower it or raise ${issuingKey}`);
     }
 
-    const kubernetesRaw = c.record("kubernetes", raw.kubernetes, KUBERNETES_KEYS) ?? {};
-    const kubernetes: KubernetesSpec = {
-        renderDirectory: c.string("kubernetes.renderDirectory", kubernetesRaw.renderDirectory),
-        context: c.string("kubernetes.context", kubernetesRaw.context),
-        createNamespace: c.boolean("kubernetes.createNamespace", kubernetesRaw.createNamespace, true),
-    };
-    if (kubernetes.renderDirectory !== undefined && kubernetes.context !== undefined) {
-        c.add("kubernetes", "sets both renderDirectory and context; keep renderDirectory to write manifests, or context to deploy to that cluster");
-    }
     if (kubernetes.renderDirectory === undefined && kubernetes.context === undefined) kubernetes.renderDirectory = `out/${names.stack}`;
 
     if (c.problems.length > 0) throw new StackConfigError(c.problems);

@@ -286,6 +286,23 @@ describe("MtlsWorkload", () => {
         expect(material.podAnnotations()).toEqual({});
     });
 
+    it("meets Pod Security restricted: non-root ids, RuntimeDefault seccomp, no escalation, no capabilities, read-only root", async () => {
+        const { deployment } = await workload({ runAs: { runAsUser: 1001, runAsGroup: 2002, fsGroup: 3003 } });
+        const pod = deployment.spec.template.spec;
+        expect(pod.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1001, runAsGroup: 2002, fsGroup: 3003, seccompProfile: { type: "RuntimeDefault" } });
+        expect(pod.containers[0].securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, readOnlyRootFilesystem: true, runAsNonRoot: true });
+        const defaults = await workload({}, "order-service");
+        expect(defaults.deployment.spec.template.spec.securityContext).toMatchObject({ runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 });
+    });
+
+    it("asks the kubernetes provider not to wait only when skipAwait is set", async () => {
+        await workload({ skipAwait: true });
+        expect(named(K8S.deployment, "user-service-deployment").inputs.metadata.annotations).toEqual({ "pulumi.com/skipAwait": "true" });
+        expect(named(K8S.service, "user-service-service").inputs.metadata.annotations).toEqual({ "pulumi.com/skipAwait": "true" });
+        const waiting = await workload({}, "order-service");
+        expect(waiting.deployment.metadata.annotations).toBeUndefined();
+    });
+
     it("refuses a server without a port before creating anything", async () => {
         const leaf = newLeaf(newCa("ca-noport"), { serviceName: "noport" });
         const material = new c.CertificateMaterial("noport", { certificate: leaf, namespace: "shop" });

@@ -136,6 +136,30 @@ describe("the program's config handling", () => {
         const provider = named("pulumi:providers:kubernetes", "kubernetes");
         expect(provider.inputs).toMatchObject({ context: "kind-shop" });
         expect(provider.inputs.renderYamlToDirectory).toBeUndefined();
+        expect(provider.inputs.kubeconfig).toBeUndefined();
+    });
+
+    it("reads the context from the configured kubeconfig file, resolved against the project root", async () => {
+        const config = shippedStackConfig("dev");
+        config["mtls:kubernetes"] = JSON.stringify({ context: "mtls-test", kubeconfig: ".cluster/kubeconfig", skipAwait: true });
+        await runStack(config);
+        expect(named("pulumi:providers:kubernetes", "kubernetes").inputs).toMatchObject({ context: "mtls-test", kubeconfig: path.join(PROJECT_ROOT, ".cluster", "kubeconfig") });
+        expect(named("kubernetes:apps/v1:Deployment", "user-service-deployment").inputs.metadata.annotations).toEqual({ "pulumi.com/skipAwait": "true" });
+    });
+
+    it("labels the namespace it creates with the Pod Security level, restricted by default", async () => {
+        await runStack(shippedStackConfig("dev"));
+        const labels = byType("kubernetes:core/v1:Namespace")[0].inputs.metadata.labels;
+        expect(labels).toEqual({
+            "pod-security.kubernetes.io/enforce": "restricted",
+            "pod-security.kubernetes.io/warn": "restricted",
+            "pod-security.kubernetes.io/audit": "restricted",
+        });
+        resetRecorded();
+        const config = shippedStackConfig("dev");
+        config["mtls:kubernetes"] = JSON.stringify({ podSecurity: "baseline" });
+        await runStack(config);
+        expect(byType("kubernetes:core/v1:Namespace")[0].inputs.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("baseline");
     });
 
     it("uses an existing namespace when createNamespace is false", async () => {

@@ -40,7 +40,23 @@ describe("parseStackConfig: accepted config", () => {
         expect(spec.ca).toEqual({ commonName: "mtls test root CA", keyAlgorithm: "ECDSA-P256", validityHours: 43800, intermediate: false, generation: 1, exportPrivateKey: false });
         expect(spec.certificates).toEqual({ keyAlgorithm: "ECDSA-P256", validityHours: 2160, renewBeforeHours: 720 });
         expect(spec.services[0]).toMatchObject({ usage: "both", delivery: "files", mountPath: "/etc/mtls", replicas: 1, port: 8443 });
-        expect(spec.kubernetes).toEqual({ renderDirectory: "out/test", context: undefined, createNamespace: true });
+        expect(spec.kubernetes).toEqual({
+            renderDirectory: "out/test", context: undefined, kubeconfig: undefined, createNamespace: true,
+            podSecurity: "restricted", skipAwait: false, runAs: { runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 },
+        });
+        expect(spec.services[0].runAs).toEqual({ runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 });
+    });
+
+    it("lets the stack set the workload identity and a service override part of it", () => {
+        const raw = { ...withService({ runAsUser: 1001 }), kubernetes: { runAsUser: 2000, runAsGroup: 3000, fsGroup: 4000 } };
+        const spec = parseStackConfig(raw, names);
+        expect(spec.services[0].runAs).toEqual({ runAsUser: 1001, runAsGroup: 3000, fsGroup: 4000 });
+        expect(spec.services[1].runAs).toEqual({ runAsUser: 2000, runAsGroup: 3000, fsGroup: 4000 });
+    });
+
+    it("deploys to a context from a kubeconfig file, without waiting when asked", () => {
+        const spec = parseStackConfig({ ...validConfig(), kubernetes: { context: "test", kubeconfig: ".cluster/kubeconfig", skipAwait: true, podSecurity: "baseline" } }, names);
+        expect(spec.kubernetes).toMatchObject({ context: "test", kubeconfig: ".cluster/kubeconfig", skipAwait: true, podSecurity: "baseline", renderDirectory: undefined });
     });
 
     it("lets a service override the certificate defaults", () => {
@@ -90,6 +106,10 @@ describe("parseStackConfig: refused config names the key path", () => {
         ["an empty service list", { ...validConfig(), services: [] }, /^mtls:services: is empty/],
         ["no service list", { ...validConfig(), services: undefined }, /^mtls:services: is required/],
         ["both renderDirectory and context", { ...validConfig(), kubernetes: { renderDirectory: "out/x", context: "prod-cluster" } }, /^mtls:kubernetes: sets both renderDirectory and context/],
+        ["a root user", withService({ runAsUser: 0 }), /^mtls:services\[0\]\.runAsUser: must be a non-root numeric id/],
+        ["a non-numeric fsGroup", { ...validConfig(), kubernetes: { fsGroup: "app" } }, /^mtls:kubernetes\.fsGroup: must be a non-root numeric id/],
+        ["an unknown Pod Security level", { ...validConfig(), kubernetes: { podSecurity: "strict" } }, /^mtls:kubernetes\.podSecurity: "strict" is not a Pod Security level; use one of restricted, baseline, privileged/],
+        ["a kubeconfig without a context", { ...validConfig(), kubernetes: { kubeconfig: "k.yaml" } }, /^mtls:kubernetes\.kubeconfig: only applies with kubernetes\.context/],
         ["a misspelt top-level key", { ...validConfig(), namspace: "shop" }, /^mtls:namspace: is not a known setting; use one of namespace/],
         ["a misspelt service key", withService({ alowFrom: [] }), /^mtls:services\[0\]\.alowFrom: is not a known setting/],
         ["a non-map ca block", { ...validConfig(), ca: "root" }, /^mtls:ca: must be a map of settings/],

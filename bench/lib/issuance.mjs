@@ -2,7 +2,7 @@
 // `pulumi up` on the real engine (stand-in providers), each in its own temp dir.
 import fs from "node:fs";
 import path from "node:path";
-import { Pulumi, makeProject, readManifests } from "../../e2e/lib.mjs";
+import { Pulumi, makeProject, readManifests } from "../../test/e2e/lib.mjs";
 import { run, seedScriptsDir } from "./material.mjs";
 import { benchStackConfig, serviceName } from "./spec.mjs";
 

@@ -12,7 +12,7 @@ import fs from "node:fs";
 import path from "node:path";
 import os from "node:os";
 import { fileURLToPath } from "node:url";
-import { Pulumi, layOut, makeProject, readManifests, serviceMaterial } from "../../e2e/lib.mjs";
+import { Pulumi, layOut, makeProject, readManifests, serviceMaterial } from "../../test/e2e/lib.mjs";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 /** Where the project's seed documents live: ../shared/seeds beside the checkout (MTLS_SEEDS overrides). */

@@ -7,7 +7,7 @@
 //   npm run e2e:lifecycle [-- --keep]
 import fs from "node:fs";
 import path from "node:path";
-import { buildReport } from "../scripts/cert-report.mjs";
+import { buildReport } from "../../scripts/cert-report.mjs";
 import { Pulumi, ROOT, changedSteps, layOut, listFiles, makeProject, readManifests, runPeers, runTier, section, serviceMaterial, writeStack } from "./lib.mjs";
 
 let work;

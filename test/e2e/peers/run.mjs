@@ -2,7 +2,7 @@
 // mTLS e2e harness: real TLS peers (OpenSSL, curl, Python/uvicorn+httpx, Go, Node)
 // against a set of certificate directories. See README.md beside this file.
 //
-//   node e2e/peers/run.mjs --scenario scenario.json [--json result.json] [options]
+//   node test/e2e/peers/run.mjs --scenario scenario.json [--json result.json] [options]
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -17,8 +17,8 @@ const REPO = resolve(HERE, "..", "..");
 const CACHE = process.env.MTLS_E2E_CACHE ?? join(homedir(), ".cache", "mtls-e2e");
 const CLIENT_PEERS = ["openssl", "curl", "python", "go", "node"];
 const SERVER_PEERS = ["openssl", "python", "go", "node"];
-const USAGE = `usage: node e2e/peers/run.mjs --scenario FILE [--json FILE] [options]
-  --scenario FILE     scenario JSON (format: e2e/peers/README.md)
+const USAGE = `usage: node test/e2e/peers/run.mjs --scenario FILE [--json FILE] [options]
+  --scenario FILE     scenario JSON (format: test/e2e/peers/README.md)
   --json FILE         write results as JSON
   --peers LIST        peers to use, comma-separated (default: ${CLIENT_PEERS.join(",")});
                       a name is used both as client and, where it has one, as server

@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { Pulumi, ROOT, changedSteps, layOut, listFiles, makeProject, readManifests, runPeers, runTier, section, serviceMaterial, writeStack } from "./lib.mjs";
-import { buildReport } from "../scripts/cert-report.mjs";
+import { buildReport } from "../../scripts/cert-report.mjs";
 
 const render = (stack) => path.join(work, "render", stack);
 const NS = "shop-e2e";

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Self-test of the mTLS peer harness (e2e/peers/run.mjs).
+# Self-test of the mTLS peer harness (test/e2e/peers/run.mjs).
 #
-#   bash e2e/peers/selftest.sh [--keep] [-- extra run.mjs flags]
+#   bash test/e2e/peers/selftest.sh [--keep] [-- extra run.mjs flags]
 #
 # Generates a throw-away PKI with openssl in a temp dir outside the repo
 # (root CA -> intermediate -> leaves; another CA; expired, server-only,
@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
 done
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/mtls-peers-selftest.XXXXXX")"
-case "$WORK" in "$(cd "$HERE/../.." && pwd)"*) echo "temp dir inside the repo: $WORK" >&2; exit 2 ;; esac
+case "$WORK" in "$(cd "$HERE/../../.." && pwd)"*) echo "temp dir inside the repo: $WORK" >&2; exit 2 ;; esac
 cleanup() { if [ "$KEEP" = 1 ]; then echo "selftest: kept $WORK"; else rm -rf "$WORK"; fi; }
 trap cleanup EXIT
 START=$(date +%s)
