@@ -1,8 +1,11 @@
 // Small pieces shared by the project's command-line scripts.
 import { spawnSync } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import YAML from "yaml";
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const WRAPPER = path.join(path.dirname(fileURLToPath(import.meta.url)), "pulumi.mjs");
 
 /** The value after `--name` in `args`, or undefined. */
@@ -15,3 +18,23 @@ export function argument(args, name) {
 export function pulumiCapture(args) {
     return spawnSync(process.execPath, [WRAPPER, "--", ...args], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
 }
+
+/**
+ * Why `pulumi refresh` cannot work for this stack, or undefined when it can: a stack that renders
+ * manifests to a directory has no cluster to read its objects back from, and Pulumi's kubernetes
+ * provider fails with "configured Kubernetes cluster is unreachable".
+ */
+export function refreshRefusal(stack, args, root = ROOT) {
+    const refreshing = args[0] === "refresh" || args.includes("--refresh") || args.includes("-r") || args.some((a) => a.startsWith("--refresh="));
+    if (!refreshing || args.includes("--refresh=false")) return undefined;
+    const file = path.join(root, "stacks", `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) return undefined;
+    const config = YAML.parse(fs.readFileSync(file, "utf8"))?.config ?? {};
+    const kubernetes = config["mtls:kubernetes"] ?? {};
+    if (kubernetes.context !== undefined) return undefined;
+    const dir = kubernetes.renderDirectory ?? `out/${stack}`;
+    return `stack ${stack} renders its Kubernetes objects to ${dir} (mtls:kubernetes.renderDirectory) instead of deploying them, `
+        + "so there is no cluster to refresh them from. Run the command without refresh: the stack's state is already what was rendered. "
+        + `To compare with a cluster, deploy to it: set mtls:kubernetes.context in stacks/Pulumi.${stack}.yaml.`;
+}
+

@@ -8,12 +8,18 @@
 //   node scripts/pulumi.mjs preview --stack dev
 //   node scripts/pulumi.mjs destroy --stack dev
 //   node scripts/pulumi.mjs -- <any pulumi arguments>
+//
+// When the CLI or a provider plugin is missing it is downloaded the usual way, or, where
+// that fails (no internet), built from Go modules by engine/build.sh. `refresh` and
+// `--refresh` are refused up front for a stack that renders manifests instead of deploying.
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { refreshRefusal } from "./cli.mjs";
+import { ensureEngine } from "./engine.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const stateDir = path.join(root, ".pulumi-state");
@@ -51,15 +57,25 @@ function takeStack(args) {
 
 const [command, ...rest] = process.argv.slice(2);
 const env = pulumiEnv();
-const cliVersion = JSON.parse(fs.readFileSync(path.join(root, "node_modules", "pulumi", "package.json"), "utf8")).version;
-const cliHome = process.env.PULUMI_HOME || path.join(os.homedir(), ".pulumi");
-if (!fs.existsSync(path.join(cliHome, "versions", cliVersion, "bin", "pulumi"))) {
-    console.error(`Pulumi CLI ${cliVersion} is not installed yet: the pulumi launcher will download it. Without internet, run \`npm run engine:build\` first (it builds the CLI from Go modules).`);
+if (!ensureEngine()) {
+    console.error("The Pulumi CLI or a provider plugin is missing and could not be downloaded or built; see above.");
+    process.exit(1);
 }
 if (!command || command === "--") {
+    const passStack = takeStack(rest);
+    const passRefusal = passStack && refreshRefusal(passStack, rest);
+    if (passRefusal) {
+        console.error(`refused: ${passRefusal}`);
+        process.exit(2);
+    }
     process.exit(pulumi(rest, env));
 }
 const stack = takeStack(rest);
+const refusal = stack && refreshRefusal(stack, [command, ...rest]);
+if (refusal) {
+    console.error(`refused: ${refusal}`);
+    process.exit(2);
+}
 if (!stack) {
     console.error(`usage: npm run ${command} -- --stack <dev|staging|prod> [pulumi flags]`);
     process.exit(2);

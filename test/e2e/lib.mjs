@@ -4,35 +4,14 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
+import { engineStatus } from "../../scripts/engine.mjs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
 
-export function pulumiHome() {
-    return process.env.PULUMI_HOME || path.join(os.homedir(), ".pulumi");
-}
-
-function pluginVersion(name) {
-    return JSON.parse(fs.readFileSync(path.join(ROOT, "node_modules", "@pulumi", name, "package.json"), "utf8")).pulumi.version;
-}
-
-/** Whether the CLI and the provider plugins the program needs are installed; what is missing if not. */
-export function engineStatus() {
-    const cliVersion = pkg.devDependencies["@pulumi/pulumi"];
-    const missing = [];
-    const cli = path.join(os.homedir(), ".pulumi", "versions", cliVersion, "bin", "pulumi");
-    if (!fs.existsSync(cli)) missing.push(`pulumi CLI ${cliVersion} (${cli})`);
-    const standIns = [];
-    for (const name of ["tls", "random", "kubernetes"]) {
-        const dir = path.join(pulumiHome(), "plugins", `resource-${name}-v${pluginVersion(name)}`);
-        if (!fs.existsSync(path.join(dir, `pulumi-resource-${name}`))) missing.push(`pulumi-resource-${name} ${pluginVersion(name)} (${dir})`);
-        else if (fs.existsSync(path.join(dir, "STAND-IN"))) standIns.push(name);
-    }
-    return { ready: missing.length === 0, missing, standIns, cliVersion };
-}
+export { engineStatus, pulumiHome } from "../../scripts/engine.mjs";
 
 /** A copy of the project in a temp dir (node_modules linked), with the given stack files. */
 export function makeProject(work, stacks, { source = ".", name } = {}) {

@@ -92,4 +92,16 @@ describe("the npm package", () => {
         expect(out.algorithms).toContain("ED25519");
         expect(Date.parse(out.notAfter)).toBeGreaterThan(Date.now());
     });
+
+    it("takes the Pulumi SDKs as peers: one copy each in the consumer, none nested under the package", () => {
+        const project = path.join(work, "consumer");
+        const installed = path.join(project, "node_modules", ...pkg.name.split("/"));
+        expect(fs.existsSync(path.join(installed, "node_modules", "@pulumi"))).toBe(false);
+        for (const sdk of ["@pulumi/pulumi", "@pulumi/kubernetes", "@pulumi/tls"]) {
+            expect(fs.existsSync(path.join(project, "node_modules", sdk, "package.json")), sdk).toBe(true);
+        }
+        const shipped = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8"));
+        expect(shipped.dependencies ?? {}).toEqual({});
+        expect(Object.keys(shipped.peerDependencies).sort()).toEqual(["@pulumi/kubernetes", "@pulumi/pulumi", "@pulumi/tls"]);
+    });
 });

@@ -1,20 +1,20 @@
 // STAND-IN resource provider plugins for the Pulumi engine.
 //
 // This program is NOT one of Pulumi's providers. It is owned by this project
-// (engine/standin-providers) and is built by engine/build.sh only when the Go
+// (test/standins/providers) and is built by engine/build.sh only when the Go
 // module proxy refuses the real provider modules (github.com/pulumi/pulumi-tls,
-// pulumi-random, pulumi-kubernetes), so that the real `pulumi` CLI can run the
-// project's stacks on a machine without release downloads.
+// pulumi-random), so that the real `pulumi` CLI can run the project's stacks on
+// a machine without release downloads. Pulumi's own kubernetes provider is
+// built from its module, which the proxy serves, so it has no stand-in.
 //
-// One source tree, three binaries: build.sh links it as pulumi-resource-tls,
-// pulumi-resource-random and pulumi-resource-kubernetes, stamping
+// One source tree, two binaries: build.sh links it as pulumi-resource-tls and
+// pulumi-resource-random, stamping
 // -X main.pluginName=<name> -X main.pluginVersion=<version> (the version the
 // matching @pulumi/<name> npm package asks for). Each mirrors the documented
 // behaviour of the real provider for the resource types this project uses:
 //
 //	tls.go         tls:index/{privateKey,selfSignedCert,certRequest,locallySignedCert}
 //	random.go      random:index/{randomId,randomString,randomPet}
-//	kubernetes.go  kubernetes:<group>/<version>:<Kind> with renderYamlToDirectory only
 //
 // The gaps against the real providers are listed in engine/README.md.
 //
@@ -100,8 +100,6 @@ func main() {
 		h = newTLS()
 	case "random":
 		h = newRandom()
-	case "kubernetes":
-		h = newKubernetes()
 	default:
 		fmt.Fprintf(os.Stderr, "stand-in provider built without a known -X main.pluginName (got %q)\n", pluginName)
 		os.Exit(2)
