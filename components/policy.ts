@@ -23,6 +23,25 @@ export type Usage = (typeof USAGES)[number];
 export const DELIVERIES = ["files", "env"] as const;
 export type Delivery = (typeof DELIVERIES)[number];
 
+/**
+ * How a service's material replaces itself: `restart` gives new material new object names so
+ * the Deployment rolls; `hot` replaces fixed-name objects in place (files delivery only).
+ */
+export const ROLLOUTS = ["restart", "hot"] as const;
+export type Rollout = (typeof ROLLOUTS)[number];
+
+/**
+ * CA rotation in declared phases, one `pulumi up` each:
+ * - `introduce`: the next CA exists and every trust bundle holds both; leaves still come from the current CA.
+ * - `switch`: leaves are reissued by the next CA; bundles still hold both.
+ * - `retire`: the current CA leaves the bundles and is deleted; the next CA is the only one.
+ * Without a phase the stack is steady on its current generation. The ledger
+ * remembers the last phase applied and refuses a jump that would break
+ * handshakes, at preview, before anything changes.
+ */
+export const ROTATION_PHASES = ["introduce", "switch", "retire"] as const;
+export type RotationPhase = (typeof ROTATION_PHASES)[number];
+
 /** Arguments for `tls.PrivateKey` that produce the given algorithm. */
 export interface TlsKeySpec {
     algorithm: "RSA" | "ECDSA" | "ED25519";

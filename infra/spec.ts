@@ -3,13 +3,15 @@
  * `stacks/Pulumi.<stack>.yaml`, checked as a whole before anything is created.
  * Pure: no Pulumi import, so every rule is tested with plain values.
  */
-import { ROLLOUTS, Rollout } from "../components/certificateMaterial";
-import { ROTATION_PHASES, RotationPhase } from "../components/rotationLedger";
 import {
     DELIVERIES,
     Delivery,
     KEY_ALGORITHMS,
     KeyAlgorithm,
+    ROLLOUTS,
+    ROTATION_PHASES,
+    Rollout,
+    RotationPhase,
     USAGES,
     Usage,
     isAbsolutePosixPath,
@@ -106,6 +108,34 @@ const CERT_KEYS = ["keyAlgorithm", "validityHours", "renewBeforeHours"];
 const RUN_AS_KEYS = ["runAsUser", "runAsGroup", "fsGroup"];
 const SERVICE_KEYS = ["name", "image", "port", "usage", "delivery", "rollout", "mountPath", "allowFrom", "dnsNames", "ipAddresses", "replicas", ...CERT_KEYS, ...RUN_AS_KEYS];
 const KUBERNETES_KEYS = ["renderDirectory", "context", "kubeconfig", "createNamespace", "podSecurity", "skipAwait", ...RUN_AS_KEYS];
+
+/** Keys whose values are plain strings even when they look like JSON (a namespace named `123`). */
+const STRING_KEYS = new Set(["namespace", "trustDomain", "clusterDomain"]);
+
+/**
+ * Collects every `mtls:*` value from config as the engine hands it over (every
+ * value a string). Structured values arrive as JSON text; they are parsed here so
+ * that a typo anywhere is reported with its key path instead of a parse error.
+ * Pure, so the scripts that read a stack file reuse it outside the engine.
+ */
+export function rawStackConfigFromEngine(all: Record<string, string>): RawStackConfig {
+    const raw: RawStackConfig = {};
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    for (const [fullKey, text] of Object.entries(all)) {
+        if (!fullKey.startsWith(prefix)) continue;
+        const key = fullKey.slice(prefix.length);
+        if (STRING_KEYS.has(key)) {
+            raw[key] = text;
+            continue;
+        }
+        try {
+            raw[key] = JSON.parse(text);
+        } catch {
+            raw[key] = text;
+        }
+    }
+    return raw;
+}
 
 export const DEFAULTS = {
     clusterDomain: "cluster.local",
