@@ -106,6 +106,43 @@ export function spiffeId(trustDomain: string, namespace: string, serviceAccount:
     return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
 }
 
+/** The parts of a SPIFFE ID; `namespace` and `serviceAccount` when the path is `/ns/<ns>/sa/<sa>`, as Kubernetes workloads' are. */
+export interface SpiffeIdParts {
+    id: string;
+    trustDomain: string;
+    path: string;
+    namespace?: string;
+    serviceAccount?: string;
+}
+
+const SPIFFE_SCHEME = "spiffe://";
+const SPIFFE_PATH_SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * Reads a workload's SPIFFE ID, or returns undefined when `value` is not one. The rules are
+ * the SPIFFE ID standard's: lower-case `spiffe` scheme and trust domain, no port, user,
+ * query or fragment, at most 2048 bytes; the path is required here (an ID without one names
+ * a trust domain, not a workload), and its segments are letters, digits, '.', '-' and '_',
+ * none empty, '.' or '..'.
+ */
+export function parseSpiffeId(value: unknown): SpiffeIdParts | undefined {
+    if (typeof value !== "string" || !value.startsWith(SPIFFE_SCHEME) || new TextEncoder().encode(value).length > 2048) return undefined;
+    const rest = value.slice(SPIFFE_SCHEME.length);
+    const slash = rest.indexOf("/");
+    if (slash < 0) return undefined;
+    const trustDomain = rest.slice(0, slash);
+    const path = rest.slice(slash);
+    if (!isTrustDomain(trustDomain)) return undefined;
+    const segments = path.slice(1).split("/");
+    if (!segments.every((seg) => SPIFFE_PATH_SEGMENT.test(seg) && seg !== "." && seg !== "..")) return undefined;
+    const parts: SpiffeIdParts = { id: value, trustDomain, path };
+    if (segments.length === 4 && segments[0] === "ns" && segments[2] === "sa") {
+        parts.namespace = segments[1];
+        parts.serviceAccount = segments[3];
+    }
+    return parts;
+}
+
 /** Appends `extra` to `base`, dropping repeats while keeping the first position of each entry. */
 export function uniqueInOrder(base: readonly string[], extra: readonly string[] = []): string[] {
     return [...new Set([...base, ...extra])];
