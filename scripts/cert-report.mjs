@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Turns `pulumi preview --json` into a report of what a change does to certificates,
 // fit for a pull-request comment: per certificate and CA the action, why, SANs
-// before → after, notAfter, and the Deployments that will roll. Never a key: only
-// certificate-level fields are read, and any "[secret]" value is left out.
+// before → after, notAfter, the Deployments that will roll, and the graph of who may
+// call whom with the calls the change adds and removes. Never a key: only
+// certificate-level fields and the allowlists are read, and any "[secret]" value is left out.
 //
 //   npm run cert-report -- --stack dev [--format md|json] [--out report.md]
 //   npm run cert-report -- --from preview.json
@@ -10,6 +11,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { argument, pulumiCapture } from "./cli.mjs";
+import { specFromEngineConfig } from "./graph.mjs";
+import { loadTypeScript } from "./typescript.mjs";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const TYPES = {
@@ -78,6 +81,44 @@ function sans(state) {
 function caName(generationKey) {
     const n = Number(String(generationKey).replace(/^generation-/, ""));
     return n === 1 ? "ca" : `ca-g${n}`;
+}
+
+const ALLOWLIST_ENV = { commonNames: "MTLS_ALLOWED_CLIENTS", spiffeIds: "MTLS_ALLOWED_SPIFFE_IDS" };
+
+/** A Deployment state's allowlists, from its container's environment. */
+function allowlists(state) {
+    const env = state?.inputs?.spec?.template?.spec?.containers?.[0]?.env ?? [];
+    const list = (name) => String(known(env.find((e) => e.name === name)?.value) ?? "").split(",").filter(Boolean);
+    return { commonNames: list(ALLOWLIST_ENV.commonNames), spiffeIds: list(ALLOWLIST_ENV.spiffeIds) };
+}
+
+/**
+ * Who may call whom after the change, with the calls it adds and removes. The graph comes
+ * from the stack config the preview ran with (so it is complete, changing or not); what
+ * the services admitted before comes from the allowlists in the previous state of each
+ * Deployment the preview touches: a Deployment it does not list keeps its allowlists.
+ */
+function callGraphSection(preview, steps) {
+    const config = preview.config ?? {};
+    if (config["mtls:services"] === undefined) return undefined;
+    const stackUrn = steps.find((s) => s.type === "pulumi:pulumi:Stack")?.step.urn ?? "";
+    const [stack = "stack", project = "project"] = stackUrn.replace(/^urn:pulumi:/, "").split("::");
+    let spec;
+    try {
+        spec = specFromEngineConfig(config, { project, stack });
+    } catch (err) {
+        return { error: err.message };
+    }
+    const { callGraph, compareCallGraph, renderMermaid } = loadTypeScript("infra/graph.ts");
+    const previous = {};
+    for (const s of steps) {
+        if (s.type !== TYPES.deployment || stepAction(s.step) === "same") continue;
+        previous[s.name.replace(/-deployment$/, "")] = s.step.oldState ? allowlists(s.step.oldState) : { commonNames: [], spiffeIds: [] };
+    }
+    const graph = compareCallGraph(callGraph(spec), previous, spec);
+    const nodeName = new Map(graph.nodes.map((n) => [n.id, n.kind === "service" || n.label.length < 2 ? n.label[0] : `${n.label[0]} (${n.label[1]})`]));
+    const calls = (change) => graph.edges.filter((e) => e.change === change).map((e) => ({ from: nodeName.get(e.from), to: nodeName.get(e.to), identity: e.label }));
+    return { mermaid: renderMermaid(graph), added: calls("added"), removed: calls("removed") };
 }
 
 /**
@@ -172,17 +213,35 @@ export function buildReport(preview) {
         .filter((s) => s.type === TYPES.deployment && ["update", "replace", "create", "delete"].includes(stepAction(s.step)))
         .map((s) => ({ deployment: s.name.replace(/-deployment$/, ""), action: { create: "created", delete: "deleted" }[stepAction(s.step)] ?? "rolls" }));
 
+    const graph = callGraphSection(preview, steps);
     const count = (items, action) => items.filter((x) => x.action === action).length;
     const parts = (items, actions) => actions.map((a) => [a, count(items, a)]).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`);
     const summary = [
         `Certificates: ${parts(certificates, ["new", "reissued", "rotated", "deleted", "unchanged"]).join(", ") || "none"}`,
         `CAs: ${parts(cas, ["new", "rotated", "deleted", "unchanged"]).join(", ") || "none"}`,
         `Deployments rolling: ${rolling.filter((r) => r.action === "rolls").map((r) => r.deployment).join(", ") || "none"}`,
+        ...(graph?.mermaid ? [`Calls: ${[graph.added.length && `${graph.added.length} added`, graph.removed.length && `${graph.removed.length} removed`].filter(Boolean).join(", ") || "unchanged"}`] : []),
     ].join(" · ");
-    return { summary, rotationPhase: phase, certificates, cas, deployments: rolling };
+    return { summary, rotationPhase: phase, certificates, cas, deployments: rolling, ...(graph ? { graph } : {}) };
 }
 
 const list = (values) => (values && values.length ? values.join(", ") : "—");
+
+/** The call graph for the comment: the diagram, then the changed calls as text for readers that do not render Mermaid. */
+function graphMarkdown(graph) {
+    if (graph.error) return ["#### Who may call whom", "", `The graph could not be drawn: ${graph.error.split("\n").join(" ")}`];
+    const call = (c) => `${c.from} → ${c.to} as \`${c.identity}\``;
+    return [
+        "#### Who may call whom",
+        "",
+        "```mermaid",
+        graph.mermaid.trimEnd(),
+        "```",
+        "",
+        `Calls added: ${list(graph.added.map(call))}`,
+        `Calls removed: ${list(graph.removed.map(call))}`,
+    ];
+}
 
 /** Markdown for a pull-request comment. */
 export function renderMarkdown(report, title = "Certificate changes") {
@@ -202,6 +261,7 @@ export function renderMarkdown(report, title = "Certificate changes") {
     for (const ca of report.cas) lines.push(`| ${ca.ca}${ca.commonName ? ` (${ca.commonName})` : ""} | ${ca.action} | ${ca.why.join("; ") || "—"} | ${ca.notAfterBefore ?? "—"} |`);
     lines.push("", `Rotation phase: ${report.rotationPhase}`);
     lines.push(`Deployments that roll: ${list(report.deployments.filter((d) => d.action === "rolls").map((d) => d.deployment))}`);
+    if (report.graph) lines.push("", ...graphMarkdown(report.graph));
     return `${lines.join("\n")}\n`;
 }
 

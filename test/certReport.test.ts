@@ -149,6 +149,82 @@ describe("cert-report", () => {
     });
 });
 
+const DEV_SERVICES = [
+    { name: "user-service", image: "example/user-service:1.0", port: 8443, allowFrom: ["order-service", "payment-service"] },
+    { name: "order-service", image: "example/order-service:1.0", usage: "client" },
+    { name: "payment-service", image: "example/payment-service:1.0", usage: "client" },
+];
+const devId = (svc: string, ns = "shop-dev") => `spiffe://dev.shop.internal/ns/${ns}/sa/${svc}`;
+
+/** The stack config as `pulumi preview --json` reports it: every value a string. */
+function withConfig<T extends object>(p: T, services: object[] = DEV_SERVICES): T & { config: Record<string, string> } {
+    return { ...p, config: { "mtls:namespace": "shop-dev", "mtls:trustDomain": "dev.shop.internal", "mtls:services": JSON.stringify(services) } };
+}
+
+/** A Deployment state whose container carries the two allowlists. */
+function deploymentState(service: string, callers: string[]): Step {
+    const env = [
+        { name: "MTLS_SERVICE_NAME", value: service },
+        { name: "MTLS_ALLOWED_CLIENTS", value: callers.join(",") },
+        { name: "MTLS_ALLOWED_SPIFFE_IDS", value: callers.map((c) => devId(c)).join(",") },
+    ];
+    return { urn: urn("mtls:index:MtlsWorkload$kubernetes:apps/v1:Deployment", `${service}-deployment`), inputs: { spec: { template: { spec: { containers: [{ env }] } } } } };
+}
+
+describe("cert-report: who may call whom", () => {
+    it("draws the graph of the config the preview ran with, nothing changed", () => {
+        const report = buildReport(withConfig(preview()));
+        expect(report.graph.added).toEqual([]);
+        expect(report.graph.removed).toEqual([]);
+        expect(report.graph.mermaid).toContain(`svc_order_service -->|"${devId("order-service")}"| svc_user_service`);
+        expect(report.summary).toBe("Certificates: 3 unchanged · CAs: 1 unchanged · Deployments rolling: none · Calls: unchanged");
+        const md = renderMarkdown(report);
+        expect(md).toContain(`#### Who may call whom\n\n\`\`\`mermaid\n${report.graph.mermaid}\`\`\`\n`);
+        expect(md).toContain("Calls added: —\nCalls removed: —");
+    });
+
+    it("marks the calls a change adds and removes, from the Deployment's allowlists before and after", () => {
+        const services = structuredClone(DEV_SERVICES);
+        services[0].allowFrom = ["order-service", { namespace: "reports-dev", service: "report-service" }] as never;
+        const report = buildReport(withConfig(preview({
+            "user-service-deployment": () => ({
+                op: "update", diffReasons: ["spec"],
+                oldState: deploymentState("user-service", ["order-service", "payment-service"]),
+                newState: deploymentState("user-service", ["order-service"]),
+            }),
+        }), services));
+        expect(report.graph.added).toEqual([{ from: "report-service (namespace reports-dev)", to: "user-service", identity: devId("report-service", "reports-dev") }]);
+        expect(report.graph.removed).toEqual([{ from: "payment-service", to: "user-service", identity: devId("payment-service") }]);
+        expect(report.summary).toMatch(/ · Calls: 1 added, 1 removed$/);
+        expect(report.graph.mermaid).toContain(`ext_1 ==>|"added: ${devId("report-service", "reports-dev")}"| svc_user_service`);
+        expect(report.graph.mermaid).toContain(`svc_payment_service -.->|"removed: ${devId("payment-service")}"| svc_user_service`);
+        const md = renderMarkdown(report);
+        expect(md).toContain(`Calls added: report-service (namespace reports-dev) → user-service as \`${devId("report-service", "reports-dev")}\``);
+        expect(md).toContain(`Calls removed: payment-service → user-service as \`${devId("payment-service")}\``);
+    });
+
+    it("counts a new service's calls as added and a removed service's as removed", () => {
+        const services = [...structuredClone(DEV_SERVICES), { name: "audit-service", image: "example/audit:1.0", port: 9443, allowFrom: ["order-service"] }];
+        services.splice(0, 1);
+        const report = buildReport(withConfig(preview({
+            "user-service-deployment": () => ({ op: "delete", oldState: deploymentState("user-service", ["order-service", "payment-service"]) }),
+        }, [{ op: "create", urn: urn("mtls:index:MtlsWorkload$kubernetes:apps/v1:Deployment", "audit-service-deployment"), newState: deploymentState("audit-service", ["order-service"]) }]), services));
+        expect(report.graph.added).toEqual([{ from: "order-service", to: "audit-service", identity: devId("order-service") }]);
+        expect(report.graph.removed.map((c: any) => `${c.from}>${c.to}`)).toEqual(["order-service>user-service", "payment-service>user-service"]);
+        expect(report.graph.mermaid).toContain(`svc_user_service["user-service<br/>removed"]`);
+    });
+
+    it("leaves the graph out of a preview that carries no stack config, and says why it cannot draw a refused one", () => {
+        const plain = buildReport(preview());
+        expect(plain.graph).toBeUndefined();
+        expect(renderMarkdown(plain)).not.toContain("Who may call whom");
+        const broken = withConfig(preview(), [{ name: "a", image: "i", port: 1, allowFrom: ["ghost"] }]);
+        const report = buildReport(broken);
+        expect(report.graph.error).toMatch(/mtls:services\[0\]\.allowFrom\[0\]: "ghost" is not a service of this stack/);
+        expect(renderMarkdown(report)).toContain("The graph could not be drawn: the stack config has 1 problem:");
+    });
+});
+
 describe("cert-report on a preview the real engine produced", () => {
     // Captured by `npm run e2e -- --fixtures`: the e2e stack with payment-service given one more DNS name.
     const preview = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "test", "fixtures", "engine", "preview-san-change.json"), "utf8"));
@@ -162,7 +238,15 @@ describe("cert-report on a preview the real engine produced", () => {
         const payment = byService(report)["payment-service"];
         expect(payment.why).toEqual(["SAN change"]);
         expect(payment.sansAfter.filter((n: string) => !payment.sansBefore.includes(n))).toEqual(["payments.shop.example"]);
-        expect(report.summary).toBe("Certificates: 1 reissued, 5 unchanged · CAs: 1 unchanged · Deployments rolling: payment-service");
+        expect(report.summary).toBe("Certificates: 1 reissued, 5 unchanged · CAs: 1 unchanged · Deployments rolling: payment-service · Calls: unchanged");
+    });
+
+    it("draws the e2e stack's graph from the config the preview ran with; the SAN change changes no call", () => {
+        const graph = buildReport(preview).graph;
+        expect(graph.added).toEqual([]);
+        expect(graph.removed).toEqual([]);
+        expect(graph.mermaid.match(/-->/g)).toHaveLength(2);
+        expect(graph.mermaid).toContain(`svc_report_service["report-service<br/>server · port 9443"]`);
     });
 
     it("holds no key material, and neither does the report", () => {

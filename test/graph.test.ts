@@ -9,6 +9,8 @@ import { CallGraph, callGraph, compareCallGraph, mermaidText, previousIdentities
 import { RawStackConfig, StackSpec, parseStackConfig } from "../infra/spec";
 import { PROJECT_ROOT, SHIPPED_STACKS } from "./support/stackConfig";
 // @ts-expect-error plain ESM script without type declarations
+import { buildReport } from "../scripts/cert-report.mjs";
+// @ts-expect-error plain ESM script without type declarations
 import { stackGraph } from "../scripts/graph.mjs";
 
 type Mermaid = typeof import("mermaid").default;
@@ -184,6 +186,38 @@ describe("every generated diagram parses with Mermaid's own parser", () => {
         const text = renderMermaid(graph);
         await expect(mermaidRead(text)).resolves.toMatchObject({ vertices: ["ext_1", "svc_a"] });
         expect(text).toContain(mermaidText(cn));
+    });
+
+    it("the certificate report's, for the real engine's preview and for one that adds and removes calls", async () => {
+        const fixture = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "test", "fixtures", "engine", "preview-san-change.json"), "utf8"));
+        const real = await mermaidRead(buildReport(fixture).graph.mermaid);
+        expect(real.vertices).toHaveLength(6);
+        expect(real.edges).toHaveLength(2);
+
+        const deployment = (callers: string[]) => ({
+            inputs: { spec: { template: { spec: { containers: [{ env: [
+                { name: "MTLS_ALLOWED_CLIENTS", value: callers.join(",") },
+                { name: "MTLS_ALLOWED_SPIFFE_IDS", value: callers.map((c) => sid(c)).join(",") },
+            ] }] } } } },
+        });
+        const changed = buildReport({
+            config: {
+                "mtls:namespace": "shop",
+                "mtls:trustDomain": TD,
+                "mtls:services": JSON.stringify([
+                    { name: "a", image: "i", port: 1, allowFrom: ["b", { spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer" }] },
+                    { name: "b", image: "i", usage: "client" },
+                ]),
+            },
+            steps: [
+                { op: "same", urn: "urn:pulumi:dev::mtls::pulumi:pulumi:Stack::mtls-dev", oldState: { outputs: {} } },
+                { op: "update", urn: "urn:pulumi:dev::mtls::mtls:index:MtlsWorkload$kubernetes:apps/v1:Deployment::a-deployment", oldState: deployment(["b", "c"]), newState: deployment(["b"]) },
+            ],
+        });
+        expect(changed.graph.added).toHaveLength(1);
+        expect(changed.graph.removed).toHaveLength(1);
+        const read = await mermaidRead(changed.graph.mermaid);
+        expect(read.edges.map(([, , text]) => text.split(":")[0])).toEqual([sid("b").split(":")[0], "added", "removed"]);
     });
 
     it("negative control: the parser refuses a diagram that would not render", async () => {
