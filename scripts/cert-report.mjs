@@ -77,6 +77,73 @@ function sans(state) {
     return state ? [...dns, ...uris, ...ips] : undefined;
 }
 
+/** A key's algorithm in the stack config's words (ECDSA-P256, RSA-2048, ED25519), from tls.PrivateKey inputs. */
+function keyAlgorithm(inputs) {
+    const algorithm = known(inputs?.algorithm);
+    if (algorithm === "ECDSA") return known(inputs.ecdsaCurve) ? `ECDSA-${inputs.ecdsaCurve}` : undefined;
+    if (algorithm === "RSA") return known(inputs.rsaBits) ? `RSA-${inputs.rsaBits}` : undefined;
+    return algorithm;
+}
+
+/** A leaf's usage in the stack config's words, from its extended key usages. */
+function usage(allowedUses) {
+    const uses = known(allowedUses);
+    if (!Array.isArray(uses)) return undefined;
+    const server = uses.includes("server_auth");
+    const client = uses.includes("client_auth");
+    return server && client ? "both" : server ? "server" : client ? "client" : "none";
+}
+
+/**
+ * "was → is" when both sides are known and differ; `true` when they are not known but the
+ * engine names the field as changed; undefined when it did not change.
+ */
+function compare(before, after, engineSaysChanged) {
+    if (before !== undefined && after !== undefined) return before === after ? undefined : `${before} → ${after}`;
+    return engineSaysChanged ? true : undefined;
+}
+
+/**
+ * Every reason a service certificate is reissued, each with its before → after when the
+ * states show it. The states are compared, not only the engine's diff: when the request
+ * is replaced the engine may list only the certificate's request as changed, and the
+ * other changes (validity, usage) would go unmentioned.
+ */
+export function certificateChanges({ key, csr, cert }, phase) {
+    const reasons = [];
+    const csrKeys = changedKeys(csr);
+    const certKeys = changedKeys(cert);
+    const keyKeys = changedKeys(key);
+
+    // A list the engine does not know yet at preview would read as every SAN removed.
+    const settled = (state) => state && ["dnsNames", "uris", "ipAddresses"].every((k) => state.inputs?.[k] === undefined || known(state.inputs[k]) !== undefined);
+    const sansBefore = settled(csr?.oldState) ? sans(csr.oldState) : undefined;
+    const sansAfter = settled(csr?.newState) ? sans(csr.newState) : undefined;
+    const sanKeyChanged = csrKeys.some((k) => ["dnsNames", "uris", "ipAddresses"].includes(k));
+    if (sansBefore && sansAfter && (sanKeyChanged || JSON.stringify(sansBefore) !== JSON.stringify(sansAfter))) {
+        const added = sansAfter.some((n) => !sansBefore.includes(n));
+        const removed = sansBefore.some((n) => !sansAfter.includes(n));
+        reasons.push(added && removed ? "SANs added and removed" : added ? "SAN added" : removed ? "SAN removed" : "SANs reordered");
+    } else if (sanKeyChanged) reasons.push("SAN change");
+
+    const cn = compare(known(csr?.oldState?.inputs?.subject?.commonName), known(csr?.newState?.inputs?.subject?.commonName), csrKeys.includes("subject"));
+    if (cn) reasons.push(cn === true ? "subject change" : `subject CN ${cn}`);
+
+    const algorithm = compare(keyAlgorithm(key?.oldState?.inputs), keyAlgorithm(key?.newState?.inputs), keyKeys.some((k) => ["algorithm", "ecdsaCurve", "rsaBits"].includes(k)));
+    if (algorithm) reasons.push(algorithm === true ? "key algorithm" : `key algorithm ${algorithm}`);
+
+    const validity = compare(known(cert?.oldState?.inputs?.validityPeriodHours), known(cert?.newState?.inputs?.validityPeriodHours), certKeys.includes("validityPeriodHours"));
+    if (validity) reasons.push(validity === true ? "validity" : `validity ${validity} h`);
+
+    const uses = compare(usage(cert?.oldState?.inputs?.allowedUses), usage(cert?.newState?.inputs?.allowedUses), certKeys.includes("allowedUses"));
+    if (uses) reasons.push(uses === true ? "usage" : `usage ${uses}`);
+
+    const caBefore = known(cert?.oldState?.inputs?.caCertPem);
+    const caAfter = known(cert?.newState?.inputs?.caCertPem);
+    if (certKeys.some((k) => k === "caCertPem" || k === "caPrivateKeyPem") || (caBefore && caAfter && caBefore !== caAfter)) reasons.push(`CA rotation (phase ${phase})`);
+    return reasons;
+}
+
 /** Resource name of a CA generation, as the program names it. */
 function caName(generationKey) {
     const n = Number(String(generationKey).replace(/^generation-/, ""));
@@ -158,15 +225,7 @@ export function buildReport(preview) {
         if (action === "new") why.push("new service");
         if (action === "deleted") why.push("service removed");
         if (action === "reissued" || action === "rotated") {
-            const csrKeys = changedKeys(csr);
-            const certKeys = changedKeys(cert);
-            const keyKeys = changedKeys(key);
-            if (csrKeys.some((k) => ["dnsNames", "uris", "ipAddresses"].includes(k))) why.push("SAN change");
-            if (csrKeys.includes("subject")) why.push("subject change");
-            if (keyKeys.some((k) => ["algorithm", "ecdsaCurve", "rsaBits"].includes(k))) why.push("key algorithm");
-            if (certKeys.includes("validityPeriodHours")) why.push("validity");
-            if (certKeys.includes("allowedUses")) why.push("usage");
-            if (certKeys.some((k) => k === "caCertPem" || k === "caPrivateKeyPem")) why.push(`CA rotation (phase ${phase})`);
+            why.push(...certificateChanges({ key, csr, cert }, phase));
             const reason = known(clock?.newState?.inputs?.reason);
             if (clock && stepAction(clock) !== "same" && reason && reason !== "first issue") why.push(`renew window: ${reason}`);
             if (why.length === 0) why.push("inputs changed");

@@ -90,11 +90,11 @@ describe("cert-report", () => {
             "payment-service-deployment": update(["spec"]),
         }));
         const pay = byService(report)["payment-service"];
-        expect(pay).toMatchObject({ action: "reissued", why: ["SAN change"], notAfterBefore: "2026-12-23T00:00:00Z", notAfterAfter: "issued on apply" });
+        expect(pay).toMatchObject({ action: "reissued", why: ["SAN added"], notAfterBefore: "2026-12-23T00:00:00Z", notAfterAfter: "issued on apply" });
         expect(pay.sansAfter).toContain("payments.shop.example");
         expect(pay.sansBefore).not.toContain("payments.shop.example");
         expect(report.summary).toBe("Certificates: 1 reissued, 2 unchanged · CAs: 1 unchanged · Deployments rolling: payment-service");
-        expect(renderMarkdown(report)).toContain("| payment-service | reissued | SAN change | added payments.shop.example | 2026-12-23T00:00:00Z → issued on apply |");
+        expect(renderMarkdown(report)).toContain("| payment-service | reissued | SAN added | added payments.shop.example | 2026-12-23T00:00:00Z → issued on apply |");
     });
 
     it("names the renew window and a new key as a rotation", () => {
@@ -114,7 +114,36 @@ describe("cert-report", () => {
             "order-service-csr": replace(["privateKeyPem"]),
             "order-service-cert": replace(["certRequestPem"]),
         }));
-        expect(byService(report)["order-service"]).toMatchObject({ action: "rotated", why: ["key algorithm"] });
+        expect(byService(report)["order-service"]).toMatchObject({ action: "rotated", why: ["key algorithm ECDSA-P256 → ECDSA-P384"] });
+    });
+
+    it("lists every reason a certificate changes for, each with before → after, even those the engine's diff leaves out", () => {
+        // As the engine reports it: once the request is replaced, the certificate's diff names only the request.
+        const report = buildReport(preview({
+            "payment-service-csr": replace(["dnsNames"], { dnsNames: dnsNames("payment-service", ["payments.shop.example"]) }),
+            "payment-service-cert": (s) => ({
+                op: "replace", diffReasons: ["certRequestPem"], replaceReasons: ["certRequestPem"],
+                oldState: { ...s.oldState, inputs: { ...s.oldState.inputs, validityPeriodHours: 720, allowedUses: ["digital_signature", "client_auth"] } },
+                newState: { ...s.newState, inputs: { ...s.newState.inputs, certRequestPem: UNKNOWN, validityPeriodHours: 1440, allowedUses: ["digital_signature", "server_auth", "client_auth"] }, outputs: {} },
+            }),
+        }));
+        expect(byService(report)["payment-service"].why).toEqual(["SAN added", "validity 720 → 1440 h", "usage client → both"]);
+        expect(renderMarkdown(report)).toContain("| payment-service | reissued | SAN added; validity 720 → 1440 h; usage client → both | added payments.shop.example |");
+    });
+
+    it("names SANs added and removed together, a new key with a renewal, and falls back to the field name when states are unknown", () => {
+        const both = buildReport(preview({
+            "order-service-csr": replace(["dnsNames"], { dnsNames: ["order-service", "orders.shop.example"] }),
+            "order-service-cert": replace(["certRequestPem", "validityPeriodHours"], { validityPeriodHours: UNKNOWN }),
+        }));
+        expect(byService(both)["order-service"].why).toEqual(["SANs added and removed", "validity"]);
+        const renewed = buildReport(preview({
+            "user-service-renewal": replace(["issuedAt", "reason"], { reason: "inside renew window: 3 days left" }),
+            "user-service-key": replace(["rsaBits", "algorithm"], { algorithm: "RSA", rsaBits: 3072, ecdsaCurve: undefined }),
+            "user-service-csr": replace(["privateKeyPem", "dnsNames"], { dnsNames: UNKNOWN }),
+            "user-service-cert": replace(["certRequestPem"]),
+        }));
+        expect(byService(renewed)["user-service"].why).toEqual(["SAN change", "key algorithm ECDSA-P256 → RSA-3072", "renew window: inside renew window: 3 days left"]);
     });
 
     it("shows a CA introduced by a rotation, and leaves reissued when the phase switches", () => {
@@ -236,7 +265,7 @@ describe("cert-report on a preview the real engine produced", () => {
             "payment-service:reissued", "report-service:unchanged", "user-service:unchanged",
         ]);
         const payment = byService(report)["payment-service"];
-        expect(payment.why).toEqual(["SAN change"]);
+        expect(payment.why).toEqual(["SAN added"]);
         expect(payment.sansAfter.filter((n: string) => !payment.sansBefore.includes(n))).toEqual(["payments.shop.example"]);
         expect(report.summary).toBe("Certificates: 1 reissued, 5 unchanged · CAs: 1 unchanged · Deployments rolling: payment-service · Calls: unchanged");
     });
