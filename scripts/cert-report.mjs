@@ -12,6 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { argument, pulumiCapture } from "./cli.mjs";
 import { specFromEngineConfig } from "./graph.mjs";
+import { isoSecond } from "./time.mjs";
 import { loadTypeScript } from "./typescript.mjs";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -233,7 +234,7 @@ export function buildReport(preview) {
         const currentSans = outputs ? [...(outputs.dnsNames ?? []), ...(outputs.uris ?? [])] : undefined;
         const before = action === "new" ? undefined : (csr?.oldState ? sans(csr.oldState) : currentSans);
         const after = action === "deleted" ? undefined : (csr?.newState ? sans(csr.newState) : before);
-        const notAfterBefore = known(cert?.oldState?.outputs?.validityEndTime) ?? outputs?.notAfter;
+        const notAfterBefore = isoSecond(known(cert?.oldState?.outputs?.validityEndTime) ?? outputs?.notAfter);
         return {
             service: name,
             action,
@@ -264,7 +265,7 @@ export function buildReport(preview) {
             commonName: known(root?.newState?.inputs?.subject?.commonName) ?? known(root?.oldState?.inputs?.subject?.commonName) ?? outputs?.commonName,
             action,
             why,
-            notAfterBefore: known(root?.oldState?.outputs?.validityEndTime) ?? outputs?.notAfter,
+            notAfterBefore: isoSecond(known(root?.oldState?.outputs?.validityEndTime) ?? outputs?.notAfter),
         };
     });
 

@@ -278,6 +278,18 @@ describe("cert-report on a preview the real engine produced", () => {
         expect(graph.mermaid).toContain(`svc_report_service["report-service<br/>server · port 9443"]`);
     });
 
+    it("writes every time in one format, ISO 8601 to the second, whatever the engine and the outputs wrote", () => {
+        const report = buildReport(preview);
+        const payment = byService(report)["payment-service"];
+        // The engine wrote this one with nanoseconds, the stack outputs the others with milliseconds.
+        expect(payment.notAfterBefore).toBe("2026-12-23T07:14:22Z");
+        expect(byService(report)["user-service"].notAfterBefore).toBe("2026-12-23T07:14:22Z");
+        expect(report.cas[0].notAfterBefore).toBe("2027-11-23T07:14:21Z");
+        const times = renderMarkdown(report).match(/\d{4}-\d{2}-\d{2}T[^\s|]*/g) ?? [];
+        expect(times).toHaveLength(7);
+        for (const time of times) expect(time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    });
+
     it("holds no key material, and neither does the report", () => {
         const text = JSON.stringify(preview);
         expect(text).not.toContain("PRIVATE KEY");
