@@ -243,6 +243,21 @@ describe("cert-report: who may call whom", () => {
         expect(report.graph.mermaid).toContain(`svc_user_service["user-service<br/>removed"]`);
     });
 
+    it("reads only the allowlists from a Deployment, never the key an env delivery carries", () => {
+        const withKey = (state: Step): Step => {
+            const container = state.inputs.spec.template.spec.containers[0];
+            container.env.push({ name: "MTLS_KEY", value: "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n" });
+            return state;
+        };
+        const report = buildReport(withConfig(preview({
+            "user-service-deployment": () => ({
+                op: "update", oldState: withKey(deploymentState("user-service", ["order-service"])), newState: withKey(deploymentState("user-service", ["order-service", "payment-service"])),
+            }),
+        })));
+        expect(report.graph.added).toEqual([{ from: "payment-service", to: "user-service", identity: devId("payment-service") }]);
+        expect(JSON.stringify(report) + renderMarkdown(report)).not.toContain("PRIVATE KEY");
+    });
+
     it("leaves the graph out of a preview that carries no stack config, and says why it cannot draw a refused one", () => {
         const plain = buildReport(preview());
         expect(plain.graph).toBeUndefined();
