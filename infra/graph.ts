@@ -151,6 +151,9 @@ export function compareCallGraph(current: CallGraph, previous: Record<string, Pr
         const commonName = id?.serviceAccount ?? identity;
         // Without a SPIFFE ID only this stack's own services are listed; with one, the ID says whether it was one of them.
         const own = id === undefined || (id.trustDomain === stack.trustDomain && id.namespace === stack.namespace);
+        // A service that is still here but presented another identity before (the stack gained a trust domain).
+        const same = own ? nodes.find((n) => n.id === mermaidId("svc", commonName)) : undefined;
+        if (same) return same;
         const node: GraphNode = {
             id: own ? mermaidId("svc", commonName) : `gone_${nodes.filter((n) => n.id.startsWith("gone_")).length + 1}`,
             kind: own ? "service" : "external",

@@ -61,8 +61,9 @@ export interface CallerSpec {
     /** The caller's SPIFFE ID (its URI SAN); undefined for this stack's services when it has no trust domain. */
     spiffeId?: string;
     /**
-     * The caller's namespace in this cluster, when the caller is a workload here (this stack's
-     * services and `{ namespace, service }` entries); undefined for callers from another trust domain.
+     * The caller's namespace, for this stack's services and `{ namespace, service }` entries
+     * (workloads of this trust domain, which a NetworkPolicy can select); undefined for a
+     * caller named by `spiffeId`, which may run in another cluster.
      */
     namespace?: string;
     /** The caller's Service, ServiceAccount and `app.kubernetes.io/name`, when `namespace` is set. */

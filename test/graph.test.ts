@@ -135,6 +135,15 @@ describe("comparing with the allowlists before a change", () => {
         expect(graph.edges.filter((e) => e.change).map((e) => `${e.from}>${e.to}:${e.change}`)).toEqual(["svc_b>svc_c:added", "svc_b>svc_old:removed"]);
     });
 
+    it("shows a stack that gains a trust domain as its calls moving from CNs to SPIFFE IDs, on the same nodes", () => {
+        const graph = compareCallGraph(current(), { c: { commonNames: ["b"], spiffeIds: [] } }, { namespace: "shop", trustDomain: TD });
+        expect(graph.nodes.map((n) => n.id)).toEqual(["svc_a", "svc_b", "svc_c", "ext_1"]);
+        expect(graph.edges.filter((e) => e.to === "svc_c")).toEqual([
+            { from: "svc_b", to: "svc_c", label: sid("b"), change: "added" },
+            { from: "svc_b", to: "svc_c", label: "b", change: "removed" },
+        ]);
+    });
+
     it("reads previous identities from parallel lists, from CNs alone, or from a mix", () => {
         const none = () => undefined;
         expect(previousIdentities({ commonNames: ["a", "b"], spiffeIds: [sid("a"), sid("b")] }, none)).toEqual([sid("a"), sid("b")]);
