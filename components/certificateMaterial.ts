@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
+import type { Rollout } from "./policy";
 import type { ServiceCertificate } from "./serviceCertificate";
 
 /** File names inside the ConfigMap, the Secret and the mounted directory. */
@@ -54,9 +55,6 @@ export interface CertificateMaterialArgs {
      */
     rollout?: Rollout;
 }
-
-export const ROLLOUTS = ["restart", "hot"] as const;
-export type Rollout = (typeof ROLLOUTS)[number];
 
 /**
  * A service's material in Kubernetes: a ConfigMap with `ca.crt` and `tls.crt`

@@ -10,7 +10,7 @@ export const IDENTITY_ENV = {
     serviceName: "MTLS_SERVICE_NAME",
     /** Comma-separated CNs of the clients the app should accept; empty means no client is allowed. */
     allowedClients: "MTLS_ALLOWED_CLIENTS",
-    /** Comma-separated SPIFFE IDs of the same clients, when a trust domain is set. */
+    /** Comma-separated SPIFFE IDs of the same clients, for those that have one. */
     allowedSpiffeIds: "MTLS_ALLOWED_SPIFFE_IDS",
     /** The port the app serves mTLS on. */
     port: "MTLS_PORT",
@@ -51,7 +51,8 @@ export interface MtlsWorkloadArgs {
      */
     allowFrom?: pulumi.Input<pulumi.Input<string>[]>;
     /**
-     * SPIFFE IDs of the same clients.
+     * SPIFFE IDs of the same clients, for those that have one, in the same order: one for
+     * each client when every client has one (always when the stack sets a trust domain).
      * @default none
      */
     allowFromSpiffeIds?: pulumi.Input<pulumi.Input<string>[]>;

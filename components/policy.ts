@@ -23,6 +23,25 @@ export type Usage = (typeof USAGES)[number];
 export const DELIVERIES = ["files", "env"] as const;
 export type Delivery = (typeof DELIVERIES)[number];
 
+/**
+ * How a service's material replaces itself: `restart` gives new material new object names so
+ * the Deployment rolls; `hot` replaces fixed-name objects in place (files delivery only).
+ */
+export const ROLLOUTS = ["restart", "hot"] as const;
+export type Rollout = (typeof ROLLOUTS)[number];
+
+/**
+ * CA rotation in declared phases, one `pulumi up` each:
+ * - `introduce`: the next CA exists and every trust bundle holds both; leaves still come from the current CA.
+ * - `switch`: leaves are reissued by the next CA; bundles still hold both.
+ * - `retire`: the current CA leaves the bundles and is deleted; the next CA is the only one.
+ * Without a phase the stack is steady on its current generation. The ledger
+ * remembers the last phase applied and refuses a jump that would break
+ * handshakes, at preview, before anything changes.
+ */
+export const ROTATION_PHASES = ["introduce", "switch", "retire"] as const;
+export type RotationPhase = (typeof ROTATION_PHASES)[number];
+
 /** Arguments for `tls.PrivateKey` that produce the given algorithm. */
 export interface TlsKeySpec {
     algorithm: "RSA" | "ECDSA" | "ED25519";
@@ -85,6 +104,44 @@ export function serviceDnsNames(service: string, namespace: string, clusterDomai
 /** The SPIFFE ID of a service account, the workload identity peers authorise. */
 export function spiffeId(trustDomain: string, namespace: string, serviceAccount: string): string {
     return `spiffe://${trustDomain}/ns/${namespace}/sa/${serviceAccount}`;
+}
+
+/** The parts of a SPIFFE ID; `namespace` and `serviceAccount` when the path is `/ns/<ns>/sa/<sa>`, as Kubernetes workloads' are. */
+export interface SpiffeIdParts {
+    id: string;
+    trustDomain: string;
+    path: string;
+    namespace?: string;
+    serviceAccount?: string;
+}
+
+const SPIFFE_SCHEME = "spiffe://";
+const SPIFFE_PATH_SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * Reads a workload's SPIFFE ID, or returns undefined when `value` is not one. The rules are
+ * the SPIFFE ID standard's: lower-case `spiffe` scheme and trust domain, no port, user,
+ * query or fragment, at most 2048 bytes; the path is required here (an ID without one names
+ * a trust domain, not a workload), and its segments are letters, digits, '.', '-' and '_',
+ * none empty, '.' or '..'.
+ */
+export function parseSpiffeId(value: unknown): SpiffeIdParts | undefined {
+    // Every character allowed below is ASCII, so counting characters counts bytes.
+    if (typeof value !== "string" || !value.startsWith(SPIFFE_SCHEME) || value.length > 2048) return undefined;
+    const rest = value.slice(SPIFFE_SCHEME.length);
+    const slash = rest.indexOf("/");
+    if (slash < 0) return undefined;
+    const trustDomain = rest.slice(0, slash);
+    const path = rest.slice(slash);
+    if (!isTrustDomain(trustDomain)) return undefined;
+    const segments = path.slice(1).split("/");
+    if (!segments.every((seg) => SPIFFE_PATH_SEGMENT.test(seg) && seg !== "." && seg !== "..")) return undefined;
+    const parts: SpiffeIdParts = { id: value, trustDomain, path };
+    if (segments.length === 4 && segments[0] === "ns" && segments[2] === "sa") {
+        parts.namespace = segments[1];
+        parts.serviceAccount = segments[3];
+    }
+    return parts;
 }
 
 /** Appends `extra` to `base`, dropping repeats while keeping the first position of each entry. */

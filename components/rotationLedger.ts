@@ -1,16 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-
-/**
- * CA rotation in declared phases, one `pulumi up` each:
- * - `introduce`: the next CA exists and every trust bundle holds both; leaves still come from the current CA.
- * - `switch`: leaves are reissued by the next CA; bundles still hold both.
- * - `retire`: the current CA leaves the bundles and is deleted; the next CA is the only one.
- * Without a phase the stack is steady on its current generation. The ledger
- * remembers the last phase applied and refuses a jump that would break
- * handshakes, at preview, before anything changes.
- */
-export const ROTATION_PHASES = ["introduce", "switch", "retire"] as const;
-export type RotationPhase = (typeof ROTATION_PHASES)[number];
+import type { RotationPhase } from "./policy";
 
 export interface RotationState {
     /** The current CA generation (the one being rotated out during a rotation). */

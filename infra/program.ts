@@ -12,7 +12,6 @@ import {
     daysUntil,
     joinPemCertificates,
     rotationPlan,
-    spiffeId,
 } from "../components";
 import { loadStackSpec } from "./config";
 import type { StackSpec } from "./spec";
@@ -142,10 +141,8 @@ export function deployStack(spec: StackSpec): StackOutputs {
             port: svc.port,
             delivery: svc.delivery,
             mountPath: svc.mountPath,
-            allowFrom: svc.allowFrom,
-            allowFromSpiffeIds: spec.trustDomain === undefined
-                ? []
-                : svc.allowFrom.map((caller) => spiffeId(spec.trustDomain as string, spec.namespace, caller)),
+            allowFrom: svc.callers.map((caller) => caller.commonName),
+            allowFromSpiffeIds: svc.callers.flatMap((caller) => (caller.spiffeId === undefined ? [] : [caller.spiffeId])),
             replicas: svc.replicas,
             labels,
             runAs: svc.runAs,

@@ -3,13 +3,15 @@
  * `stacks/Pulumi.<stack>.yaml`, checked as a whole before anything is created.
  * Pure: no Pulumi import, so every rule is tested with plain values.
  */
-import { ROLLOUTS, Rollout } from "../components/certificateMaterial";
-import { ROTATION_PHASES, RotationPhase } from "../components/rotationLedger";
 import {
     DELIVERIES,
     Delivery,
     KEY_ALGORITHMS,
     KeyAlgorithm,
+    ROLLOUTS,
+    ROTATION_PHASES,
+    Rollout,
+    RotationPhase,
     USAGES,
     Usage,
     isAbsolutePosixPath,
@@ -21,6 +23,9 @@ import {
     isPositiveInteger,
     isTrustDomain,
     isUsage,
+    parseSpiffeId,
+    spiffeId,
+    SpiffeIdParts,
 } from "../components/policy";
 
 export interface CaSpec {
@@ -44,6 +49,29 @@ export interface CertificateDefaults {
     renewBeforeHours: number;
 }
 
+/**
+ * One identity a service accepts calls from, resolved from an `allowFrom` entry. The
+ * program turns these into the app's allowlists (`commonName` into MTLS_ALLOWED_CLIENTS,
+ * `spiffeId` into MTLS_ALLOWED_SPIFFE_IDS); network and mesh policies are built from the
+ * same list, so every caller is described by what those need.
+ */
+export interface CallerSpec {
+    /** The CN of the caller's certificate: what the app's CN allowlist holds. */
+    commonName: string;
+    /** The caller's SPIFFE ID (its URI SAN); undefined for this stack's services when it has no trust domain. */
+    spiffeId?: string;
+    /**
+     * The caller's namespace, for this stack's services and `{ namespace, service }` entries
+     * (workloads of this trust domain, which a NetworkPolicy can select); undefined for a
+     * caller named by `spiffeId`, which may run in another cluster.
+     */
+    namespace?: string;
+    /** The caller's Service, ServiceAccount and `app.kubernetes.io/name`, when `namespace` is set. */
+    service?: string;
+    /** Whether the caller is a service of this stack. */
+    inStack: boolean;
+}
+
 export interface ServiceSpec extends CertificateDefaults {
     name: string;
     image: string;
@@ -52,7 +80,8 @@ export interface ServiceSpec extends CertificateDefaults {
     rollout: Rollout;
     mountPath: string;
     port?: number;
-    allowFrom: string[];
+    /** Who may call this service, in the order `allowFrom` lists them; empty for a client. */
+    callers: CallerSpec[];
     dnsNames: string[];
     ipAddresses: string[];
     replicas: number;
@@ -106,6 +135,34 @@ const CERT_KEYS = ["keyAlgorithm", "validityHours", "renewBeforeHours"];
 const RUN_AS_KEYS = ["runAsUser", "runAsGroup", "fsGroup"];
 const SERVICE_KEYS = ["name", "image", "port", "usage", "delivery", "rollout", "mountPath", "allowFrom", "dnsNames", "ipAddresses", "replicas", ...CERT_KEYS, ...RUN_AS_KEYS];
 const KUBERNETES_KEYS = ["renderDirectory", "context", "kubeconfig", "createNamespace", "podSecurity", "skipAwait", ...RUN_AS_KEYS];
+
+/** Keys whose values are plain strings even when they look like JSON (a namespace named `123`). */
+const STRING_KEYS = new Set(["namespace", "trustDomain", "clusterDomain"]);
+
+/**
+ * Collects every `mtls:*` value from config as the engine hands it over (every
+ * value a string). Structured values arrive as JSON text; they are parsed here so
+ * that a typo anywhere is reported with its key path instead of a parse error.
+ * Pure, so the scripts that read a stack file reuse it outside the engine.
+ */
+export function rawStackConfigFromEngine(all: Record<string, string>): RawStackConfig {
+    const raw: RawStackConfig = {};
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    for (const [fullKey, text] of Object.entries(all)) {
+        if (!fullKey.startsWith(prefix)) continue;
+        const key = fullKey.slice(prefix.length);
+        if (STRING_KEYS.has(key)) {
+            raw[key] = text;
+            continue;
+        }
+        try {
+            raw[key] = JSON.parse(text);
+        } catch {
+            raw[key] = text;
+        }
+    }
+    return raw;
+}
 
 export const DEFAULTS = {
     clusterDomain: "cluster.local",
@@ -218,6 +275,161 @@ class Checker {
     }
 }
 
+/** An `allowFrom` entry as written, before it is resolved against the rest of the stack. */
+type AllowFromEntry =
+    | { form: "service"; service: string }
+    | { form: "namespace"; namespace: string; service: string }
+    | { form: "spiffe"; spiffeId: SpiffeIdParts; commonName?: string };
+
+const CALLER_KEYS = ["namespace", "service", "spiffeId", "commonName"];
+const CALLER_FORMS = "a service of mtls:services by name, { namespace, service } for a caller in another namespace, or { spiffeId, commonName } for a caller from another trust domain";
+const SPIFFE_RULE = "use spiffe://<trust domain>/<path>, e.g. spiffe://billing.internal/ns/billing/sa/invoicer (trust domain: lower-case letters, digits, '.', '-', '_'; path: segments of letters, digits, '.', '-', '_', none empty, '.' or '..')";
+
+/** A certificate CN that fits the comma-separated MTLS_ALLOWED_CLIENTS list: X.509 allows at most 64 characters. */
+function isCallerCommonName(value: unknown): value is string {
+    return typeof value === "string" && value.trim() !== "" && value.length <= 64 && !value.includes(",") && !/[\u0000-\u001f\u007f]/.test(value);
+}
+
+/** Checks the shape of one `allowFrom` entry; who it names is checked later, against the whole stack. */
+function parseAllowFromEntry(c: Checker, path: string, item: unknown): AllowFromEntry | undefined {
+    if (typeof item === "string") {
+        if (isDns1123Label(item)) return { form: "service", service: item };
+        c.add(path, `${show(item)} is not valid; name a service of mtls:services (${LABEL_RULE}), or write { namespace, service } or { spiffeId } for a caller outside this stack`);
+        return undefined;
+    }
+    if (item === null || typeof item !== "object" || Array.isArray(item)) {
+        c.add(path, `${show(item)} is not a caller; write ${CALLER_FORMS}`);
+        return undefined;
+    }
+    const r = c.record(path, item, CALLER_KEYS) as Record<string, unknown>;
+    const byNamespace = r.namespace !== undefined || r.service !== undefined;
+    if (byNamespace && r.spiffeId !== undefined) {
+        c.add(path, "sets both { namespace, service } and spiffeId; keep { namespace, service } for a caller in another namespace of this trust domain, or spiffeId for a caller from another trust domain");
+        return undefined;
+    }
+    if (byNamespace) {
+        let ok = true;
+        for (const key of ["namespace", "service"]) {
+            if (r[key] === undefined) {
+                c.add(`${path}.${key}`, `is required with ${key === "namespace" ? "service" : "namespace"}: write { namespace: <namespace>, service: <service> } (${LABEL_RULE})`);
+                ok = false;
+            } else if (!isDns1123Label(r[key])) {
+                c.add(`${path}.${key}`, `${show(r[key])} is not a DNS-1123 label; use ${LABEL_RULE}`);
+                ok = false;
+            }
+        }
+        if (r.commonName !== undefined) {
+            c.add(`${path}.commonName`, "only applies with spiffeId; a { namespace, service } caller's CN is its service name, so remove commonName");
+            ok = false;
+        }
+        return ok ? { form: "namespace", namespace: r.namespace as string, service: r.service as string } : undefined;
+    }
+    if (r.spiffeId === undefined) {
+        if (Object.keys(r).every((key) => CALLER_KEYS.includes(key))) c.add(path, `names no caller; write ${CALLER_FORMS}`);
+        return undefined;
+    }
+    const parts = parseSpiffeId(r.spiffeId);
+    if (!parts) c.add(`${path}.spiffeId`, `${show(r.spiffeId)} is not a SPIFFE ID; ${SPIFFE_RULE}`);
+    if (r.commonName !== undefined && !isCallerCommonName(r.commonName)) {
+        c.add(`${path}.commonName`, `${show(r.commonName)} is not a certificate CN this allowlist can hold; use 1 to 64 characters without ',' (MTLS_ALLOWED_CLIENTS is comma-separated) or control characters`);
+        return undefined;
+    }
+    return parts ? { form: "spiffe", spiffeId: parts, commonName: r.commonName as string | undefined } : undefined;
+}
+
+/** What a stack knows about its own services when it resolves who may call them. */
+interface StackIdentity {
+    namespace: string;
+    trustDomain?: string;
+    /** Usage of each service of the stack, by name. */
+    usages: Map<string, Usage>;
+}
+
+/**
+ * Resolves one service's `allowFrom` into callers, refusing, by key path, every entry that
+ * could never call, that names its caller in a second way, or that the CN allowlist could
+ * not tell from a service the list leaves out.
+ */
+function resolveCallers(c: Checker, i: number, svc: ServiceSpec, entries: Array<AllowFromEntry | undefined>, stack: StackIdentity): CallerSpec[] {
+    const path = `services[${i}].allowFrom`;
+    if (svc.usage === "client" && entries.length > 0) {
+        c.add(path, "is set on a service with usage: client, which accepts no connections, so nothing can call it; remove allowFrom, or set usage: both and a port if the service also serves");
+    }
+    const known = [...stack.usages.keys()];
+    const resolved: Array<CallerSpec | undefined> = entries.map((entry, j) => {
+        if (!entry) return undefined;
+        const at = `${path}[${j}]`;
+        if (entry.form === "service") {
+            const usage = stack.usages.get(entry.service);
+            if (usage === undefined) {
+                c.add(at, `${show(entry.service)} is not a service of this stack; use one of ${known.join(", ")}`);
+                return undefined;
+            }
+            if (usage === "server") {
+                c.add(at, `${show(entry.service)} has usage: server, so its certificate cannot authenticate a client and it can never call; set its usage to both, or remove it from allowFrom`);
+                return undefined;
+            }
+            return {
+                commonName: entry.service,
+                spiffeId: stack.trustDomain === undefined ? undefined : spiffeId(stack.trustDomain, stack.namespace, entry.service),
+                namespace: stack.namespace,
+                service: entry.service,
+                inStack: true,
+            };
+        }
+        if (entry.form === "namespace") {
+            if (entry.namespace === stack.namespace && stack.usages.has(entry.service)) {
+                c.add(at, `{ namespace: ${entry.namespace}, service: ${entry.service} } is this stack's own ${entry.service}; write ${show(entry.service)}`);
+                return undefined;
+            }
+            if (stack.trustDomain === undefined) {
+                c.add(at, `a caller outside this stack is known by its SPIFFE ID, and { namespace, service } derives it from mtls:trustDomain, which is not set; set mtls:trustDomain, or write { spiffeId, commonName } with the caller's own SPIFFE ID`);
+                return undefined;
+            }
+            return {
+                commonName: entry.service,
+                spiffeId: spiffeId(stack.trustDomain, entry.namespace, entry.service),
+                namespace: entry.namespace,
+                service: entry.service,
+                inStack: false,
+            };
+        }
+        const id = entry.spiffeId;
+        if (id.trustDomain === stack.trustDomain && id.namespace !== undefined && id.serviceAccount !== undefined) {
+            const own = id.namespace === stack.namespace && stack.usages.has(id.serviceAccount);
+            c.add(`${at}.spiffeId`, own
+                ? `${show(id.id)} is this stack's own ${id.serviceAccount}; write ${show(id.serviceAccount)}`
+                : `${show(id.id)} is a workload of this trust domain; write { namespace: ${id.namespace}, service: ${id.serviceAccount} }`);
+            return undefined;
+        }
+        const commonName = entry.commonName ?? id.serviceAccount;
+        if (commonName === undefined) {
+            c.add(`${at}.commonName`, `is required: the path of ${show(id.id)} is not /ns/<namespace>/sa/<service account>, so the caller's CN cannot be derived from it; give the CN its certificate carries`);
+            return undefined;
+        }
+        return { commonName, spiffeId: id.id, inStack: false };
+    });
+
+    const firstByIdentity = new Map<string, number>();
+    const localNames = new Set(resolved.filter((caller) => caller?.inStack).map((caller) => caller?.service));
+    resolved.forEach((caller, j) => {
+        if (!caller) return;
+        const identity = caller.spiffeId ?? caller.commonName;
+        const first = firstByIdentity.get(identity);
+        if (first !== undefined) {
+            c.add(`${path}[${j}]`, `is the same caller as allowFrom[${first}] (${identity}); list each caller once`);
+            return;
+        }
+        firstByIdentity.set(identity, j);
+        const namesake = stack.usages.get(caller.commonName);
+        if (!caller.inStack && namesake !== undefined && namesake !== "server" && !localNames.has(caller.commonName)) {
+            const fix = entries[j]?.form === "spiffe" ? "or set commonName to the CN the caller's certificate really carries" : "or give one of the two services another name";
+            c.add(`${path}[${j}]`, `presents CN ${show(caller.commonName)}, as this stack's ${caller.commonName} does, which allowFrom leaves out: the CN allowlist (MTLS_ALLOWED_CLIENTS) would admit both; allow ${show(caller.commonName)} too, ${fix}`);
+        }
+    });
+    return resolved.filter((caller): caller is CallerSpec => caller !== undefined);
+}
+
 function checkRenewWindow(c: Checker, path: string, cert: CertificateDefaults): void {
     if (cert.renewBeforeHours >= cert.validityHours) {
         c.add(`${path}.renewBeforeHours`, `${cert.renewBeforeHours} must be less than validityHours (${cert.validityHours}), or the certificate is due for renewal as soon as it is issued`);
@@ -256,7 +468,22 @@ function parseCa(c: Checker, raw: unknown, fallbackName: string): CaSpec {
     return ca;
 }
 
-function parseService(c: Checker, raw: unknown, i: number, defaults: CertificateDefaults, runAs: RunAsSpec): ServiceSpec | undefined {
+/** A service with its `allowFrom` entries as written, resolved once every service is known. */
+interface ParsedService {
+    spec: ServiceSpec;
+    allowFrom: Array<AllowFromEntry | undefined>;
+}
+
+function parseAllowFrom(c: Checker, path: string, value: unknown): Array<AllowFromEntry | undefined> {
+    if (value === undefined) return [];
+    if (!Array.isArray(value)) {
+        c.add(path, `must be a list of callers, got ${show(value)}; each one ${CALLER_FORMS}`);
+        return [];
+    }
+    return value.map((item, j) => parseAllowFromEntry(c, `${path}[${j}]`, item));
+}
+
+function parseService(c: Checker, raw: unknown, i: number, defaults: CertificateDefaults, runAs: RunAsSpec): ParsedService | undefined {
     const path = `services[${i}]`;
     const r = c.record(path, raw, SERVICE_KEYS);
     if (!r) {
@@ -312,7 +539,7 @@ function parseService(c: Checker, raw: unknown, i: number, defaults: Certificate
     };
     if (r.validityHours !== undefined || r.renewBeforeHours !== undefined) checkRenewWindow(c, path, cert);
 
-    return {
+    const spec: ServiceSpec = {
         name: typeof name === "string" ? name : "",
         image: image ?? "",
         usage,
@@ -320,13 +547,14 @@ function parseService(c: Checker, raw: unknown, i: number, defaults: Certificate
         rollout,
         mountPath,
         port,
-        allowFrom: c.stringList(`${path}.allowFrom`, r.allowFrom, isDns1123Label, `name a service of mtls:services (${LABEL_RULE})`),
+        callers: [],
         dnsNames: c.stringList(`${path}.dnsNames`, r.dnsNames, isDnsName, "use a DNS name such as api.example.internal"),
         ipAddresses: c.stringList(`${path}.ipAddresses`, r.ipAddresses, isIpAddress, "use an IPv4 or IPv6 address"),
         replicas,
         runAs: c.runAs(path, r, runAs),
         ...cert,
     };
+    return { spec, allowFrom: parseAllowFrom(c, `${path}.allowFrom`, r.allowFrom) };
 }
 
 /**
@@ -389,23 +617,28 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
     else if (raw.services.length === 0) c.add("services", "is empty; list at least one service with name and image");
     const parsed = rawServices.map((s, i) => parseService(c, s, i, certificates, kubernetes.runAs));
 
+    const usages = new Map<string, Usage>();
     const firstIndex = new Map<string, number>();
-    parsed.forEach((svc, i) => {
-        if (!svc?.name) return;
-        const first = firstIndex.get(svc.name);
-        if (first !== undefined) c.add(`services[${i}].name`, `${show(svc.name)} is already used by services[${first}]; service names must be unique`);
-        else firstIndex.set(svc.name, i);
+    parsed.forEach((p, i) => {
+        if (!p?.spec.name) return;
+        const first = firstIndex.get(p.spec.name);
+        if (first !== undefined) c.add(`services[${i}].name`, `${show(p.spec.name)} is already used by services[${first}]; service names must be unique`);
+        else {
+            firstIndex.set(p.spec.name, i);
+            usages.set(p.spec.name, p.spec.usage);
+        }
     });
-    const known = [...firstIndex.keys()];
+    const identity: StackIdentity = {
+        namespace: namespace as string,
+        trustDomain: isTrustDomain(trustDomain) ? trustDomain : undefined,
+        usages,
+    };
     const issuingHours = ca.intermediate ? ca.intermediateValidityHours ?? 0 : ca.validityHours;
     const issuingKey = ca.intermediate ? "ca.intermediateValidityHours" : "ca.validityHours";
-    parsed.forEach((svc, i) => {
-        if (!svc) return;
-        svc.allowFrom.forEach((caller, j) => {
-            if (!known.includes(caller)) {
-                c.add(`services[${i}].allowFrom[${j}]`, `${show(caller)} is not a service of this stack; use one of ${known.join(", ")}`);
-            }
-        });
+    parsed.forEach((p, i) => {
+        if (!p) return;
+        const svc = p.spec;
+        svc.callers = resolveCallers(c, i, svc, p.allowFrom, identity);
         if (svc.validityHours > issuingHours && svc.validityHours !== certificates.validityHours) {
             c.add(`services[${i}].validityHours`, `a ${svc.validityHours}-hour certificate would outlive its CA (${issuingKey}: ${issuingHours}); lower it or raise ${issuingKey}`);
         }
@@ -423,7 +656,7 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
         clusterDomain: clusterDomain as string,
         ca,
         certificates,
-        services: parsed.filter((svc): svc is ServiceSpec => svc !== undefined),
+        services: parsed.flatMap((p) => (p ? [p.spec] : [])),
         kubernetes,
     };
 }

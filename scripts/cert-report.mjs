@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Turns `pulumi preview --json` into a report of what a change does to certificates,
 // fit for a pull-request comment: per certificate and CA the action, why, SANs
-// before → after, notAfter, and the Deployments that will roll. Never a key: only
-// certificate-level fields are read, and any "[secret]" value is left out.
+// before → after, notAfter, the Deployments that will roll, and the graph of who may
+// call whom with the calls the change adds and removes. Never a key: only
+// certificate-level fields and the allowlists are read, and any "[secret]" value is left out.
 //
 //   npm run cert-report -- --stack dev [--format md|json] [--out report.md]
 //   npm run cert-report -- --from preview.json
@@ -10,6 +11,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { argument, pulumiCapture } from "./cli.mjs";
+import { specFromEngineConfig } from "./graph.mjs";
+import { isoSecond } from "./time.mjs";
+import { loadTypeScript } from "./typescript.mjs";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const TYPES = {
@@ -74,10 +78,115 @@ function sans(state) {
     return state ? [...dns, ...uris, ...ips] : undefined;
 }
 
+/** A key's algorithm in the stack config's words (ECDSA-P256, RSA-2048, ED25519), from tls.PrivateKey inputs. */
+function keyAlgorithm(inputs) {
+    const algorithm = known(inputs?.algorithm);
+    if (algorithm === "ECDSA") return known(inputs.ecdsaCurve) ? `ECDSA-${inputs.ecdsaCurve}` : undefined;
+    if (algorithm === "RSA") return known(inputs.rsaBits) ? `RSA-${inputs.rsaBits}` : undefined;
+    return algorithm;
+}
+
+/** A leaf's usage in the stack config's words, from its extended key usages. */
+function usage(allowedUses) {
+    const uses = known(allowedUses);
+    if (!Array.isArray(uses)) return undefined;
+    const server = uses.includes("server_auth");
+    const client = uses.includes("client_auth");
+    return server && client ? "both" : server ? "server" : client ? "client" : "none";
+}
+
+/**
+ * "was → is" when both sides are known and differ; `true` when they are not known but the
+ * engine names the field as changed; undefined when it did not change.
+ */
+function compare(before, after, engineSaysChanged) {
+    if (before !== undefined && after !== undefined) return before === after ? undefined : `${before} → ${after}`;
+    return engineSaysChanged ? true : undefined;
+}
+
+/**
+ * Every reason a service certificate is reissued, each with its before → after when the
+ * states show it. The states are compared, not only the engine's diff: when the request
+ * is replaced the engine may list only the certificate's request as changed, and the
+ * other changes (validity, usage) would go unmentioned.
+ */
+export function certificateChanges({ key, csr, cert }, phase) {
+    const reasons = [];
+    const csrKeys = changedKeys(csr);
+    const certKeys = changedKeys(cert);
+    const keyKeys = changedKeys(key);
+
+    // A list the engine does not know yet at preview would read as every SAN removed.
+    const settled = (state) => state && ["dnsNames", "uris", "ipAddresses"].every((k) => state.inputs?.[k] === undefined || known(state.inputs[k]) !== undefined);
+    const sansBefore = settled(csr?.oldState) ? sans(csr.oldState) : undefined;
+    const sansAfter = settled(csr?.newState) ? sans(csr.newState) : undefined;
+    const sanKeyChanged = csrKeys.some((k) => ["dnsNames", "uris", "ipAddresses"].includes(k));
+    if (sansBefore && sansAfter && (sanKeyChanged || JSON.stringify(sansBefore) !== JSON.stringify(sansAfter))) {
+        const added = sansAfter.some((n) => !sansBefore.includes(n));
+        const removed = sansBefore.some((n) => !sansAfter.includes(n));
+        reasons.push(added && removed ? "SANs added and removed" : added ? "SAN added" : removed ? "SAN removed" : "SANs reordered");
+    } else if (sanKeyChanged) reasons.push("SAN change");
+
+    const cn = compare(known(csr?.oldState?.inputs?.subject?.commonName), known(csr?.newState?.inputs?.subject?.commonName), csrKeys.includes("subject"));
+    if (cn) reasons.push(cn === true ? "subject change" : `subject CN ${cn}`);
+
+    const algorithm = compare(keyAlgorithm(key?.oldState?.inputs), keyAlgorithm(key?.newState?.inputs), keyKeys.some((k) => ["algorithm", "ecdsaCurve", "rsaBits"].includes(k)));
+    if (algorithm) reasons.push(algorithm === true ? "key algorithm" : `key algorithm ${algorithm}`);
+
+    const validity = compare(known(cert?.oldState?.inputs?.validityPeriodHours), known(cert?.newState?.inputs?.validityPeriodHours), certKeys.includes("validityPeriodHours"));
+    if (validity) reasons.push(validity === true ? "validity" : `validity ${validity} h`);
+
+    const uses = compare(usage(cert?.oldState?.inputs?.allowedUses), usage(cert?.newState?.inputs?.allowedUses), certKeys.includes("allowedUses"));
+    if (uses) reasons.push(uses === true ? "usage" : `usage ${uses}`);
+
+    const caBefore = known(cert?.oldState?.inputs?.caCertPem);
+    const caAfter = known(cert?.newState?.inputs?.caCertPem);
+    if (certKeys.some((k) => k === "caCertPem" || k === "caPrivateKeyPem") || (caBefore && caAfter && caBefore !== caAfter)) reasons.push(`CA rotation (phase ${phase})`);
+    return reasons;
+}
+
 /** Resource name of a CA generation, as the program names it. */
 function caName(generationKey) {
     const n = Number(String(generationKey).replace(/^generation-/, ""));
     return n === 1 ? "ca" : `ca-g${n}`;
+}
+
+const ALLOWLIST_ENV = { commonNames: "MTLS_ALLOWED_CLIENTS", spiffeIds: "MTLS_ALLOWED_SPIFFE_IDS" };
+
+/** A Deployment state's allowlists, from its container's environment. */
+function allowlists(state) {
+    const env = state?.inputs?.spec?.template?.spec?.containers?.[0]?.env ?? [];
+    const list = (name) => String(known(env.find((e) => e.name === name)?.value) ?? "").split(",").filter(Boolean);
+    return { commonNames: list(ALLOWLIST_ENV.commonNames), spiffeIds: list(ALLOWLIST_ENV.spiffeIds) };
+}
+
+/**
+ * Who may call whom after the change, with the calls it adds and removes. The graph comes
+ * from the stack config the preview ran with (so it is complete, changing or not); what
+ * the services admitted before comes from the allowlists in the previous state of each
+ * Deployment the preview touches: a Deployment it does not list keeps its allowlists.
+ */
+function callGraphSection(preview, steps) {
+    const config = preview.config ?? {};
+    if (config["mtls:services"] === undefined) return undefined;
+    const stackUrn = steps.find((s) => s.type === "pulumi:pulumi:Stack")?.step.urn ?? "";
+    const [stack = "stack", project = "project"] = stackUrn.replace(/^urn:pulumi:/, "").split("::");
+    let spec;
+    try {
+        spec = specFromEngineConfig(config, { project, stack });
+    } catch (err) {
+        return { error: err.message };
+    }
+    const { callGraph, compareCallGraph, renderMermaid } = loadTypeScript("infra/graph.ts");
+    const previous = {};
+    for (const s of steps) {
+        if (s.type !== TYPES.deployment || stepAction(s.step) === "same") continue;
+        previous[s.name.replace(/-deployment$/, "")] = s.step.oldState ? allowlists(s.step.oldState) : { commonNames: [], spiffeIds: [] };
+    }
+    const graph = compareCallGraph(callGraph(spec), previous, spec);
+    const nodeName = new Map(graph.nodes.map((n) => [n.id, n.kind === "service" || n.label.length < 2 ? n.label[0] : `${n.label[0]} (${n.label[1]})`]));
+    const calls = (change) => graph.edges.filter((e) => e.change === change).map((e) => ({ from: nodeName.get(e.from), to: nodeName.get(e.to), identity: e.label }));
+    return { mermaid: renderMermaid(graph), added: calls("added"), removed: calls("removed") };
 }
 
 /**
@@ -117,15 +226,7 @@ export function buildReport(preview) {
         if (action === "new") why.push("new service");
         if (action === "deleted") why.push("service removed");
         if (action === "reissued" || action === "rotated") {
-            const csrKeys = changedKeys(csr);
-            const certKeys = changedKeys(cert);
-            const keyKeys = changedKeys(key);
-            if (csrKeys.some((k) => ["dnsNames", "uris", "ipAddresses"].includes(k))) why.push("SAN change");
-            if (csrKeys.includes("subject")) why.push("subject change");
-            if (keyKeys.some((k) => ["algorithm", "ecdsaCurve", "rsaBits"].includes(k))) why.push("key algorithm");
-            if (certKeys.includes("validityPeriodHours")) why.push("validity");
-            if (certKeys.includes("allowedUses")) why.push("usage");
-            if (certKeys.some((k) => k === "caCertPem" || k === "caPrivateKeyPem")) why.push(`CA rotation (phase ${phase})`);
+            why.push(...certificateChanges({ key, csr, cert }, phase));
             const reason = known(clock?.newState?.inputs?.reason);
             if (clock && stepAction(clock) !== "same" && reason && reason !== "first issue") why.push(`renew window: ${reason}`);
             if (why.length === 0) why.push("inputs changed");
@@ -133,7 +234,7 @@ export function buildReport(preview) {
         const currentSans = outputs ? [...(outputs.dnsNames ?? []), ...(outputs.uris ?? [])] : undefined;
         const before = action === "new" ? undefined : (csr?.oldState ? sans(csr.oldState) : currentSans);
         const after = action === "deleted" ? undefined : (csr?.newState ? sans(csr.newState) : before);
-        const notAfterBefore = known(cert?.oldState?.outputs?.validityEndTime) ?? outputs?.notAfter;
+        const notAfterBefore = isoSecond(known(cert?.oldState?.outputs?.validityEndTime) ?? outputs?.notAfter);
         return {
             service: name,
             action,
@@ -164,7 +265,7 @@ export function buildReport(preview) {
             commonName: known(root?.newState?.inputs?.subject?.commonName) ?? known(root?.oldState?.inputs?.subject?.commonName) ?? outputs?.commonName,
             action,
             why,
-            notAfterBefore: known(root?.oldState?.outputs?.validityEndTime) ?? outputs?.notAfter,
+            notAfterBefore: isoSecond(known(root?.oldState?.outputs?.validityEndTime) ?? outputs?.notAfter),
         };
     });
 
@@ -172,17 +273,35 @@ export function buildReport(preview) {
         .filter((s) => s.type === TYPES.deployment && ["update", "replace", "create", "delete"].includes(stepAction(s.step)))
         .map((s) => ({ deployment: s.name.replace(/-deployment$/, ""), action: { create: "created", delete: "deleted" }[stepAction(s.step)] ?? "rolls" }));
 
+    const graph = callGraphSection(preview, steps);
     const count = (items, action) => items.filter((x) => x.action === action).length;
     const parts = (items, actions) => actions.map((a) => [a, count(items, a)]).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`);
     const summary = [
         `Certificates: ${parts(certificates, ["new", "reissued", "rotated", "deleted", "unchanged"]).join(", ") || "none"}`,
         `CAs: ${parts(cas, ["new", "rotated", "deleted", "unchanged"]).join(", ") || "none"}`,
         `Deployments rolling: ${rolling.filter((r) => r.action === "rolls").map((r) => r.deployment).join(", ") || "none"}`,
+        ...(graph?.mermaid ? [`Calls: ${[graph.added.length && `${graph.added.length} added`, graph.removed.length && `${graph.removed.length} removed`].filter(Boolean).join(", ") || "unchanged"}`] : []),
     ].join(" · ");
-    return { summary, rotationPhase: phase, certificates, cas, deployments: rolling };
+    return { summary, rotationPhase: phase, certificates, cas, deployments: rolling, ...(graph ? { graph } : {}) };
 }
 
 const list = (values) => (values && values.length ? values.join(", ") : "—");
+
+/** The call graph for the comment: the diagram, then the changed calls as text for readers that do not render Mermaid. */
+function graphMarkdown(graph) {
+    if (graph.error) return ["#### Who may call whom", "", `The graph could not be drawn: ${graph.error.split("\n").join(" ")}`];
+    const call = (c) => `${c.from} → ${c.to} as \`${c.identity}\``;
+    return [
+        "#### Who may call whom",
+        "",
+        "```mermaid",
+        graph.mermaid.trimEnd(),
+        "```",
+        "",
+        `Calls added: ${list(graph.added.map(call))}`,
+        `Calls removed: ${list(graph.removed.map(call))}`,
+    ];
+}
 
 /** Markdown for a pull-request comment. */
 export function renderMarkdown(report, title = "Certificate changes") {
@@ -202,6 +321,7 @@ export function renderMarkdown(report, title = "Certificate changes") {
     for (const ca of report.cas) lines.push(`| ${ca.ca}${ca.commonName ? ` (${ca.commonName})` : ""} | ${ca.action} | ${ca.why.join("; ") || "—"} | ${ca.notAfterBefore ?? "—"} |`);
     lines.push("", `Rotation phase: ${report.rotationPhase}`);
     lines.push(`Deployments that roll: ${list(report.deployments.filter((d) => d.action === "rolls").map((d) => d.deployment))}`);
+    if (report.graph) lines.push("", ...graphMarkdown(report.graph));
     return `${lines.join("\n")}\n`;
 }
 

@@ -11,6 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { argument, pulumiCapture } from "./cli.mjs";
+import { isoSecond } from "./time.mjs";
 
 const DAY = 86_400_000;
 
@@ -21,7 +22,7 @@ export function parseDuration(text) {
     return Number(match[1]) * { h: 3_600_000, d: DAY, w: 7 * DAY }[match[2]];
 }
 
-/** Every certificate and CA in the stack outputs whose notAfter is within `withinMs` of `now`, soonest first. */
+/** Every certificate and CA in the stack outputs whose notAfter is within `withinMs` of `now`, soonest first; times as ISO 8601 to the second. */
 export function findExpiring(outputs, now, withinMs) {
     const items = [];
     for (const [name, svc] of Object.entries(outputs.services ?? {})) {
@@ -32,7 +33,7 @@ export function findExpiring(outputs, now, withinMs) {
     }
     if (items.length === 0 && outputs.caNotAfter) items.push({ kind: "ca", name: "root", notAfter: outputs.caNotAfter });
     return items
-        .map((item) => ({ ...item, daysLeft: Math.floor((Date.parse(item.notAfter) - now.getTime()) / DAY) }))
+        .map((item) => ({ ...item, notAfter: isoSecond(item.notAfter), renewAt: isoSecond(item.renewAt), daysLeft: Math.floor((Date.parse(item.notAfter) - now.getTime()) / DAY) }))
         .filter((item) => Date.parse(item.notAfter) - now.getTime() <= withinMs)
         .sort((a, b) => Date.parse(a.notAfter) - Date.parse(b.notAfter));
 }

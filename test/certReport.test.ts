@@ -90,11 +90,11 @@ describe("cert-report", () => {
             "payment-service-deployment": update(["spec"]),
         }));
         const pay = byService(report)["payment-service"];
-        expect(pay).toMatchObject({ action: "reissued", why: ["SAN change"], notAfterBefore: "2026-12-23T00:00:00Z", notAfterAfter: "issued on apply" });
+        expect(pay).toMatchObject({ action: "reissued", why: ["SAN added"], notAfterBefore: "2026-12-23T00:00:00Z", notAfterAfter: "issued on apply" });
         expect(pay.sansAfter).toContain("payments.shop.example");
         expect(pay.sansBefore).not.toContain("payments.shop.example");
         expect(report.summary).toBe("Certificates: 1 reissued, 2 unchanged · CAs: 1 unchanged · Deployments rolling: payment-service");
-        expect(renderMarkdown(report)).toContain("| payment-service | reissued | SAN change | added payments.shop.example | 2026-12-23T00:00:00Z → issued on apply |");
+        expect(renderMarkdown(report)).toContain("| payment-service | reissued | SAN added | added payments.shop.example | 2026-12-23T00:00:00Z → issued on apply |");
     });
 
     it("names the renew window and a new key as a rotation", () => {
@@ -114,7 +114,36 @@ describe("cert-report", () => {
             "order-service-csr": replace(["privateKeyPem"]),
             "order-service-cert": replace(["certRequestPem"]),
         }));
-        expect(byService(report)["order-service"]).toMatchObject({ action: "rotated", why: ["key algorithm"] });
+        expect(byService(report)["order-service"]).toMatchObject({ action: "rotated", why: ["key algorithm ECDSA-P256 → ECDSA-P384"] });
+    });
+
+    it("lists every reason a certificate changes for, each with before → after, even those the engine's diff leaves out", () => {
+        // As the engine reports it: once the request is replaced, the certificate's diff names only the request.
+        const report = buildReport(preview({
+            "payment-service-csr": replace(["dnsNames"], { dnsNames: dnsNames("payment-service", ["payments.shop.example"]) }),
+            "payment-service-cert": (s) => ({
+                op: "replace", diffReasons: ["certRequestPem"], replaceReasons: ["certRequestPem"],
+                oldState: { ...s.oldState, inputs: { ...s.oldState.inputs, validityPeriodHours: 720, allowedUses: ["digital_signature", "client_auth"] } },
+                newState: { ...s.newState, inputs: { ...s.newState.inputs, certRequestPem: UNKNOWN, validityPeriodHours: 1440, allowedUses: ["digital_signature", "server_auth", "client_auth"] }, outputs: {} },
+            }),
+        }));
+        expect(byService(report)["payment-service"].why).toEqual(["SAN added", "validity 720 → 1440 h", "usage client → both"]);
+        expect(renderMarkdown(report)).toContain("| payment-service | reissued | SAN added; validity 720 → 1440 h; usage client → both | added payments.shop.example |");
+    });
+
+    it("names SANs added and removed together, a new key with a renewal, and falls back to the field name when states are unknown", () => {
+        const both = buildReport(preview({
+            "order-service-csr": replace(["dnsNames"], { dnsNames: ["order-service", "orders.shop.example"] }),
+            "order-service-cert": replace(["certRequestPem", "validityPeriodHours"], { validityPeriodHours: UNKNOWN }),
+        }));
+        expect(byService(both)["order-service"].why).toEqual(["SANs added and removed", "validity"]);
+        const renewed = buildReport(preview({
+            "user-service-renewal": replace(["issuedAt", "reason"], { reason: "inside renew window: 3 days left" }),
+            "user-service-key": replace(["rsaBits", "algorithm"], { algorithm: "RSA", rsaBits: 3072, ecdsaCurve: undefined }),
+            "user-service-csr": replace(["privateKeyPem", "dnsNames"], { dnsNames: UNKNOWN }),
+            "user-service-cert": replace(["certRequestPem"]),
+        }));
+        expect(byService(renewed)["user-service"].why).toEqual(["SAN change", "key algorithm ECDSA-P256 → RSA-3072", "renew window: inside renew window: 3 days left"]);
     });
 
     it("shows a CA introduced by a rotation, and leaves reissued when the phase switches", () => {
@@ -149,6 +178,97 @@ describe("cert-report", () => {
     });
 });
 
+const DEV_SERVICES = [
+    { name: "user-service", image: "example/user-service:1.0", port: 8443, allowFrom: ["order-service", "payment-service"] },
+    { name: "order-service", image: "example/order-service:1.0", usage: "client" },
+    { name: "payment-service", image: "example/payment-service:1.0", usage: "client" },
+];
+const devId = (svc: string, ns = "shop-dev") => `spiffe://dev.shop.internal/ns/${ns}/sa/${svc}`;
+
+/** The stack config as `pulumi preview --json` reports it: every value a string. */
+function withConfig<T extends object>(p: T, services: object[] = DEV_SERVICES): T & { config: Record<string, string> } {
+    return { ...p, config: { "mtls:namespace": "shop-dev", "mtls:trustDomain": "dev.shop.internal", "mtls:services": JSON.stringify(services) } };
+}
+
+/** A Deployment state whose container carries the two allowlists. */
+function deploymentState(service: string, callers: string[]): Step {
+    const env = [
+        { name: "MTLS_SERVICE_NAME", value: service },
+        { name: "MTLS_ALLOWED_CLIENTS", value: callers.join(",") },
+        { name: "MTLS_ALLOWED_SPIFFE_IDS", value: callers.map((c) => devId(c)).join(",") },
+    ];
+    return { urn: urn("mtls:index:MtlsWorkload$kubernetes:apps/v1:Deployment", `${service}-deployment`), inputs: { spec: { template: { spec: { containers: [{ env }] } } } } };
+}
+
+describe("cert-report: who may call whom", () => {
+    it("draws the graph of the config the preview ran with, nothing changed", () => {
+        const report = buildReport(withConfig(preview()));
+        expect(report.graph.added).toEqual([]);
+        expect(report.graph.removed).toEqual([]);
+        expect(report.graph.mermaid).toContain(`svc_order_service -->|"${devId("order-service")}"| svc_user_service`);
+        expect(report.summary).toBe("Certificates: 3 unchanged · CAs: 1 unchanged · Deployments rolling: none · Calls: unchanged");
+        const md = renderMarkdown(report);
+        expect(md).toContain(`#### Who may call whom\n\n\`\`\`mermaid\n${report.graph.mermaid}\`\`\`\n`);
+        expect(md).toContain("Calls added: —\nCalls removed: —");
+    });
+
+    it("marks the calls a change adds and removes, from the Deployment's allowlists before and after", () => {
+        const services = structuredClone(DEV_SERVICES);
+        services[0].allowFrom = ["order-service", { namespace: "reports-dev", service: "report-service" }] as never;
+        const report = buildReport(withConfig(preview({
+            "user-service-deployment": () => ({
+                op: "update", diffReasons: ["spec"],
+                oldState: deploymentState("user-service", ["order-service", "payment-service"]),
+                newState: deploymentState("user-service", ["order-service"]),
+            }),
+        }), services));
+        expect(report.graph.added).toEqual([{ from: "report-service (namespace reports-dev)", to: "user-service", identity: devId("report-service", "reports-dev") }]);
+        expect(report.graph.removed).toEqual([{ from: "payment-service", to: "user-service", identity: devId("payment-service") }]);
+        expect(report.summary).toMatch(/ · Calls: 1 added, 1 removed$/);
+        expect(report.graph.mermaid).toContain(`ext_1 ==>|"added: ${devId("report-service", "reports-dev")}"| svc_user_service`);
+        expect(report.graph.mermaid).toContain(`svc_payment_service -.->|"removed: ${devId("payment-service")}"| svc_user_service`);
+        const md = renderMarkdown(report);
+        expect(md).toContain(`Calls added: report-service (namespace reports-dev) → user-service as \`${devId("report-service", "reports-dev")}\``);
+        expect(md).toContain(`Calls removed: payment-service → user-service as \`${devId("payment-service")}\``);
+    });
+
+    it("counts a new service's calls as added and a removed service's as removed", () => {
+        const services = [...structuredClone(DEV_SERVICES), { name: "audit-service", image: "example/audit:1.0", port: 9443, allowFrom: ["order-service"] }];
+        services.splice(0, 1);
+        const report = buildReport(withConfig(preview({
+            "user-service-deployment": () => ({ op: "delete", oldState: deploymentState("user-service", ["order-service", "payment-service"]) }),
+        }, [{ op: "create", urn: urn("mtls:index:MtlsWorkload$kubernetes:apps/v1:Deployment", "audit-service-deployment"), newState: deploymentState("audit-service", ["order-service"]) }]), services));
+        expect(report.graph.added).toEqual([{ from: "order-service", to: "audit-service", identity: devId("order-service") }]);
+        expect(report.graph.removed.map((c: any) => `${c.from}>${c.to}`)).toEqual(["order-service>user-service", "payment-service>user-service"]);
+        expect(report.graph.mermaid).toContain(`svc_user_service["user-service<br/>removed"]`);
+    });
+
+    it("reads only the allowlists from a Deployment, never the key an env delivery carries", () => {
+        const withKey = (state: Step): Step => {
+            const container = state.inputs.spec.template.spec.containers[0];
+            container.env.push({ name: "MTLS_KEY", value: "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n" });
+            return state;
+        };
+        const report = buildReport(withConfig(preview({
+            "user-service-deployment": () => ({
+                op: "update", oldState: withKey(deploymentState("user-service", ["order-service"])), newState: withKey(deploymentState("user-service", ["order-service", "payment-service"])),
+            }),
+        })));
+        expect(report.graph.added).toEqual([{ from: "payment-service", to: "user-service", identity: devId("payment-service") }]);
+        expect(JSON.stringify(report) + renderMarkdown(report)).not.toContain("PRIVATE KEY");
+    });
+
+    it("leaves the graph out of a preview that carries no stack config, and says why it cannot draw a refused one", () => {
+        const plain = buildReport(preview());
+        expect(plain.graph).toBeUndefined();
+        expect(renderMarkdown(plain)).not.toContain("Who may call whom");
+        const broken = withConfig(preview(), [{ name: "a", image: "i", port: 1, allowFrom: ["ghost"] }]);
+        const report = buildReport(broken);
+        expect(report.graph.error).toMatch(/mtls:services\[0\]\.allowFrom\[0\]: "ghost" is not a service of this stack/);
+        expect(renderMarkdown(report)).toContain("The graph could not be drawn: the stack config has 1 problem:");
+    });
+});
+
 describe("cert-report on a preview the real engine produced", () => {
     // Captured by `npm run e2e -- --fixtures`: the e2e stack with payment-service given one more DNS name.
     const preview = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "test", "fixtures", "engine", "preview-san-change.json"), "utf8"));
@@ -160,9 +280,29 @@ describe("cert-report on a preview the real engine produced", () => {
             "payment-service:reissued", "report-service:unchanged", "user-service:unchanged",
         ]);
         const payment = byService(report)["payment-service"];
-        expect(payment.why).toEqual(["SAN change"]);
+        expect(payment.why).toEqual(["SAN added"]);
         expect(payment.sansAfter.filter((n: string) => !payment.sansBefore.includes(n))).toEqual(["payments.shop.example"]);
-        expect(report.summary).toBe("Certificates: 1 reissued, 5 unchanged · CAs: 1 unchanged · Deployments rolling: payment-service");
+        expect(report.summary).toBe("Certificates: 1 reissued, 5 unchanged · CAs: 1 unchanged · Deployments rolling: payment-service · Calls: unchanged");
+    });
+
+    it("draws the e2e stack's graph from the config the preview ran with; the SAN change changes no call", () => {
+        const graph = buildReport(preview).graph;
+        expect(graph.added).toEqual([]);
+        expect(graph.removed).toEqual([]);
+        expect(graph.mermaid.match(/-->/g)).toHaveLength(2);
+        expect(graph.mermaid).toContain(`svc_report_service["report-service<br/>server · port 9443"]`);
+    });
+
+    it("writes every time in one format, ISO 8601 to the second, whatever the engine and the outputs wrote", () => {
+        const report = buildReport(preview);
+        const payment = byService(report)["payment-service"];
+        // The engine wrote this one with nanoseconds, the stack outputs the others with milliseconds.
+        expect(payment.notAfterBefore).toBe("2026-12-23T07:14:22Z");
+        expect(byService(report)["user-service"].notAfterBefore).toBe("2026-12-23T07:14:22Z");
+        expect(report.cas[0].notAfterBefore).toBe("2027-11-23T07:14:21Z");
+        const times = renderMarkdown(report).match(/\d{4}-\d{2}-\d{2}T[^\s|]*/g) ?? [];
+        expect(times).toHaveLength(7);
+        for (const time of times) expect(time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
     });
 
     it("holds no key material, and neither does the report", () => {

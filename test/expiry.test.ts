@@ -5,6 +5,8 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error plain ESM script without type declarations
 import { findExpiring, parseDuration } from "../scripts/expiry.mjs";
+// @ts-expect-error plain ESM script without type declarations
+import { isoSecond } from "../scripts/time.mjs";
 
 const outputs = {
     caNotAfter: "2031-01-01T00:00:00.000Z",
@@ -15,6 +17,21 @@ const outputs = {
     },
 };
 const now = new Date("2027-01-01T00:00:00Z");
+
+describe("one time format for the scripts' output", () => {
+    it("writes every ISO 8601 input as UTC to the second, cutting the fraction as X.509 does", () => {
+        expect(isoSecond("2026-12-23T07:14:22.018343376Z")).toBe("2026-12-23T07:14:22Z");
+        expect(isoSecond("2026-12-23T07:14:22.999Z")).toBe("2026-12-23T07:14:22Z");
+        expect(isoSecond("2026-12-02T11:30:00+02:00")).toBe("2026-12-02T09:30:00Z");
+        expect(isoSecond("2026-12-02T09:30:00Z")).toBe("2026-12-02T09:30:00Z");
+    });
+
+    it("leaves what is not a time alone", () => {
+        expect(isoSecond("issued on apply")).toBe("issued on apply");
+        expect(isoSecond("2026")).toBe("2026");
+        expect(isoSecond(undefined)).toBeUndefined();
+    });
+});
 
 describe("expiry", () => {
     it("parses hours, days and weeks and names the accepted forms otherwise", () => {
@@ -38,9 +55,13 @@ describe("expiry", () => {
         });
         const hit = run("--within", "30d");
         expect(hit.status).toBe(1);
-        expect(hit.stdout).toMatch(/1 ending within 30d:\n\s+certificate\s+user-service\s+notAfter 2027-01-20T00:00:00.000Z\s+\(19 days left\)/);
+        expect(hit.stdout).toMatch(/1 ending within 30d:\n\s+certificate\s+user-service\s+notAfter 2027-01-20T00:00:00Z\s+\(19 days left\)/);
         const json = run("--within", "60d", "--json");
         expect(JSON.parse(json.stdout).expiring).toHaveLength(2);
+        expect(JSON.parse(json.stdout).expiring.map((i: any) => [i.notAfter, i.renewAt])).toEqual([
+            ["2027-01-20T00:00:00Z", "2026-12-21T00:00:00Z"],
+            ["2027-02-10T00:00:00Z", "2026-08-01T00:00:00Z"],
+        ]);
         expect(run("--within", "7d").status).toBe(0);
         const bad = run("--within", "soon");
         expect(bad.status).toBe(2);

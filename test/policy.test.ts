@@ -7,6 +7,7 @@ import {
     isIpAddress,
     isTrustDomain,
     leafAllowedUses,
+    parseSpiffeId,
     serviceDnsNames,
     spiffeId,
     tlsKeySpec,
@@ -66,6 +67,34 @@ describe("identities", () => {
 
     it("builds the SPIFFE ID from trust domain, namespace and service account", () => {
         expect(spiffeId("dev.shop.internal", "shop", "order-service")).toBe("spiffe://dev.shop.internal/ns/shop/sa/order-service");
+    });
+
+    it("reads a workload's SPIFFE ID, with namespace and service account for the Kubernetes form", () => {
+        expect(parseSpiffeId("spiffe://billing.internal/ns/billing/sa/invoicer")).toEqual({
+            id: "spiffe://billing.internal/ns/billing/sa/invoicer", trustDomain: "billing.internal", path: "/ns/billing/sa/invoicer", namespace: "billing", serviceAccount: "invoicer",
+        });
+        expect(parseSpiffeId("spiffe://corp_1.example/batch/Nightly.v2")).toEqual({ id: "spiffe://corp_1.example/batch/Nightly.v2", trustDomain: "corp_1.example", path: "/batch/Nightly.v2" });
+    });
+
+    it.each([
+        ["another scheme", "https://billing.internal/ns/b/sa/x"],
+        ["an upper-case scheme", "SPIFFE://billing.internal/x"],
+        ["an upper-case trust domain", "spiffe://Billing.internal/x"],
+        ["no path (a trust domain, not a workload)", "spiffe://billing.internal"],
+        ["a bare slash path", "spiffe://billing.internal/"],
+        ["a trailing slash", "spiffe://billing.internal/ns/b/"],
+        ["an empty segment", "spiffe://billing.internal/ns//sa/x"],
+        ["a dot segment", "spiffe://billing.internal/ns/./sa/x"],
+        ["a dot-dot segment", "spiffe://billing.internal/ns/../sa/x"],
+        ["a port", "spiffe://billing.internal:8443/x"],
+        ["a user", "spiffe://me@billing.internal/x"],
+        ["a query", "spiffe://billing.internal/x?y=1"],
+        ["a fragment", "spiffe://billing.internal/x#y"],
+        ["a percent-encoded character", "spiffe://billing.internal/x%20y"],
+        ["more than 2048 bytes", `spiffe://billing.internal/${"a".repeat(2048)}`],
+        ["not a string", 42],
+    ])("refuses a SPIFFE ID with %s", (_label, value) => {
+        expect(parseSpiffeId(value)).toBeUndefined();
     });
 
     it("appends extra names without repeating one", () => {

@@ -129,6 +129,35 @@ describe("the program's config handling", () => {
         expect(recorded).toEqual([]);
     });
 
+    it("sets the app's allowlists from the resolved callers, callers outside the stack included, in allowFrom order", async () => {
+        const config = shippedStackConfig("dev");
+        const services = JSON.parse(config["mtls:services"]);
+        services[0].allowFrom = [
+            { spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer" },
+            "order-service",
+            { namespace: "reports-dev", service: "report-service" },
+        ];
+        await runStack({ ...config, "mtls:services": JSON.stringify(services) });
+        const user = serviceEnv("user-service");
+        expect(user.MTLS_ALLOWED_CLIENTS).toBe("invoicer,order-service,report-service");
+        expect(user.MTLS_ALLOWED_SPIFFE_IDS).toBe([
+            "spiffe://billing.internal/ns/billing/sa/invoicer",
+            "spiffe://dev.shop.internal/ns/shop-dev/sa/order-service",
+            "spiffe://dev.shop.internal/ns/reports-dev/sa/report-service",
+        ].join(","));
+    });
+
+    it("lists only the SPIFFE IDs callers have when the stack has no trust domain", async () => {
+        const config = shippedStackConfig("dev");
+        delete config["mtls:trustDomain"];
+        const services = JSON.parse(config["mtls:services"]);
+        services[0].allowFrom = ["order-service", { spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer" }];
+        await runStack({ ...config, "mtls:services": JSON.stringify(services) });
+        const user = serviceEnv("user-service");
+        expect(user.MTLS_ALLOWED_CLIENTS).toBe("order-service,invoicer");
+        expect(user.MTLS_ALLOWED_SPIFFE_IDS).toBe("spiffe://billing.internal/ns/billing/sa/invoicer");
+    });
+
     it("deploys to a kubeconfig context instead of rendering when one is configured", async () => {
         const config = engineConfigFromYaml(fs.readFileSync(path.join(PROJECT_ROOT, "stacks", "Pulumi.dev.yaml"), "utf8"));
         config["mtls:kubernetes"] = JSON.stringify({ context: "kind-shop" });

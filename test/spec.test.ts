@@ -68,7 +68,7 @@ describe("parseStackConfig: accepted config", () => {
     it.each(SHIPPED_STACKS)("accepts the shipped %s stack as the engine passes it", (stack) => {
         const spec = parseStackConfig(readRawStackConfig(shippedStackConfig(stack)), { project: "mtls", stack });
         expect(spec.services.map((s) => s.name)).toEqual(["user-service", "order-service", "payment-service"]);
-        expect(spec.services[0].allowFrom).toEqual(["order-service", "payment-service"]);
+        expect(spec.services[0].callers.map((caller) => caller.commonName)).toEqual(["order-service", "payment-service"]);
         expect(spec.kubernetes.renderDirectory).toBe(`out/${stack}`);
     });
 
@@ -143,6 +143,177 @@ describe("parseStackConfig: refused config names the key path", () => {
         }
         const error = new StackConfigError(problems);
         expect(error.message).toMatch(/^the stack config has \d+ problems:\n  - mtls:/);
+    });
+});
+
+/** A stack whose services all serve on a port (usage both) unless a patch says otherwise. */
+function graphConfig(services: Array<Record<string, unknown>>, extra: RawStackConfig = {}): RawStackConfig {
+    return {
+        namespace: "shop",
+        trustDomain: "dev.shop.internal",
+        services: services.map((svc) => ({ image: `example/${String(svc.name)}:1.0`, port: 8443, ...svc })),
+        ...extra,
+    };
+}
+
+const callersOf = (raw: RawStackConfig, index = 0) => parseStackConfig(raw, names).services[index].callers;
+
+describe("allowFrom: callers accepted", () => {
+    it("resolves this stack's services to their CN, namespace and SPIFFE ID, in the order written", () => {
+        const raw = graphConfig([
+            { name: "user-service", allowFrom: ["payment-service", "order-service"] },
+            { name: "order-service", usage: "client", port: undefined },
+            { name: "payment-service", usage: "both" },
+        ]);
+        expect(callersOf(raw)).toEqual([
+            { commonName: "payment-service", spiffeId: "spiffe://dev.shop.internal/ns/shop/sa/payment-service", namespace: "shop", service: "payment-service", inStack: true },
+            { commonName: "order-service", spiffeId: "spiffe://dev.shop.internal/ns/shop/sa/order-service", namespace: "shop", service: "order-service", inStack: true },
+        ]);
+    });
+
+    it("gives this stack's callers no SPIFFE ID when the stack has no trust domain", () => {
+        const raw = { ...graphConfig([{ name: "a", allowFrom: ["b"] }, { name: "b" }]), trustDomain: undefined };
+        expect(callersOf(raw)).toEqual([{ commonName: "b", spiffeId: undefined, namespace: "shop", service: "b", inStack: true }]);
+    });
+
+    it("lets a service that also calls accept calls from itself", () => {
+        expect(callersOf(graphConfig([{ name: "a", usage: "both", allowFrom: ["a"] }]))[0]).toMatchObject({ commonName: "a", inStack: true });
+    });
+
+    it("accepts a caller in another namespace of the trust domain, its CN the service name", () => {
+        const raw = graphConfig([{ name: "a", allowFrom: [{ namespace: "reports", service: "report-service" }] }]);
+        expect(callersOf(raw)).toEqual([
+            { commonName: "report-service", spiffeId: "spiffe://dev.shop.internal/ns/reports/sa/report-service", namespace: "reports", service: "report-service", inStack: false },
+        ]);
+    });
+
+    it("accepts a caller of this namespace that another stack runs", () => {
+        const raw = graphConfig([{ name: "a", allowFrom: [{ namespace: "shop", service: "batch" }] }]);
+        expect(callersOf(raw)).toEqual([{ commonName: "batch", spiffeId: "spiffe://dev.shop.internal/ns/shop/sa/batch", namespace: "shop", service: "batch", inStack: false }]);
+    });
+
+    it("accepts a caller from another trust domain, its CN derived from a Kubernetes SPIFFE path or given", () => {
+        const raw = graphConfig([{
+            name: "a",
+            allowFrom: [
+                { spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer" },
+                { spiffeId: "spiffe://corp.example/batch/nightly", commonName: "nightly batch" },
+                { spiffeId: "spiffe://billing.internal/ns/billing/sa/refunds", commonName: "refunds.billing" },
+            ],
+        }]);
+        expect(callersOf(raw)).toEqual([
+            { commonName: "invoicer", spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer", inStack: false },
+            { commonName: "nightly batch", spiffeId: "spiffe://corp.example/batch/nightly", inStack: false },
+            { commonName: "refunds.billing", spiffeId: "spiffe://billing.internal/ns/billing/sa/refunds", inStack: false },
+        ]);
+    });
+
+    it("accepts a caller by SPIFFE ID in a stack without a trust domain of its own", () => {
+        const raw = { ...graphConfig([{ name: "a", allowFrom: [{ spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer" }] }]), trustDomain: undefined };
+        expect(callersOf(raw)).toEqual([{ commonName: "invoicer", spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer", inStack: false }]);
+    });
+
+    it("accepts a namesake from another namespace when the local service of that name is allowed too", () => {
+        const raw = graphConfig([{ name: "a", allowFrom: ["b", { namespace: "billing", service: "b" }] }, { name: "b" }]);
+        expect(callersOf(raw).map((caller) => caller.spiffeId)).toEqual(["spiffe://dev.shop.internal/ns/shop/sa/b", "spiffe://dev.shop.internal/ns/billing/sa/b"]);
+    });
+
+    it("gives a service without allowFrom no callers", () => {
+        expect(callersOf(graphConfig([{ name: "a" }]))).toEqual([]);
+    });
+});
+
+describe("allowFrom: refused by key path, with the fix", () => {
+    const OTHER = "spiffe://billing.internal/ns/billing/sa/invoicer";
+    const cases: Array<[string, RawStackConfig, string, RegExp]> = [
+        ["a server-only caller", graphConfig([{ name: "a", allowFrom: ["b"] }, { name: "b", usage: "server" }]),
+            "mtls:services[0].allowFrom[0]", /"b" has usage: server, so its certificate cannot authenticate a client and it can never call; set its usage to both, or remove it from allowFrom$/],
+        ["allowFrom on a client", graphConfig([{ name: "a", usage: "client", port: undefined, allowFrom: ["b"] }, { name: "b" }]),
+            "mtls:services[0].allowFrom", /is set on a service with usage: client, which accepts no connections, so nothing can call it; remove allowFrom, or set usage: both/],
+        ["an unknown service", graphConfig([{ name: "a", allowFrom: ["ghost"] }]),
+            "mtls:services[0].allowFrom[0]", /"ghost" is not a service of this stack; use one of a$/],
+        ["a name that is not a label", graphConfig([{ name: "a", allowFrom: ["Billing_Svc"] }]),
+            "mtls:services[0].allowFrom[0]", /"Billing_Svc" is not valid; name a service of mtls:services .*, or write \{ namespace, service \} or \{ spiffeId \}/],
+        ["an entry that is neither a name nor a map", graphConfig([{ name: "a", allowFrom: [42] }]),
+            "mtls:services[0].allowFrom[0]", /42 is not a caller; write a service of mtls:services by name, \{ namespace, service \} .* or \{ spiffeId, commonName \}/],
+        ["allowFrom that is not a list", graphConfig([{ name: "a", allowFrom: "b" }]),
+            "mtls:services[0].allowFrom", /must be a list of callers, got "b"/],
+        ["both forms in one entry", graphConfig([{ name: "a", allowFrom: [{ namespace: "billing", service: "x", spiffeId: OTHER }] }]),
+            "mtls:services[0].allowFrom[0]", /sets both \{ namespace, service \} and spiffeId; keep \{ namespace, service \} for a caller in another namespace of this trust domain, or spiffeId/],
+        ["an unknown key", graphConfig([{ name: "a", allowFrom: [{ namespace: "billing", service: "x", port: 8443 }] }]),
+            "mtls:services[0].allowFrom[0].port", /is not a known setting; use one of namespace, service, spiffeId, commonName$/],
+        ["a map naming no caller", graphConfig([{ name: "a", allowFrom: [{ commonName: "x" }] }]),
+            "mtls:services[0].allowFrom[0]", /names no caller; write a service of mtls:services by name/],
+        ["a namespace without a service", graphConfig([{ name: "a", allowFrom: [{ namespace: "billing" }] }]),
+            "mtls:services[0].allowFrom[0].service", /is required with namespace: write \{ namespace: <namespace>, service: <service> \}/],
+        ["a service without a namespace", graphConfig([{ name: "a", allowFrom: [{ service: "x" }] }]),
+            "mtls:services[0].allowFrom[0].namespace", /is required with service: write \{ namespace: <namespace>, service: <service> \}/],
+        ["a namespace that is not a label", graphConfig([{ name: "a", allowFrom: [{ namespace: "Billing", service: "x" }] }]),
+            "mtls:services[0].allowFrom[0].namespace", /"Billing" is not a DNS-1123 label/],
+        ["a commonName on a namespace caller", graphConfig([{ name: "a", allowFrom: [{ namespace: "billing", service: "x", commonName: "y" }] }]),
+            "mtls:services[0].allowFrom[0].commonName", /only applies with spiffeId; a \{ namespace, service \} caller's CN is its service name, so remove commonName$/],
+        ["this stack's namespace and service as a map", graphConfig([{ name: "a", allowFrom: [{ namespace: "shop", service: "b" }] }, { name: "b" }]),
+            "mtls:services[0].allowFrom[0]", /^\{ namespace: shop, service: b \} is this stack's own b; write "b"$/],
+        ["another namespace without a trust domain", { ...graphConfig([{ name: "a", allowFrom: [{ namespace: "billing", service: "x" }] }]), trustDomain: undefined },
+            "mtls:services[0].allowFrom[0]", /derives it from mtls:trustDomain, which is not set; set mtls:trustDomain, or write \{ spiffeId, commonName \}/],
+        ["a SPIFFE ID of this stack's own service", graphConfig([{ name: "a", allowFrom: [{ spiffeId: "spiffe://dev.shop.internal/ns/shop/sa/b" }] }, { name: "b" }]),
+            "mtls:services[0].allowFrom[0].spiffeId", /^"spiffe:\/\/dev\.shop\.internal\/ns\/shop\/sa\/b" is this stack's own b; write "b"$/],
+        ["a SPIFFE ID for another namespace of this trust domain", graphConfig([{ name: "a", allowFrom: [{ spiffeId: "spiffe://dev.shop.internal/ns/billing/sa/x" }] }]),
+            "mtls:services[0].allowFrom[0].spiffeId", /is a workload of this trust domain; write \{ namespace: billing, service: x \}$/],
+        ["an invalid SPIFFE ID", graphConfig([{ name: "a", allowFrom: [{ spiffeId: "spiffe://Billing/ns//sa/x" }] }]),
+            "mtls:services[0].allowFrom[0].spiffeId", /"spiffe:\/\/Billing\/ns\/\/sa\/x" is not a SPIFFE ID; use spiffe:\/\/<trust domain>\/<path>/],
+        ["a SPIFFE ID that is not a string", graphConfig([{ name: "a", allowFrom: [{ spiffeId: ["spiffe://a/b"] }] }]),
+            "mtls:services[0].allowFrom[0].spiffeId", /is not a SPIFFE ID/],
+        ["a SPIFFE path the CN cannot be derived from", graphConfig([{ name: "a", allowFrom: [{ spiffeId: "spiffe://corp.example/batch/nightly" }] }]),
+            "mtls:services[0].allowFrom[0].commonName", /is required: the path of "spiffe:\/\/corp\.example\/batch\/nightly" is not \/ns\/<namespace>\/sa\/<service account>/],
+        ["a commonName with a comma", graphConfig([{ name: "a", allowFrom: [{ spiffeId: OTHER, commonName: "a,b" }] }]),
+            "mtls:services[0].allowFrom[0].commonName", /"a,b" is not a certificate CN this allowlist can hold; use 1 to 64 characters without ','/],
+        ["a commonName over 64 characters", graphConfig([{ name: "a", allowFrom: [{ spiffeId: OTHER, commonName: "x".repeat(65) }] }]),
+            "mtls:services[0].allowFrom[0].commonName", /is not a certificate CN this allowlist can hold/],
+        ["a service listed twice", graphConfig([{ name: "a", allowFrom: ["b", "b"] }, { name: "b" }]),
+            "mtls:services[0].allowFrom[1]", /^is the same caller as allowFrom\[0\] \(spiffe:\/\/dev\.shop\.internal\/ns\/shop\/sa\/b\); list each caller once$/],
+        ["a namespace caller listed twice", graphConfig([{ name: "a", allowFrom: [{ namespace: "billing", service: "x" }, { service: "x", namespace: "billing" }] }]),
+            "mtls:services[0].allowFrom[1]", /^is the same caller as allowFrom\[0\]/],
+        ["a SPIFFE ID listed twice", graphConfig([{ name: "a", allowFrom: [{ spiffeId: OTHER }, { spiffeId: OTHER, commonName: "invoicer" }] }]),
+            "mtls:services[0].allowFrom[1]", /^is the same caller as allowFrom\[0\] \(spiffe:\/\/billing\.internal\/ns\/billing\/sa\/invoicer\)/],
+        ["a service listed twice without a trust domain", { ...graphConfig([{ name: "a", allowFrom: ["b", "b"] }, { name: "b" }]), trustDomain: undefined },
+            "mtls:services[0].allowFrom[1]", /^is the same caller as allowFrom\[0\] \(b\)/],
+        ["a caller whose CN is a local service left out", graphConfig([{ name: "a", allowFrom: [{ namespace: "billing", service: "b" }] }, { name: "b" }]),
+            "mtls:services[0].allowFrom[0]", /^presents CN "b", as this stack's b does, which allowFrom leaves out: the CN allowlist \(MTLS_ALLOWED_CLIENTS\) would admit both; allow "b" too, or give one of the two services another name$/],
+        ["a SPIFFE caller whose CN is a local service left out", graphConfig([{ name: "a", allowFrom: [{ spiffeId: "spiffe://billing.internal/ns/billing/sa/b" }] }, { name: "b" }]),
+            "mtls:services[0].allowFrom[0]", /allow "b" too, or set commonName to the CN the caller's certificate really carries$/],
+    ];
+
+    it.each(cases)("%s", (_label, raw, keyPath, message) => {
+        const problems = problemsOf(raw);
+        const prefix = `${keyPath}: `;
+        const here = problems.filter((p) => p.startsWith(prefix));
+        expect(here, problems.join("\n")).toHaveLength(1);
+        expect(here[0].slice(prefix.length)).toMatch(message);
+    });
+
+    it("reports nothing else for a single mistake", () => {
+        expect(problemsOf(graphConfig([{ name: "a", allowFrom: ["b"] }, { name: "b", usage: "server" }]))).toHaveLength(1);
+        expect(problemsOf(graphConfig([{ name: "a", allowFrom: [{ namespace: "billing", service: "x", spiffeId: OTHER }] }]))).toHaveLength(1);
+    });
+
+    it("does not refuse a namesake that cannot call: a local server-only service of that name", () => {
+        const raw = graphConfig([{ name: "a", allowFrom: [{ namespace: "billing", service: "b" }] }, { name: "b", usage: "server" }]);
+        expect(callersOf(raw).map((caller) => caller.commonName)).toEqual(["b"]);
+    });
+
+    it("collects every graph problem of the stack and reports them together", () => {
+        const raw = graphConfig([
+            { name: "a", allowFrom: ["s", "s", { namespace: "shop", service: "c" }] },
+            { name: "c", usage: "client", port: undefined, allowFrom: ["a"] },
+            { name: "s", usage: "server" },
+        ]);
+        expect(problemsOf(raw).map((p) => p.slice(0, p.indexOf(": ")))).toEqual([
+            "mtls:services[0].allowFrom[0]",
+            "mtls:services[0].allowFrom[1]",
+            "mtls:services[0].allowFrom[2]",
+            "mtls:services[1].allowFrom",
+        ]);
     });
 });
 
