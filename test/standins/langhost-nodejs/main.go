@@ -12,9 +12,11 @@
 // GetRequiredPackages/GetRequiredPlugins (read from node_modules package.json
 // "pulumi" blocks), Run (spawns node on @pulumi/pulumi/cmd/run, the program
 // entry point of the installed SDK), About, GetProgramDependencies,
-// InstallDependencies (npm/yarn/pnpm install) and RuntimeOptionsPrompts.
-// Code generation, RunPlugin (Node.js component providers) and policy packs are
-// not implemented and answer Unimplemented.
+// InstallDependencies (npm/yarn/pnpm install), RuntimeOptionsPrompts, and
+// RunPlugin for policy packs (kind "analyzer": @pulumi/pulumi/cmd/run-policy-pack,
+// as the real host runs them). Code generation and RunPlugin for other plugin
+// kinds (Node.js component providers) are not implemented and answer
+// Unimplemented.
 package main
 
 import (
@@ -38,6 +40,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
 
+	sdk "github.com/pulumi/pulumi/sdk/v3"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/apitype"
 	"github.com/pulumi/pulumi/sdk/v3/go/common/util/rpcutil"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
 )
@@ -565,4 +569,117 @@ func fileExists(p string) bool {
 func (h *host) RuntimeOptionsPrompts(context.Context, *pulumirpc.RuntimeOptionsRequest,
 ) (*pulumirpc.RuntimeOptionsResponse, error) {
 	return &pulumirpc.RuntimeOptionsResponse{}, nil
+}
+
+// ---------------------------------------------------------------------------
+// RunPlugin: policy packs
+//
+// For `pulumi preview --policy-pack <dir>` the CLI (pkg/resource/plugin:
+// NewPolicyAnalyzer, then newPlugin) finds the nodejs language host, calls
+// RunPlugin with Kind "analyzer", Info.ProgramDirectory = <dir> (the folder of
+// PulumiPolicy.yaml), Args = [engine address] and Env = its environment, and
+// reads the analyzer's port as the first line of the streamed stdout. Like the
+// real host, this runs `node <@pulumi/pulumi/cmd/run-policy-pack> <args...>
+// <dir>` in <dir> (resolved from <dir>, so the pack's own @pulumi/pulumi is
+// used), behind the SDK's PolicyProxy: the proxy answers Handshake and
+// ConfigureStack itself, so the stack's organization, project, stack, dry-run
+// flag and config reach the pack as the PULUMI_NODEJS_* and PULUMI_CONFIG
+// variables @pulumi/pulumi reads, and forwards every other Analyzer call to the
+// pack once it has printed its own port.
+
+func (h *host) RunPlugin(req *pulumirpc.RunPluginRequest, server pulumirpc.LanguageRuntime_RunPluginServer) error {
+	if req.GetKind() != string(apitype.AnalyzerPlugin) {
+		return status.Errorf(codes.Unimplemented,
+			"the stand-in nodejs language host runs policy packs only, not %q plugins (Node.js component providers)", req.GetKind())
+	}
+	if req.GetAttachDebugger() {
+		return status.Error(codes.Unimplemented, "the stand-in nodejs language host cannot attach a debugger to a policy pack")
+	}
+	ctx := server.Context()
+	dir := programDir(req.GetInfo(), req.GetPwd())
+
+	closer, stdout, stderr, err := rpcutil.MakeRunPluginStreams(server, false)
+	if err != nil {
+		return err
+	}
+	defer closer.Close()
+
+	nodeBin, err := findNode()
+	if err != nil {
+		return err
+	}
+	runPath, err := resolveModule(nodeBin, dir, "@pulumi/pulumi/cmd/run-policy-pack")
+	if err != nil {
+		return fmt.Errorf("policy pack in %s: %w", dir, err)
+	}
+	opts := readOptions(req.GetInfo())
+
+	env := append([]string{}, req.GetEnv()...)
+	if len(env) == 0 {
+		env = os.Environ()
+	}
+	if opts.typescript {
+		env = append(env, "PULUMI_NODEJS_TYPESCRIPT=true")
+	}
+	if opts.tsconfig != "" {
+		env = append(env, "PULUMI_NODEJS_TSCONFIG_PATH="+opts.tsconfig)
+	}
+
+	// The CLI talks to the proxy first; the pack starts once the stack's configuration is known.
+	proxy, packStdout, err := sdk.NewPolicyProxy(ctx, stdout)
+	if err != nil {
+		return fmt.Errorf("could not start the policy pack proxy: %w", err)
+	}
+	config, err := proxy.AwaitConfiguration(ctx)
+	if err != nil {
+		return fmt.Errorf("could not get the stack configuration for the policy pack: %w", err)
+	}
+	if config != nil {
+		set := func(k, v string) {
+			if v != "" {
+				env = append(env, k+"="+v)
+			}
+		}
+		set("PULUMI_NODEJS_ORGANIZATION", config.GetOrganization())
+		set("PULUMI_NODEJS_PROJECT", config.GetProject())
+		set("PULUMI_NODEJS_STACK", config.GetStack())
+		set("PULUMI_NODEJS_DRY_RUN", strconv.FormatBool(config.GetDryRun()))
+		if c := config.GetConfig(); c != nil {
+			configJSON, err := json.Marshal(c)
+			if err != nil {
+				return fmt.Errorf("serializing the stack configuration: %w", err)
+			}
+			set("PULUMI_CONFIG", string(configJSON))
+		}
+		if keys := config.GetConfigSecretKeys(); len(keys) > 0 {
+			keysJSON, err := json.Marshal(keys)
+			if err != nil {
+				return fmt.Errorf("serializing the secret config keys: %w", err)
+			}
+			set("PULUMI_CONFIG_SECRET_KEYS", string(keysJSON))
+		}
+	}
+
+	// Node options go to node; then the script, the engine address the CLI passed, and the pack's folder last.
+	args := append([]string{}, opts.nodeargs...)
+	args = append(args, runPath)
+	args = append(args, req.GetArgs()...)
+	args = append(args, dir)
+	cmd := exec.CommandContext(ctx, nodeBin, args...)
+	// Policy packs run in their own folder: @pulumi/policy reads ./package.json for the pack's version.
+	cmd.Dir = dir
+	cmd.Env = env
+	cmd.Stdout = packStdout
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("could not start node for the policy pack: %w", err)
+	}
+	if err := proxy.Attach(ctx, cmd); err != nil {
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			return fmt.Errorf("policy pack exited with non-zero exit code: %d", exitErr.ExitCode())
+		}
+		return fmt.Errorf("policy pack %s: %w", dir, err)
+	}
+	return closer.Close()
 }
