@@ -20,8 +20,8 @@
 #   MTLS_ENGINE_STANDIN_LANGHOST=0   fail instead of building the stand-in
 #                                    language host when the real one is refused
 #   MTLS_ENGINE_STANDIN_PROVIDERS=0  fail instead of building the stand-in
-#                                    tls/random/kubernetes providers
-#                                    (engine/standin-providers) when the real
+#                                    tls/random providers
+#                                    (test/standins/providers) when the real
 #                                    provider module is refused
 #   MTLS_ENGINE_FORCE=1    rebuild even when the installed binary is current
 #
@@ -31,6 +31,8 @@ set -uo pipefail
 
 ENGINE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(dirname "$ENGINE_DIR")"
+# What the module proxy refuses is replaced by the project's own stand-ins, kept with the tests.
+STANDINS="$ROOT/test/standins"
 NM="$ROOT/node_modules"
 PULUMI_HOME="${PULUMI_HOME:-$HOME/.pulumi}"
 WORK="${MTLS_ENGINE_WORK:-${XDG_CACHE_HOME:-$HOME/.cache}/mtls-engine}"
@@ -192,12 +194,12 @@ build_langhost() {
   local dest="$BIN/pulumi-language-nodejs" t0 log="$LOGS/language-nodejs.log" wd
   local standin_key real_key
   real_key="language-nodejs real $CLI_VERSION r$RECIPE"
-  standin_key="language-nodejs stand-in $CLI_VERSION r$RECIPE $(inputs_hash "$ENGINE_DIR/langhost-nodejs/main.go")"
+  standin_key="language-nodejs stand-in $CLI_VERSION r$RECIPE $(inputs_hash "$STANDINS/langhost-nodejs/main.go")"
   if is_current "$dest" "$real_key"; then
     say "pulumi-language-nodejs v$CLI_VERSION present: $dest"; ok language-nodejs; return 0
   fi
   if is_current "$dest" "$standin_key"; then
-    say "pulumi-language-nodejs v$CLI_VERSION present (stand-in from engine/langhost-nodejs; real module refused): $dest"
+    say "pulumi-language-nodejs v$CLI_VERSION present (stand-in from test/standins/langhost-nodejs; real module refused): $dest"
     ok language-nodejs; return 0
   fi
   t0=$(date +%s); : >"$log"
@@ -241,9 +243,9 @@ EOF
   if [ "${MTLS_ENGINE_STANDIN_LANGHOST:-1}" = 0 ]; then
     fail language-nodejs "real module refused and MTLS_ENGINE_STANDIN_LANGHOST=0"; return 1
   fi
-  say "pulumi-language-nodejs: building the stand-in from engine/langhost-nodejs against sdk/v3 v$CLI_VERSION"
+  say "pulumi-language-nodejs: building the stand-in from test/standins/langhost-nodejs against sdk/v3 v$CLI_VERSION"
   wd="$WORK/language-nodejs-standin-$CLI_VERSION"; mkdir -p "$wd"
-  cp "$ENGINE_DIR/langhost-nodejs/main.go" "$wd/main.go"
+  cp "$STANDINS/langhost-nodejs/main.go" "$wd/main.go"
   cat >"$wd/go.mod" <<EOF
 module mtls-engine/pulumi-language-nodejs
 
@@ -284,7 +286,7 @@ build_provider() {
   key="$name $version r$RECIPE"
   if is_current "$dest" "$key"; then say "pulumi-resource-$name v$version present: $dest"; ok "$name"; return 0; fi
   if [ "${MTLS_ENGINE_STANDIN_PROVIDERS:-1}" != 0 ] && is_current "$dest" "$(standin_key "$name" "$version")"; then
-    say "pulumi-resource-$name v$version present (STAND-IN from engine/standin-providers; real module refused): $dest"
+    say "pulumi-resource-$name v$version present (STAND-IN from test/standins/providers; real module refused): $dest"
     ok "$name"; return 0
   fi
   t0=$(date +%s); : >"$log"
@@ -402,10 +404,10 @@ build_kubernetes() {
 }
 
 # ---------------------------------------------------------------------------
-# Stand-in providers (engine/standin-providers): one Go module, linked once per
+# Stand-in providers (test/standins/providers): one Go module, linked once per
 # provider with -X main.pluginName/-X main.pluginVersion, built only when the
 # real provider module is refused. Each install gets a STAND-IN marker file.
-STANDIN_DIR="$ENGINE_DIR/standin-providers"
+STANDIN_DIR="$STANDINS/providers"
 STANDIN_PREPARED=0
 
 standin_key() { # name version
@@ -423,7 +425,7 @@ build_standin_provider() { # name version plugin-dir refused-module log t0
       || { fail "$name" "cannot copy $STANDIN_DIR to $wd/src"; return 1; }
     STANDIN_PREPARED=1
   fi
-  say "pulumi-resource-$name v$version: building the STAND-IN from engine/standin-providers (log: $log)"
+  say "pulumi-resource-$name v$version: building the STAND-IN from test/standins/providers (log: $log)"
   ( cd "$wd/src" && with_sumdb_fallback "$log" go build "${GO_BUILD_FLAGS[@]}" \
       -ldflags "-X main.pluginName=$name -X main.pluginVersion=$version" -o "$wd/bin/$exe" . ) \
     || { fail "$name" "stand-in build failed (see $log)"; return 1; }
@@ -432,14 +434,13 @@ build_standin_provider() { # name version plugin-dir refused-module log t0
 STAND-IN: this is NOT Pulumi's $name provider.
 
 $exe $version in this folder was built by engine/build.sh from the project's
-own sources in engine/standin-providers, because the Go module proxy refused
+own sources in test/standins/providers, because the Go module proxy refused
 the real provider module ($pmod; every refusal is listed in
 $REFUSED).
 
 It answers the Pulumi engine for the resource types the project uses and
-mirrors the real provider's documented behaviour for them; engine/README.md
-lists what it covers and its known gaps. The kubernetes stand-in only renders
-manifests (a Provider with renderYamlToDirectory) and never reaches a cluster.
+mirrors the real provider's documented behaviour for them; test/standins/README.md
+lists what it covers and its known gaps.
 
 Source hash: ${key##* }   built: $(date -u +%Y-%m-%dT%H:%M:%SZ)
 Rebuild: bash engine/build.sh $name  (MTLS_ENGINE_FORCE=1 also retries the real module;

@@ -5,7 +5,7 @@
 //
 //   npm run e2e:cluster               starts the control plane if it is not running, stops it afterwards
 //   npm run e2e:cluster -- --keep     keep the temp dir (holds keys: delete it yourself)
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
@@ -26,6 +26,49 @@ function kubectl(args, { input, allowFail = false } = {}) {
 function get(kinds, namespace) {
     const r = kubectl(["get", kinds, "-n", namespace, "-o", "json"]);
     return JSON.parse(r.stdout).items;
+}
+
+/** The JSON values of a stream of concatenated JSON objects, as `kubectl get --watch -o json` prints them. */
+function splitJsonStream(text) {
+    const docs = [];
+    let depth = 0;
+    let start = -1;
+    let inString = false;
+    for (let i = 0; i < text.length; i += 1) {
+        const ch = text[i];
+        if (inString) {
+            if (ch === "\\") i += 1;
+            else if (ch === '"') inString = false;
+        } else if (ch === '"') inString = true;
+        else if (ch === "{") {
+            if (depth === 0) start = i;
+            depth += 1;
+        } else if (ch === "}") {
+            depth -= 1;
+            if (depth === 0) docs.push(JSON.parse(text.slice(start, i + 1)));
+        }
+    }
+    return docs;
+}
+
+/**
+ * Watches `kind` in `namespace` from now on; `stop()` resolves to the watch events in the API
+ * server's order, each with its object's resourceVersion (etcd's revision, one counter for all kinds).
+ */
+function watch(kind, namespace) {
+    const child = spawn(path.join(BIN, "kubectl"), ["--kubeconfig", KUBECONFIG, "--context", CONTEXT, "get", kind, "-n", namespace,
+        "--watch-only", "--output-watch-events", "-o", "json"], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => { out += d; });
+    return {
+        stop: () => new Promise((resolve) => {
+            child.on("exit", () => {
+                const docs = splitJsonStream(out);
+                resolve(docs.map((e) => ({ type: e.type, object: e.object, revision: BigInt(e.object.metadata.resourceVersion) })));
+            });
+            setTimeout(() => child.kill("SIGTERM"), 1500);
+        }),
+    };
 }
 
 function namespaceExists(namespace) {
@@ -220,21 +263,25 @@ await runTier("e2e-cluster", async ({ work, checks }) => {
         const noChange = pulumi.run(["up", "--yes", "--expect-no-changes", "--stack", "own"], { env: at(1), allowFail: true });
         checks.ok(noChange.status === 0, "own: a no-change up changes nothing", noChange.stdout.slice(-600));
 
-        // SAN change: the engine's event log orders the Deployment's update before the old objects' deletion.
+        // SAN change, watched on the API server: the old ConfigMap may only go once the Deployment points at its successor.
         let before = replicaSets(OWN_NS);
         const oldConfigMaps = get("configmaps", OWN_NS).filter((cm) => cm.metadata.name.startsWith("payment-service")).map((cm) => cm.metadata.name);
         const san = ownConfig({ payment: { ...lifecycle.payment, dnsNames: ["payments.shop.example"] } });
         writeStack(project, "own", san);
-        const eventLog = path.join(work, "san-events.jsonl");
-        pulumi.run(["up", "--yes", "--skip-preview", "--stack", "own", "--event-log", eventLog], { env: at(2) });
+        const configMapWatch = watch("configmaps", OWN_NS);
+        const deploymentWatch = watch("deployments", OWN_NS);
+        await sleep(1000);
+        pulumi.run(["up", "--yes", "--skip-preview", "--stack", "own"], { env: at(2) });
         await settled(OWN_NS);
+        const [cmEvents, deploymentEvents] = [await configMapWatch.stop(), await deploymentWatch.stop()];
         let after = replicaSets(OWN_NS);
         checks.ok(rolled(before, after).join() === "payment-service", "SAN change: the controller-manager made a new ReplicaSet for payment-service only", rolled(before, after).join());
-        const order = fs.readFileSync(eventLog, "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((e) => e.resOutputsEvent)
-            .map((e) => ({ op: e.resOutputsEvent.metadata.op, urn: e.resOutputsEvent.metadata.urn }));
-        const deploymentDone = order.findIndex((e) => /Deployment::payment-service-deployment$/.test(e.urn) && e.op === "update");
-        const configMapGone = order.findIndex((e) => /ConfigMap::payment-service-certs$/.test(e.urn) && /delete/.test(e.op));
-        checks.ok(deploymentDone >= 0 && configMapGone > deploymentDone, "the old ConfigMap is deleted only after the Deployment points at the new one", JSON.stringify(order.filter((e) => /payment-service/.test(e.urn))));
+        const deleted = cmEvents.find((e) => e.type === "DELETED" && oldConfigMaps.includes(e.object.metadata.name));
+        const repointed = deploymentEvents.find((e) => e.object.metadata.name === "payment-service"
+            && !oldConfigMaps.includes(e.object.spec.template.spec.volumes?.[0]?.projected?.sources?.[0]?.configMap?.name));
+        checks.ok(deleted !== undefined && repointed !== undefined && repointed.revision < deleted.revision,
+            "on the API server the old ConfigMap is deleted only after the Deployment points at the new one (etcd revisions)",
+            `deployment repointed at ${repointed?.revision}, old ConfigMap deleted at ${deleted?.revision}`);
         const leftover = get("configmaps", OWN_NS).map((cm) => cm.metadata.name).filter((n) => oldConfigMaps.includes(n));
         const pointed = get("deployments", OWN_NS).find((d) => d.metadata.name === "payment-service").spec.template.spec.volumes[0].projected.sources[0].configMap.name;
         checks.ok(leftover.length === 0 && get("configmaps", OWN_NS).some((cm) => cm.metadata.name === pointed), "the API server no longer holds the old ConfigMap, and holds the one the Deployment points at", `${leftover.join(",")} -> ${pointed}`);

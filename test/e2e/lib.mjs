@@ -195,7 +195,7 @@ export function runPeers(work, name, scenario, extra = []) {
     const file = path.join(dir, `${name}.json`);
     const results = path.join(dir, `${name}.results.json`);
     fs.writeFileSync(file, JSON.stringify(scenario, null, 2));
-    const run = spawnSync(process.execPath, [path.join(ROOT, "e2e", "peers", "run.mjs"), "--scenario", file, "--json", results, "--quiet", ...extra], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+    const run = spawnSync(process.execPath, [path.join(ROOT, "test", "e2e", "peers", "run.mjs"), "--scenario", file, "--json", results, "--quiet", ...extra], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
     process.stdout.write(run.stdout.split("\n").map((l) => `    ${l}`).join("\n"));
     if (run.stderr.trim()) process.stdout.write(run.stderr.split("\n").map((l) => `    ${l}`).join("\n"));
     const summary = /(\d+) passed, (\d+) failed/.exec(run.stdout.trim().split("\n").pop() ?? "");
@@ -218,7 +218,7 @@ export async function runTier(name, body) {
         process.exit(2);
     }
     if (status.standIns.length) {
-        console.log(`NOTE: provider plugins ${status.standIns.join(", ")} are this project's stand-ins (engine/standin-providers), not Pulumi's releases.`);
+        console.log(`NOTE: provider plugins ${status.standIns.join(", ")} are this project's stand-ins (test/standins/providers), not Pulumi's releases.`);
     }
     const keep = process.argv.includes("--keep");
     const checks = new Checks();
