@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { CA_ALLOWED_USES, KeyAlgorithm } from "./policy";
+import { checked, together } from "./checks";
+import { DEFAULTS, defaultIntermediateValidityHours } from "./defaults";
+import { CA_ALLOWED_USES, KeyAlgorithm, caLifetimeProblems, keyAlgorithmProblems } from "./rules";
 import { newTlsPrivateKey } from "./tlsKey";
 import { joinPemCertificates, summarizeCertificate } from "./x509";
 
@@ -58,8 +60,6 @@ export interface CertificateAuthorityArgs {
     additionalTrustedCertPems?: pulumi.Input<pulumi.Input<string>[]>;
 }
 
-export const DEFAULT_CA_VALIDITY_HOURS = 43800;
-
 /** A root CA, optionally with an intermediate that signs the leaves. */
 export class CertificateAuthority extends pulumi.ComponentResource implements CertificateIssuer {
     /** The root certificate. */
@@ -79,8 +79,13 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Ce
 
     constructor(name: string, args: CertificateAuthorityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mtls:index:CertificateAuthority", name, {}, opts);
-        const keyAlgorithm = args.keyAlgorithm ?? "ECDSA-P256";
-        const rootValidity = pulumi.output(args.validityHours ?? DEFAULT_CA_VALIDITY_HOURS);
+        const check = checked(this, "CertificateAuthority", name);
+        const keyAlgorithm = check<KeyAlgorithm>(args.keyAlgorithm ?? DEFAULTS.ca.keyAlgorithm, keyAlgorithmProblems);
+        const lifetimes = check(
+            together<[number, number | undefined]>(args.validityHours ?? DEFAULTS.ca.validityHours, args.intermediate ? args.intermediateValidityHours : undefined),
+            ([root, intermediate]) => caLifetimeProblems(root, intermediate),
+        );
+        const rootValidity = pulumi.output(lifetimes).apply(([root]) => root);
         const subject = (commonName: pulumi.Input<string>) => ({ commonName, organization: args.organization });
 
         const rootKey = newTlsPrivateKey(`${name}-root-key`, keyAlgorithm, { parent: this });
@@ -109,7 +114,7 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Ce
                 // (Go's MaxPathLen 0 without MaxPathLenZero), so pathlen:0 cannot be expressed.
                 setSubjectKeyId: true,
                 allowedUses: [...CA_ALLOWED_USES],
-                validityPeriodHours: args.intermediateValidityHours ?? rootValidity.apply((h) => Math.floor(h / 2)),
+                validityPeriodHours: pulumi.output(lifetimes).apply(([root, hours]) => hours ?? defaultIntermediateValidityHours(root)),
             }, { parent: this });
             signing = { certPem: intermediate.certPem, keyPem: intermediateKey.privateKeyPem };
             this.chainPem = intermediate.certPem;

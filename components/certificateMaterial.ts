@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import type { Rollout } from "./policy";
+import type { Rollout } from "./rules";
 import type { ServiceCertificate } from "./serviceCertificate";
 
 /** File names inside the ConfigMap, the Secret and the mounted directory. */

@@ -1,30 +1,8 @@
 /**
  * Every default of the components and of the stack config, in one table. Pure:
- * no Pulumi import, so the config contract can load it on its own.
+ * no Pulumi import, so the config contract loads it on its own.
  */
-
-export const KEY_ALGORITHMS = ["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-3072", "RSA-4096", "ED25519"] as const;
-export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
-
-/** What a service certificate is for. */
-export const USAGES = ["server", "client", "both"] as const;
-export type Usage = (typeof USAGES)[number];
-
-/** How a workload receives its material. */
-export const DELIVERIES = ["files", "env"] as const;
-export type Delivery = (typeof DELIVERIES)[number];
-
-/** How new material reaches running pods. */
-export const ROLLOUTS = ["restart", "hot"] as const;
-export type Rollout = (typeof ROLLOUTS)[number];
-
-/** Phases of a CA rotation. */
-export const ROTATION_PHASES = ["introduce", "switch", "retire"] as const;
-export type RotationPhase = (typeof ROTATION_PHASES)[number];
-
-/** Pod Security Standards levels. */
-export const POD_SECURITY_LEVELS = ["restricted", "baseline", "privileged"] as const;
-export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
+import type { Delivery, KeyAlgorithm, PodSecurityLevel, Rollout, Usage } from "./rules";
 
 export const DEFAULTS = {
     clusterDomain: "cluster.local",
@@ -36,7 +14,7 @@ export const DEFAULTS = {
     },
     certificate: {
         keyAlgorithm: "ECDSA-P256" as KeyAlgorithm,
-        /** 90 days, as cert-manager's default. */
+        /** 90 days. */
         validityHours: 2160,
         /** 30 days. */
         renewBeforeHours: 720,
@@ -56,3 +34,8 @@ export const DEFAULTS = {
         skipAwait: false,
     },
 } as const;
+
+/** The intermediate lives half as long as its root unless told otherwise. */
+export function defaultIntermediateValidityHours(rootValidityHours: number): number {
+    return Math.floor(rootValidityHours / 2);
+}

@@ -1,4 +1,4 @@
-export * from "./policy";
+export * from "./rules";
 export * from "./x509";
 export * from "./certificateAuthority";
 export * from "./serviceCertificate";

@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { CertificateMaterial } from "./certificateMaterial";
-import { DEFAULT_MOUNT_PATH } from "./certificateMaterial";
-import type { Delivery, Usage } from "./policy";
+import { DEFAULTS } from "./defaults";
+import { Delivery, Usage, deliveryProblems, describeProblems, servingProblems, usageProblems } from "./rules";
 
 /** Environment variables describing who the workload is and whom it accepts. */
 export const IDENTITY_ENV = {
@@ -126,17 +126,17 @@ export class MtlsWorkload extends pulumi.ComponentResource {
 
     constructor(name: string, args: MtlsWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mtls:index:MtlsWorkload", name, {}, opts);
-        const usage = args.usage ?? "both";
-        const delivery = args.delivery ?? "files";
-        const mountPath = args.mountPath ?? DEFAULT_MOUNT_PATH;
+        const usage = args.usage ?? DEFAULTS.certificate.usage;
+        const delivery = args.delivery ?? DEFAULTS.workload.delivery;
+        const mountPath = args.mountPath ?? DEFAULTS.workload.mountPath;
         const labels = args.labels ?? { "app.kubernetes.io/name": args.serviceName, "app.kubernetes.io/part-of": "mtls" };
         const serves = usage !== "client";
-        if (args.material.rollout === "hot" && delivery !== "files") {
-            throw new pulumi.ResourceError(`MtlsWorkload ${name}: rollout "hot" needs delivery "files"; environment variables only change when a pod restarts`, this);
-        }
-        if (serves && args.port === undefined) {
-            throw new pulumi.ResourceError(`MtlsWorkload ${name}: usage "${usage}" serves traffic and needs a port`, this);
-        }
+        const problems = [
+            ...usageProblems(usage),
+            ...deliveryProblems(delivery, args.material.rollout, args.mountPath),
+            ...(pulumi.Output.isInstance(args.port) ? [] : servingProblems(usage, args.port)),
+        ];
+        if (problems.length > 0) throw new pulumi.ResourceError(describeProblems("MtlsWorkload", name, problems), this);
         const metadata = {
             name: args.serviceName,
             namespace: args.namespace,

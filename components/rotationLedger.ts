@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { RotationPhase } from "./policy";
+import type { RotationPhase } from "./rules";
 
 export interface RotationState {
     /** The current CA generation (the one being rotated out during a rotation). */

@@ -1,7 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { CertificateIssuer } from "./certificateAuthority";
-import { KeyAlgorithm, Usage, leafAllowedUses, serviceDnsNames, spiffeId, uniqueInOrder } from "./policy";
+import { DEFAULTS } from "./defaults";
+import { checked, together } from "./checks";
+import {
+    KeyAlgorithm,
+    Usage,
+    certificateLifetimeProblems,
+    keyAlgorithmProblems,
+    leafAllowedUses,
+    serviceDnsNames,
+    spiffeId,
+    uniqueInOrder,
+    usageProblems,
+} from "./rules";
 import { RenewalClock, daysUntil } from "./renewalClock";
 import { newTlsPrivateKey } from "./tlsKey";
 import { joinPemCertificates, summarizeCertificate } from "./x509";
@@ -78,8 +90,6 @@ export interface ServiceCertificateArgs {
     autoRenew?: boolean;
 }
 
-export const DEFAULT_LEAF_VALIDITY_HOURS = 2160;
-export const DEFAULT_RENEW_BEFORE_HOURS = 720;
 
 /** A service's key and a certificate for it, signed by the given issuer. */
 export class ServiceCertificate extends pulumi.ComponentResource {
@@ -110,9 +120,16 @@ export class ServiceCertificate extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mtls:index:ServiceCertificate", name, {}, opts);
-        const keyAlgorithm = args.keyAlgorithm ?? "ECDSA-P256";
-        const renewBeforeHours = pulumi.output(args.renewBeforeHours ?? DEFAULT_RENEW_BEFORE_HOURS);
-        const validityHours = pulumi.output(args.validityHours ?? DEFAULT_LEAF_VALIDITY_HOURS);
+        // Checked before any child exists when the values are plain, and before any child gets them when they are Outputs.
+        const check = checked(this, "ServiceCertificate", name);
+        const keyAlgorithm = check<KeyAlgorithm>(args.keyAlgorithm ?? DEFAULTS.certificate.keyAlgorithm, keyAlgorithmProblems);
+        const usage = check<Usage>(args.usage ?? DEFAULTS.certificate.usage, usageProblems);
+        const lifetime = check(
+            together<[number, number]>(args.validityHours ?? DEFAULTS.certificate.validityHours, args.renewBeforeHours ?? DEFAULTS.certificate.renewBeforeHours),
+            ([validity, renewBefore]) => certificateLifetimeProblems(validity, renewBefore),
+        );
+        const validityHours = pulumi.output(lifetime).apply(([validity]) => validity);
+        const renewBeforeHours = pulumi.output(lifetime).apply(([, renewBefore]) => renewBefore);
         const clock = args.autoRenew === false ? undefined : new RenewalClock(`${name}-renewal`, {
             subject: args.serviceName,
             validityHours,
@@ -145,7 +162,7 @@ export class ServiceCertificate extends pulumi.ComponentResource {
             caPrivateKeyPem: args.issuer.privateKeyPem,
             isCaCertificate: false,
             setSubjectKeyId: true,
-            allowedUses: pulumi.all([args.usage ?? "both", keyAlgorithm]).apply(([usage, algorithm]) => leafAllowedUses(usage, algorithm)),
+            allowedUses: pulumi.all([usage, keyAlgorithm]).apply(([u, algorithm]) => leafAllowedUses(u, algorithm)),
             validityPeriodHours: validityHours,
             earlyRenewalHours: renewBeforeHours,
         }, { parent: this, ...rotation });

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { KeyAlgorithm, tlsKeySpec } from "./policy";
+import { KeyAlgorithm, tlsKeySpec } from "./rules";
 
 /** A `tls.PrivateKey` of the given algorithm; `opts` must name the parent. */
 export function newTlsPrivateKey(

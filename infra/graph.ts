@@ -4,7 +4,7 @@
  * presents. Built from the checked spec, so the picture shows exactly what the program
  * puts in the allowlists. Pure, so the scripts load it without Pulumi.
  */
-import { parseSpiffeId, spiffeId } from "../components/policy";
+import { parseSpiffeId, spiffeId } from "../components/rules";
 import type { CallerSpec, ServiceSpec, StackSpec } from "./spec";
 
 export type GraphChange = "added" | "removed";

@@ -8,7 +8,6 @@ import {
     Delivery,
     KEY_ALGORITHMS,
     KeyAlgorithm,
-    ROLLOUTS,
     ROTATION_PHASES,
     Rollout,
     RotationPhase,
@@ -26,7 +25,15 @@ import {
     parseSpiffeId,
     spiffeId,
     SpiffeIdParts,
-} from "../components/policy";
+    ArgumentProblem,
+    POD_SECURITY_LEVELS,
+    PodSecurityLevel,
+    caLifetimeProblems,
+    certificateLifetimeProblems,
+    deliveryProblems,
+    servingProblems,
+} from "../components/rules";
+import { DEFAULTS, defaultIntermediateValidityHours } from "../components/defaults";
 
 export interface CaSpec {
     commonName: string;
@@ -104,8 +111,8 @@ export interface KubernetesSpec {
     runAs: RunAsSpec;
 }
 
-export const POD_SECURITY_LEVELS = ["restricted", "baseline", "privileged"] as const;
-export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
+export { POD_SECURITY_LEVELS };
+export type { PodSecurityLevel };
 
 /** The non-root identity a workload's containers run as. */
 export interface RunAsSpec {
@@ -164,18 +171,8 @@ export function rawStackConfigFromEngine(all: Record<string, string>): RawStackC
     return raw;
 }
 
-export const DEFAULTS = {
-    clusterDomain: "cluster.local",
-    ca: { keyAlgorithm: "ECDSA-P256" as KeyAlgorithm, validityHours: 43800, intermediate: false },
-    certificates: { keyAlgorithm: "ECDSA-P256" as KeyAlgorithm, validityHours: 2160, renewBeforeHours: 720 },
-    usage: "both" as Usage,
-    delivery: "files" as Delivery,
-    mountPath: "/etc/mtls",
-    replicas: 1,
-    podSecurity: "restricted" as PodSecurityLevel,
-    /** The `nonroot` user and group of distroless images. */
-    runAs: { runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 } as RunAsSpec,
-};
+/** The defaults the components use too: one table for both doors. */
+export { DEFAULTS };
 
 /** Thrown with every problem found in the stack config, each naming its key path. */
 export class StackConfigError extends Error {
@@ -232,6 +229,11 @@ class Checker {
             return fallback;
         }
         return value;
+    }
+
+    /** Problems found by the rules the components share, under `prefix`. */
+    addAll(prefix: string, problems: readonly ArgumentProblem[]): void {
+        for (const p of problems) this.add(`${prefix}.${p.argument}`, p.message);
     }
 
     /** A non-root user or group id. */
@@ -431,9 +433,7 @@ function resolveCallers(c: Checker, i: number, svc: ServiceSpec, entries: Array<
 }
 
 function checkRenewWindow(c: Checker, path: string, cert: CertificateDefaults): void {
-    if (cert.renewBeforeHours >= cert.validityHours) {
-        c.add(`${path}.renewBeforeHours`, `${cert.renewBeforeHours} must be less than validityHours (${cert.validityHours}), or the certificate is due for renewal as soon as it is issued`);
-    }
+    c.addAll(path, certificateLifetimeProblems(cert.validityHours, cert.renewBeforeHours));
 }
 
 function parseCa(c: Checker, raw: unknown, fallbackName: string): CaSpec {
@@ -460,10 +460,8 @@ function parseCa(c: Checker, raw: unknown, fallbackName: string): CaSpec {
         c.add("ca.intermediateValidityHours", "is set but ca.intermediate is false; set ca.intermediate: true or remove it");
     }
     if (intermediate) {
-        ca.intermediateValidityHours = c.hours("ca.intermediateValidityHours", r.intermediateValidityHours, Math.floor(validityHours / 2));
-        if (ca.intermediateValidityHours > validityHours) {
-            c.add("ca.intermediateValidityHours", `${ca.intermediateValidityHours} exceeds ca.validityHours (${validityHours}); an intermediate cannot outlive its root`);
-        }
+        ca.intermediateValidityHours = c.hours("ca.intermediateValidityHours", r.intermediateValidityHours, defaultIntermediateValidityHours(validityHours));
+        c.addAll("ca", caLifetimeProblems(validityHours, ca.intermediateValidityHours));
     }
     return ca;
 }
@@ -496,38 +494,33 @@ function parseService(c: Checker, raw: unknown, i: number, defaults: Certificate
     const image = c.string(`${path}.image`, r.image);
     if (r.image === undefined) c.add(`${path}.image`, "is required: the container image, e.g. example/user-service:1.0");
 
-    let usage = DEFAULTS.usage;
+    let usage: Usage = DEFAULTS.certificate.usage;
     if (isUsage(r.usage)) usage = r.usage;
     else if (r.usage !== undefined) c.add(`${path}.usage`, `${show(r.usage)} is not a usage; use one of ${USAGES.join(", ")}`);
 
-    let delivery = DEFAULTS.delivery;
+    let delivery: Delivery = DEFAULTS.workload.delivery;
     if (isDelivery(r.delivery)) delivery = r.delivery;
     else if (r.delivery !== undefined) c.add(`${path}.delivery`, `${show(r.delivery)} is not a delivery; use one of ${DELIVERIES.join(", ")}`);
 
-    let rollout: Rollout = "restart";
+    let rollout: Rollout = DEFAULTS.workload.rollout;
     if (r.rollout !== undefined) {
-        if (!(ROLLOUTS as readonly unknown[]).includes(r.rollout)) c.add(`${path}.rollout`, `${show(r.rollout)} is not a rollout; use one of ${ROLLOUTS.join(", ")}`);
-        else if (r.rollout === "hot" && delivery !== "files") c.add(`${path}.rollout`, "hot needs delivery: files (environment variables only change when a pod restarts); use rollout: restart or delivery: files");
-        else rollout = r.rollout as Rollout;
+        const problems = deliveryProblems(delivery, r.rollout, undefined);
+        c.addAll(path, problems);
+        if (problems.length === 0) rollout = r.rollout as Rollout;
     }
 
-    let mountPath = DEFAULTS.mountPath;
+    let mountPath: string = DEFAULTS.workload.mountPath;
     if (r.mountPath !== undefined) {
         if (delivery !== "files") c.add(`${path}.mountPath`, `only applies to delivery: files; remove it or set delivery: files`);
         else if (!isAbsolutePosixPath(r.mountPath)) c.add(`${path}.mountPath`, `${show(r.mountPath)} must be an absolute path without '..', e.g. /etc/mtls`);
         else mountPath = r.mountPath;
     }
 
-    let port: number | undefined;
-    if (r.port !== undefined) {
-        if (!Number.isInteger(r.port) || (r.port as number) < 1 || (r.port as number) > 65535) {
-            c.add(`${path}.port`, `${show(r.port)} is not a port; use a whole number from 1 to 65535`);
-        } else port = r.port as number;
-    } else if (usage !== "client") {
-        c.add(`${path}.port`, `is required for usage: ${usage} (the service accepts connections); give a port from 1 to 65535 or set usage: client`);
-    }
+    const portProblems = servingProblems(usage, r.port);
+    c.addAll(path, portProblems);
+    const port = portProblems.length === 0 ? (r.port as number | undefined) : undefined;
 
-    const replicas = r.replicas === undefined ? DEFAULTS.replicas : (r.replicas as number);
+    const replicas = r.replicas === undefined ? DEFAULTS.workload.replicas : (r.replicas as number);
     if (r.replicas !== undefined && !(Number.isInteger(r.replicas) && (r.replicas as number) >= 0)) {
         c.add(`${path}.replicas`, `must be a whole number from 0 up, got ${show(r.replicas)}`);
     }
@@ -583,14 +576,14 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
     const ca = parseCa(c, raw.ca, `${names.project} ${names.stack} root CA`);
     const certRaw = c.record("certificates", raw.certificates, CERT_KEYS) ?? {};
     const certificates: CertificateDefaults = {
-        keyAlgorithm: c.keyAlgorithm("certificates.keyAlgorithm", certRaw.keyAlgorithm, DEFAULTS.certificates.keyAlgorithm),
-        validityHours: c.hours("certificates.validityHours", certRaw.validityHours, DEFAULTS.certificates.validityHours),
-        renewBeforeHours: c.hours("certificates.renewBeforeHours", certRaw.renewBeforeHours, DEFAULTS.certificates.renewBeforeHours),
+        keyAlgorithm: c.keyAlgorithm("certificates.keyAlgorithm", certRaw.keyAlgorithm, DEFAULTS.certificate.keyAlgorithm),
+        validityHours: c.hours("certificates.validityHours", certRaw.validityHours, DEFAULTS.certificate.validityHours),
+        renewBeforeHours: c.hours("certificates.renewBeforeHours", certRaw.renewBeforeHours, DEFAULTS.certificate.renewBeforeHours),
     };
     checkRenewWindow(c, "certificates", certificates);
 
     const kubernetesRaw = c.record("kubernetes", raw.kubernetes, KUBERNETES_KEYS) ?? {};
-    let podSecurity = DEFAULTS.podSecurity;
+    let podSecurity: PodSecurityLevel = DEFAULTS.kubernetes.podSecurity;
     if ((POD_SECURITY_LEVELS as readonly unknown[]).includes(kubernetesRaw.podSecurity)) podSecurity = kubernetesRaw.podSecurity as PodSecurityLevel;
     else if (kubernetesRaw.podSecurity !== undefined) {
         c.add("kubernetes.podSecurity", `${show(kubernetesRaw.podSecurity)} is not a Pod Security level; use one of ${POD_SECURITY_LEVELS.join(", ")}`);
@@ -602,7 +595,7 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
         createNamespace: c.boolean("kubernetes.createNamespace", kubernetesRaw.createNamespace, true),
         podSecurity,
         skipAwait: c.boolean("kubernetes.skipAwait", kubernetesRaw.skipAwait, false),
-        runAs: c.runAs("kubernetes", kubernetesRaw, DEFAULTS.runAs),
+        runAs: c.runAs("kubernetes", kubernetesRaw, DEFAULTS.workload.runAs),
     };
     if (kubernetes.renderDirectory !== undefined && kubernetes.context !== undefined) {
         c.add("kubernetes", "sets both renderDirectory and context; keep renderDirectory to write manifests, or context to deploy to that cluster");

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { EKU, KEY_USAGE, parseCertificate, signedBy } from "./support/certs";
-import { byType, named, resetRecorded, setupMocks, valueOf } from "./support/pulumiMocks";
+import { byType, named, recorded, resetRecorded, setupMocks, valueOf } from "./support/pulumiMocks";
 
 type Components = typeof import("../components");
 let c: Components;
@@ -166,6 +166,30 @@ describe("ServiceCertificate", () => {
     });
 });
 
+describe("argument checks in the components", () => {
+    it("ServiceCertificate refuses a renew window longer than the certificate's life before creating anything", async () => {
+        const ca = newCa("ca-window");
+        await valueOf(ca.certPem);
+        resetRecorded();
+        expect(() => newLeaf(ca, { serviceName: "window", validityHours: 100, renewBeforeHours: 120 }))
+            .toThrow(/^ServiceCertificate window: renewBeforeHours: 120 must be less than validityHours \(100\)/);
+        expect(recorded.filter((r) => r.name.startsWith("window"))).toEqual([]);
+    });
+
+    it("ServiceCertificate names an unknown key algorithm and usage with what is allowed", () => {
+        const ca = newCa("ca-algo");
+        expect(() => newLeaf(ca, { serviceName: "algo", keyAlgorithm: "RSA-1024" as any }))
+            .toThrow(/keyAlgorithm: "RSA-1024" is not a supported key algorithm; use one of ECDSA-P256/);
+        expect(() => newLeaf(ca, { serviceName: "use", usage: "peer" as any })).toThrow(/usage: "peer" is not a usage; use one of server, client, both/);
+    });
+
+    it("CertificateAuthority refuses an intermediate that outlives its root", () => {
+        expect(() => newCa("ca-long", { validityHours: 1000, intermediate: true, intermediateValidityHours: 2000 }))
+            .toThrow(/^CertificateAuthority ca-long: intermediateValidityHours: 2000 exceeds validityHours \(1000\)/);
+        expect(recorded.filter((r) => r.name.startsWith("ca-long"))).toEqual([]);
+    });
+});
+
 describe("CertificateMaterial", () => {
     async function material() {
         const leaf = newLeaf(newCa(), { trustDomain: "td" });
@@ -279,7 +303,7 @@ describe("MtlsWorkload", () => {
         const leaf = newLeaf(newCa("ca-hot"), { serviceName: "hot" });
         const material = new c.CertificateMaterial("hot", { certificate: leaf, namespace: "shop", rollout: "hot" });
         expect(() => new c.MtlsWorkload("hot", { serviceName: "hot", namespace: "shop", image: "i", material, usage: "client", delivery: "env" }))
-            .toThrow(/rollout "hot" needs delivery "files"/);
+            .toThrow(/^MtlsWorkload hot: rollout: hot needs delivery: files/);
         await valueOf(material.configMapName);
         expect(named(K8S.configMap, "hot-certs").inputs.metadata.name).toBe("hot-mtls-certs");
         expect(named(K8S.secret, "hot-key").inputs.metadata.name).toBe("hot-mtls-key");
@@ -307,7 +331,7 @@ describe("MtlsWorkload", () => {
         const leaf = newLeaf(newCa("ca-noport"), { serviceName: "noport" });
         const material = new c.CertificateMaterial("noport", { certificate: leaf, namespace: "shop" });
         expect(() => new c.MtlsWorkload("noport", { serviceName: "noport", namespace: "shop", image: "i", material, usage: "server" }))
-            .toThrow(/usage "server" serves traffic and needs a port/);
+            .toThrow(/^MtlsWorkload noport: port: is required for usage: server/);
         await valueOf(material.configMapName);
         expect(byType(K8S.deployment)).toEqual([]);
     });

@@ -12,7 +12,7 @@ import {
     spiffeId,
     tlsKeySpec,
     uniqueInOrder,
-} from "../components/policy";
+} from "../components/rules";
 import { joinPemCertificates, parseSubjectAltName, splitPemCertificates } from "../components/x509";
 
 describe("key algorithms", () => {

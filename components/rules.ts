@@ -1,7 +1,7 @@
 /**
- * Pure rules shared by the components and the stack program: key algorithms,
- * usages, identities and names. Nothing here touches Pulumi, so every rule is
- * tested with plain values.
+ * Pure rules shared by the components and the stack config: key algorithms,
+ * usages, identities, names, and the argument checks both run. Nothing here
+ * touches Pulumi, so every rule is tested with plain values.
  */
 
 /** Key algorithms a certificate or CA may use. */
@@ -41,6 +41,10 @@ export type Rollout = (typeof ROLLOUTS)[number];
  */
 export const ROTATION_PHASES = ["introduce", "switch", "retire"] as const;
 export type RotationPhase = (typeof ROTATION_PHASES)[number];
+
+/** Pod Security Standards levels a namespace can enforce. */
+export const POD_SECURITY_LEVELS = ["restricted", "baseline", "privileged"] as const;
+export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
 
 /** Arguments for `tls.PrivateKey` that produce the given algorithm. */
 export interface TlsKeySpec {
@@ -151,7 +155,6 @@ export function uniqueInOrder(base: readonly string[], extra: readonly string[] 
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A Kubernetes DNS-1123 label: namespaces, Services and ServiceAccounts are named with one. */
 export function isDns1123Label(value: unknown): value is string {
@@ -178,10 +181,6 @@ export function isIpAddress(value: unknown): value is string {
     return v4.test(value) || (value.includes(":") && v6.test(value) && value.split("::").length <= 2);
 }
 
-export function isEnvName(value: unknown): value is string {
-    return typeof value === "string" && ENV_NAME.test(value);
-}
-
 /** Whether `value` is a positive whole number. */
 export function isPositiveInteger(value: unknown): value is number {
     return typeof value === "number" && Number.isInteger(value) && value > 0;
@@ -189,4 +188,88 @@ export function isPositiveInteger(value: unknown): value is number {
 
 export function isAbsolutePosixPath(value: unknown): value is string {
     return typeof value === "string" && value.startsWith("/") && !value.split("/").includes("..");
+}
+
+/**
+ * One problem with an argument: the argument's name as the component takes it, and what is
+ * wrong with it including the fix. The stack config prefixes the key path; a component
+ * prefixes its own name.
+ */
+export interface ArgumentProblem {
+    argument: string;
+    message: string;
+}
+
+/** A certificate's lifetime and renew window. */
+export function certificateLifetimeProblems(validityHours: unknown, renewBeforeHours: unknown): ArgumentProblem[] {
+    const problems: ArgumentProblem[] = [];
+    if (!isPositiveInteger(validityHours)) problems.push({ argument: "validityHours", message: `must be a whole number of hours greater than 0, got ${JSON.stringify(validityHours)}` });
+    if (!isPositiveInteger(renewBeforeHours)) problems.push({ argument: "renewBeforeHours", message: `must be a whole number of hours greater than 0, got ${JSON.stringify(renewBeforeHours)}` });
+    if (problems.length === 0 && (renewBeforeHours as number) >= (validityHours as number)) {
+        problems.push({
+            argument: "renewBeforeHours",
+            message: `${renewBeforeHours} must be less than validityHours (${validityHours}), or the certificate is due for renewal as soon as it is issued`,
+        });
+    }
+    return problems;
+}
+
+/** A CA's lifetimes: an intermediate cannot outlive its root. */
+export function caLifetimeProblems(validityHours: unknown, intermediateValidityHours?: unknown): ArgumentProblem[] {
+    const problems: ArgumentProblem[] = [];
+    if (!isPositiveInteger(validityHours)) problems.push({ argument: "validityHours", message: `must be a whole number of hours greater than 0, got ${JSON.stringify(validityHours)}` });
+    if (intermediateValidityHours !== undefined) {
+        if (!isPositiveInteger(intermediateValidityHours)) {
+            problems.push({ argument: "intermediateValidityHours", message: `must be a whole number of hours greater than 0, got ${JSON.stringify(intermediateValidityHours)}` });
+        } else if (isPositiveInteger(validityHours) && intermediateValidityHours > validityHours) {
+            problems.push({
+                argument: "intermediateValidityHours",
+                message: `${intermediateValidityHours} exceeds validityHours (${validityHours}); an intermediate cannot outlive its root`,
+            });
+        }
+    }
+    return problems;
+}
+
+export function keyAlgorithmProblems(keyAlgorithm: unknown): ArgumentProblem[] {
+    return isKeyAlgorithm(keyAlgorithm) ? [] : [{ argument: "keyAlgorithm", message: `${JSON.stringify(keyAlgorithm)} is not a supported key algorithm; use one of ${KEY_ALGORITHMS.join(", ")}` }];
+}
+
+export function usageProblems(usage: unknown): ArgumentProblem[] {
+    return isUsage(usage) ? [] : [{ argument: "usage", message: `${JSON.stringify(usage)} is not a usage; use one of ${USAGES.join(", ")}` }];
+}
+
+/** A workload that accepts connections needs a port. */
+export function servingProblems(usage: Usage, port: unknown): ArgumentProblem[] {
+    if (port === undefined) {
+        return usage === "client" ? [] : [{
+            argument: "port",
+            message: `is required for usage: ${usage} (the service accepts connections); give a port from 1 to 65535 or set usage: client`,
+        }];
+    }
+    if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) {
+        return [{ argument: "port", message: `${JSON.stringify(port)} is not a port; use a whole number from 1 to 65535` }];
+    }
+    return [];
+}
+
+/** How material reaches the pods: env vars only change when a pod restarts. */
+export function deliveryProblems(delivery: unknown, rollout: unknown, mountPath: unknown): ArgumentProblem[] {
+    const problems: ArgumentProblem[] = [];
+    if (!isDelivery(delivery)) problems.push({ argument: "delivery", message: `${JSON.stringify(delivery)} is not a delivery; use one of ${DELIVERIES.join(", ")}` });
+    if (!(ROLLOUTS as readonly unknown[]).includes(rollout)) {
+        problems.push({ argument: "rollout", message: `${JSON.stringify(rollout)} is not a rollout; use one of ${ROLLOUTS.join(", ")}` });
+    } else if (rollout === "hot" && delivery === "env") {
+        problems.push({ argument: "rollout", message: "hot needs delivery: files (environment variables only change when a pod restarts); use rollout: restart or delivery: files" });
+    }
+    if (mountPath !== undefined && !isAbsolutePosixPath(mountPath)) {
+        problems.push({ argument: "mountPath", message: `${JSON.stringify(mountPath)} must be an absolute path without '..', e.g. /etc/mtls` });
+    }
+    return problems;
+}
+
+/** The message a component raises for its problems: its kind and name, then each argument. */
+export function describeProblems(component: string, name: string, problems: readonly ArgumentProblem[]): string {
+    const lines = problems.map((p) => `${p.argument}: ${p.message}`);
+    return `${component} ${name}: ${lines.length === 1 ? lines[0] : `\n  - ${lines.join("\n  - ")}`}`;
 }
