@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import type { Rollout } from "./rules";
+import { DEFAULTS } from "./defaults";
 import type { ServiceCertificate } from "./serviceCertificate";
 
 /** File names inside the ConfigMap, the Secret and the mounted directory. */
@@ -33,8 +34,28 @@ export const ANNOTATIONS = {
 export const KEY_FILE_MODE = 0o400;
 export const CERT_FILE_MODE = 0o444;
 
-export const DEFAULT_MOUNT_PATH = "/etc/mtls";
-const VOLUME_NAME = "mtls";
+export const DEFAULT_MOUNT_PATH = DEFAULTS.workload.mountPath;
+
+/** What a container needs to read one material as files: the volume, its mount, and the variables naming the files. */
+export interface MaterialMount {
+    volume: k8s.types.input.core.v1.Volume;
+    volumeMount: k8s.types.input.core.v1.VolumeMount;
+    env: k8s.types.input.core.v1.EnvVar[];
+}
+
+/** Secret types the key can be published as. */
+export const SECRET_TYPES = ["opaque", "tls"] as const;
+export type SecretType = (typeof SECRET_TYPES)[number];
+
+/**
+ * The pod volume name of a material: its own, so two materials in one pod never collide, and a
+ * DNS-1123 label of at most 63 characters (long names keep a hash of the whole).
+ */
+export function materialVolumeName(name: string): string {
+    const full = `mtls-${name}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/-+$/, "");
+    if (full.length <= 63) return full;
+    return `${full.slice(0, 54).replace(/-+$/, "")}-${createHash("sha256").update(full).digest("hex").slice(0, 8)}`;
+}
 
 export interface CertificateMaterialArgs {
     /** The certificate whose chain, CA bundle and key are published. */
@@ -54,6 +75,13 @@ export interface CertificateMaterialArgs {
      * @default "restart"
      */
     rollout?: Rollout;
+    /**
+     * `opaque`: the Secret holds `tls.key` alone. `tls`: a `kubernetes.io/tls` Secret holding
+     * `tls.crt` (the chain) and `tls.key`, for charts and controllers that take an
+     * `existingSecret` of that type. The ConfigMap is there either way. Fixed at construction.
+     * @default "opaque"
+     */
+    secretType?: SecretType;
 }
 
 /**
@@ -71,6 +99,8 @@ export class CertificateMaterial extends pulumi.ComponentResource {
     public readonly secretName: pulumi.Output<string>;
     /** How new material reaches the pods. */
     public readonly rollout: Rollout;
+    /** Name of the pod volume this material's pieces use. */
+    public readonly volumeName: string;
     private readonly fingerprint: pulumi.Output<string>;
     private readonly caBundleSha256: pulumi.Output<string>;
 
@@ -88,11 +118,16 @@ export class CertificateMaterial extends pulumi.ComponentResource {
                 [MATERIAL_KEYS.cert]: args.certificate.chainPem,
             },
         }, { parent: this, ...inPlace });
+        const tlsType = args.secretType === "tls";
         this.secret = new k8s.core.v1.Secret(`${name}-key`, {
             metadata: metadata("key"),
-            type: "Opaque",
-            stringData: { [MATERIAL_KEYS.key]: pulumi.secret(args.certificate.privateKeyPem) },
+            type: tlsType ? "kubernetes.io/tls" : "Opaque",
+            stringData: {
+                ...(tlsType ? { [MATERIAL_KEYS.cert]: args.certificate.chainPem } : {}),
+                [MATERIAL_KEYS.key]: pulumi.secret(args.certificate.privateKeyPem),
+            },
         }, { parent: this, ...inPlace });
+        this.volumeName = materialVolumeName(name);
         this.configMapName = this.configMap.metadata.name;
         this.secretName = this.secret.metadata.name;
         this.fingerprint = pulumi.output(args.certificate.fingerprintSha256);
@@ -103,7 +138,7 @@ export class CertificateMaterial extends pulumi.ComponentResource {
     /** One projected volume holding `ca.crt` and `tls.crt` (0444) and `tls.key` (0400). */
     public volumes(): k8s.types.input.core.v1.Volume[] {
         return [{
-            name: VOLUME_NAME,
+            name: this.volumeName,
             projected: {
                 defaultMode: CERT_FILE_MODE,
                 sources: [
@@ -129,7 +164,15 @@ export class CertificateMaterial extends pulumi.ComponentResource {
 
     /** A read-only mount of the material at `dir`. */
     public volumeMounts(dir: string = DEFAULT_MOUNT_PATH): k8s.types.input.core.v1.VolumeMount[] {
-        return [{ name: VOLUME_NAME, mountPath: dir, readOnly: true }];
+        return [{ name: this.volumeName, mountPath: dir, readOnly: true }];
+    }
+
+    /**
+     * The volume, its read-only mount at `dir` and the `MTLS_*_FILE` variables, in one piece, so
+     * a pod with two materials (say, its own and a client identity) gets two volumes that never collide.
+     */
+    public mount(dir: string = DEFAULT_MOUNT_PATH): MaterialMount {
+        return { volume: this.volumes()[0], volumeMount: this.volumeMounts(dir)[0], env: this.fileEnv(dir) };
     }
 
     /** `MTLS_*_FILE` variables holding the paths of the files mounted at `dir`. */

@@ -80,6 +80,20 @@ export interface MtlsWorkloadArgs {
      * @default false
      */
     skipAwait?: boolean;
+    /**
+     * More settings of the app container, merged over what the workload sets: `resources`,
+     * probes, `command`, `args`, extra `env` (appended after ours) and `volumeMounts` (after the
+     * material's). `name`, `image` and the material's own pieces stay the workload's.
+     * @default none
+     */
+    container?: Omit<k8s.types.input.core.v1.Container, "name" | "image">;
+    /**
+     * More pod settings: extra `containers` (sidecars), `initContainers`, `volumes` (after the
+     * material's), and anything else of a pod spec (`nodeSelector`, `tolerations`, ...). A
+     * `securityContext` given here replaces the restricted default, so keep it restricted.
+     * @default none
+     */
+    pod?: Omit<k8s.types.input.core.v1.PodSpec, "containers"> & { containers?: pulumi.Input<k8s.types.input.core.v1.Container>[] };
 }
 
 /** Numeric ids a workload runs as. */
@@ -144,6 +158,7 @@ export class MtlsWorkload extends pulumi.ComponentResource {
             ...(args.skipAwait ? { annotations: { [SKIP_AWAIT_ANNOTATION]: "true" } } : {}),
         };
         const security = restrictedSecurityContexts(args.runAs);
+        const files = delivery === "files" ? args.material.mount(mountPath) : undefined;
         const joined = (values: pulumi.Input<pulumi.Input<string>[]> | undefined) =>
             pulumi.output(values ?? []).apply((v) => v.join(","));
 
@@ -156,7 +171,7 @@ export class MtlsWorkload extends pulumi.ComponentResource {
             { name: IDENTITY_ENV.allowedClients, value: joined(args.allowFrom) },
             { name: IDENTITY_ENV.allowedSpiffeIds, value: joined(args.allowFromSpiffeIds) },
             ...(serves && args.port !== undefined ? [{ name: IDENTITY_ENV.port, value: pulumi.output(args.port).apply(String) }] : []),
-            ...(delivery === "files" ? args.material.fileEnv(mountPath) : args.material.env()),
+            ...(files ? files.env : args.material.env()),
         ];
         this.deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {
             metadata,
@@ -166,19 +181,21 @@ export class MtlsWorkload extends pulumi.ComponentResource {
                 template: {
                     metadata: { labels, annotations: args.material.podAnnotations() },
                     spec: {
-                        serviceAccountName: this.serviceAccount.metadata.name,
                         // The pod's API token is not needed to speak mTLS.
                         automountServiceAccountToken: false,
                         securityContext: security.pod,
+                        ...args.pod,
+                        serviceAccountName: this.serviceAccount.metadata.name,
                         containers: [{
+                            securityContext: security.container,
+                            ...args.container,
                             name: "app",
                             image: args.image,
-                            securityContext: security.container,
-                            env,
+                            env: [...env, ...((args.container?.env as k8s.types.input.core.v1.EnvVar[] | undefined) ?? [])],
                             ports: serves && args.port !== undefined ? [{ name: "mtls", containerPort: args.port, protocol: "TCP" }] : [],
-                            volumeMounts: delivery === "files" ? args.material.volumeMounts(mountPath) : [],
-                        }],
-                        volumes: delivery === "files" ? args.material.volumes() : [],
+                            volumeMounts: [...(files ? [files.volumeMount] : []), ...((args.container?.volumeMounts as k8s.types.input.core.v1.VolumeMount[] | undefined) ?? [])],
+                        }, ...(args.pod?.containers ?? [])],
+                        volumes: [...(files ? [files.volume] : []), ...((args.pod?.volumes as k8s.types.input.core.v1.Volume[] | undefined) ?? [])],
                     },
                 },
             },

@@ -224,10 +224,35 @@ describe("CertificateMaterial", () => {
         ]);
         expect(secretSource.secret!.name).toBe(await valueOf(m.secretName));
         expect(secretSource.secret!.items).toEqual([{ key: "tls.key", path: "tls.key", mode: 0o400 }]);
-        expect(m.volumeMounts("/certs")).toEqual([{ name: "mtls", mountPath: "/certs", readOnly: true }]);
+        expect(m.volumeMounts("/certs")).toEqual([{ name: "mtls-user-service", mountPath: "/certs", readOnly: true }]);
         expect(m.fileEnv("/certs/").map((e) => `${e.name}=${e.value}`)).toEqual([
             "MTLS_CERT_FILE=/certs/tls.crt", "MTLS_KEY_FILE=/certs/tls.key", "MTLS_CA_FILE=/certs/ca.crt",
         ]);
+    });
+
+    it("hands back the volume, its mount and the file variables in one piece, named after the material", async () => {
+        const { m } = await material();
+        const leaf = newLeaf(newCa("ca-second"), { serviceName: "audit-client" });
+        const second = new c.CertificateMaterial("audit-client", { certificate: leaf, namespace: "shop" });
+        const [own, other] = [m.mount("/etc/mtls"), second.mount("/etc/audit")];
+        expect(own.volume.name).toBe(own.volumeMount.name);
+        expect([own.volume.name, other.volume.name]).toEqual(["mtls-user-service", "mtls-audit-client"]);
+        expect(other.env.map((e) => e.value)).toEqual(["/etc/audit/tls.crt", "/etc/audit/tls.key", "/etc/audit/ca.crt"]);
+        expect(c.materialVolumeName("x".repeat(80))).toMatch(/^mtls-x+-[0-9a-f]{8}$/);
+        expect(c.materialVolumeName("x".repeat(80)).length).toBeLessThanOrEqual(63);
+    });
+
+    it("with secretType tls: a kubernetes.io/tls Secret with the chain and the key, for charts that take an existingSecret", async () => {
+        const leaf = newLeaf(newCa("ca-tls-secret"), { serviceName: "chart-app" });
+        const m = new c.CertificateMaterial("chart-app", { certificate: leaf, namespace: "shop", secretType: "tls" });
+        await valueOf(m.secretName);
+        const secret = named(K8S.secret, "chart-app-key").inputs;
+        expect(secret.type).toBe("kubernetes.io/tls");
+        expect(Object.keys(secret.stringData).sort()).toEqual(["tls.crt", "tls.key"]);
+        expect(secret.stringData["tls.crt"]).toBe(await valueOf(leaf.chainPem));
+        const { m: plain } = await material();
+        await valueOf(plain.secretName);
+        expect(named(K8S.secret, "user-service-key").inputs.type).toBe("Opaque");
     });
 
     it("hands back env vars that reference the ConfigMap and the Secret, never the PEM text", async () => {
@@ -261,7 +286,7 @@ describe("MtlsWorkload", () => {
         const { deployment, leaf } = await workload({ delivery: "files", mountPath: "/var/run/mtls", allowFrom: ["order-service", "payment-service"] });
         const pod = deployment.spec.template.spec;
         const container = pod.containers[0];
-        expect(container.volumeMounts).toEqual([{ name: "mtls", mountPath: "/var/run/mtls", readOnly: true }]);
+        expect(container.volumeMounts).toEqual([{ name: "mtls-user-service", mountPath: "/var/run/mtls", readOnly: true }]);
         expect(pod.volumes[0].projected.sources[1].secret.items[0].mode).toBe(0o400);
         const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value]));
         expect(env).toMatchObject({
@@ -325,6 +350,25 @@ describe("MtlsWorkload", () => {
         expect(named(K8S.service, "user-service-service").inputs.metadata.annotations).toEqual({ "pulumi.com/skipAwait": "true" });
         const waiting = await workload({}, "order-service");
         expect(waiting.deployment.metadata.annotations).toBeUndefined();
+    });
+
+    it("passes through container and pod settings a real service needs, keeping its own pieces", async () => {
+        const { deployment } = await workload({
+            container: { resources: { limits: { memory: "128Mi" } }, readinessProbe: { tcpSocket: { port: 8443 } }, env: [{ name: "EXTRA", value: "1" }],
+                volumeMounts: [{ name: "tmp", mountPath: "/tmp" }] },
+            pod: { containers: [{ name: "sidecar", image: "example/sidecar:1" }], volumes: [{ name: "tmp", emptyDir: {} }], nodeSelector: { pool: "mtls" } },
+        });
+        const pod = deployment.spec.template.spec;
+        const app = pod.containers[0];
+        expect(pod.containers.map((x: any) => x.name)).toEqual(["app", "sidecar"]);
+        expect(app).toMatchObject({ image: "example/app:1", resources: { limits: { memory: "128Mi" } }, readinessProbe: { tcpSocket: { port: 8443 } } });
+        expect(app.env.map((e: any) => e.name).slice(-1)).toEqual(["EXTRA"]);
+        expect(app.env.some((e: any) => e.name === "MTLS_CERT_FILE")).toBe(true);
+        expect(app.volumeMounts.map((v: any) => v.name)).toEqual(["mtls-user-service", "tmp"]);
+        expect(pod.volumes.map((v: any) => v.name)).toEqual(["mtls-user-service", "tmp"]);
+        expect(pod.nodeSelector).toEqual({ pool: "mtls" });
+        expect(pod.securityContext.runAsNonRoot).toBe(true);
+        expect(pod.serviceAccountName).toBe("user-service");
     });
 
     it("refuses a server without a port before creating anything", async () => {

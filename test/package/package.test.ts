@@ -88,7 +88,7 @@ describe("the npm package", () => {
         const out = JSON.parse(sh(process.execPath, ["bin/index.js"], project, { FIXTURE_CERT: path.join(work, "cert.pem") }));
         expect(out.dnsNames).toEqual(["api", "api.team", "api.team.svc", "api.team.svc.cluster.local"]);
         expect(out.keySecret).toBe(true);
-        expect(out.mounts).toEqual([{ name: "mtls", mountPath: "/certs", readOnly: true }]);
+        expect(out.mounts).toEqual([{ name: "mtls-api", mountPath: "/certs", readOnly: true }]);
         expect(out.algorithms).toContain("ED25519");
         expect(Date.parse(out.notAfter)).toBeGreaterThan(Date.now());
     });
