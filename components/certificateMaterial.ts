@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import type { Rollout } from "./rules";
 import { DEFAULTS } from "./defaults";
+import type { PeerIdentity } from "./identity";
 import type { ServiceCertificate } from "./serviceCertificate";
 
 /** File names inside the ConfigMap, the Secret and the mounted directory. */
@@ -59,7 +60,7 @@ export function materialVolumeName(name: string): string {
 
 export interface CertificateMaterialArgs {
     /** The certificate whose chain, CA bundle and key are published. */
-    certificate: Pick<ServiceCertificate, "chainPem" | "caBundlePem" | "privateKeyPem" | "fingerprintSha256">;
+    certificate: Pick<ServiceCertificate, "chainPem" | "caBundlePem" | "privateKeyPem" | "fingerprintSha256"> & Partial<Pick<ServiceCertificate, "identity">>;
     /** Namespace of the ConfigMap and the Secret: the service's own. */
     namespace: pulumi.Input<string>;
     /**
@@ -99,6 +100,8 @@ export class CertificateMaterial extends pulumi.ComponentResource {
     public readonly secretName: pulumi.Output<string>;
     /** How new material reaches the pods. */
     public readonly rollout: Rollout;
+    /** The identity of the certificate it publishes, when the certificate has one. */
+    public readonly identity?: PeerIdentity;
     /** Name of the pod volume this material's pieces use. */
     public readonly volumeName: string;
     private readonly fingerprint: pulumi.Output<string>;
@@ -128,6 +131,7 @@ export class CertificateMaterial extends pulumi.ComponentResource {
             },
         }, { parent: this, ...inPlace });
         this.volumeName = materialVolumeName(name);
+        this.identity = args.certificate.identity;
         this.configMapName = this.configMap.metadata.name;
         this.secretName = this.secret.metadata.name;
         this.fingerprint = pulumi.output(args.certificate.fingerprintSha256);

@@ -4,5 +4,6 @@ export * from "./certificateAuthority";
 export * from "./serviceCertificate";
 export * from "./certificateMaterial";
 export * from "./mtlsWorkload";
+export * from "./identity";
 export * from "./renewalClock";
 export * from "./rotationLedger";

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { CertificateMaterial } from "./certificateMaterial";
 import { DEFAULTS } from "./defaults";
+import { Caller, PeerIdentity, callerIdentities } from "./identity";
 import { Delivery, Usage, deliveryProblems, describeProblems, servingProblems, usageProblems } from "./rules";
 
 /** Environment variables describing who the workload is and whom it accepts. */
@@ -46,10 +47,13 @@ export interface MtlsWorkloadArgs {
      */
     mountPath?: string;
     /**
-     * Common names of the clients this service accepts (the app enforces it from `MTLS_ALLOWED_CLIENTS`).
+     * The clients this service accepts: objects that carry an identity (`ServiceCertificate`,
+     * `CertificateMaterial`, `MtlsWorkload`), whose common name and SPIFFE ID come from the object,
+     * or plain common names for callers outside this program. The app enforces them from
+     * `MTLS_ALLOWED_CLIENTS` and `MTLS_ALLOWED_SPIFFE_IDS`.
      * @default none
      */
-    allowFrom?: pulumi.Input<pulumi.Input<string>[]>;
+    allowFrom?: readonly Caller[] | pulumi.Input<pulumi.Input<string>[]>;
     /**
      * SPIFFE IDs of the same clients, for those that have one, in the same order: one for
      * each client when every client has one (always when the stack sets a trust domain).
@@ -73,7 +77,7 @@ export interface MtlsWorkloadArgs {
      * `fsGroup` and adds group read to them, so `tls.key` is 0440 root:`fsGroup` in the pod.
      * @default 65532 for all three (the `nonroot` user of distroless images)
      */
-    runAs?: WorkloadIdentity;
+    runAs?: RunAsIds;
     /**
      * Do not wait for the Deployment and Service to become ready (the kubernetes provider's
      * `pulumi.com/skipAwait` annotation): for clusters without nodes, such as a test control plane.
@@ -97,7 +101,7 @@ export interface MtlsWorkloadArgs {
 }
 
 /** Numeric ids a workload runs as. */
-export interface WorkloadIdentity {
+export interface RunAsIds {
     runAsUser: pulumi.Input<number>;
     runAsGroup: pulumi.Input<number>;
     fsGroup: pulumi.Input<number>;
@@ -109,7 +113,7 @@ export const DEFAULT_RUN_AS = { runAsUser: 65532, runAsGroup: 65532, fsGroup: 65
 export const SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait";
 
 /** Pod and container security contexts that Pod Security "restricted" admits. */
-export function restrictedSecurityContexts(runAs: WorkloadIdentity = DEFAULT_RUN_AS): {
+export function restrictedSecurityContexts(runAs: RunAsIds = DEFAULT_RUN_AS): {
     pod: k8s.types.input.core.v1.PodSecurityContext;
     container: k8s.types.input.core.v1.SecurityContext;
 } {
@@ -137,6 +141,8 @@ export class MtlsWorkload extends pulumi.ComponentResource {
     public readonly service?: k8s.core.v1.Service;
     /** Name of the Deployment. */
     public readonly deploymentName: pulumi.Output<string>;
+    /** Who this workload is to its peers: give the workload itself to another workload's `allowFrom`. */
+    public readonly identity: PeerIdentity;
 
     constructor(name: string, args: MtlsWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mtls:index:MtlsWorkload", name, {}, opts);
@@ -159,6 +165,7 @@ export class MtlsWorkload extends pulumi.ComponentResource {
         };
         const security = restrictedSecurityContexts(args.runAs);
         const files = delivery === "files" ? args.material.mount(mountPath) : undefined;
+        const callers = callerIdentities(args.allowFrom);
         const joined = (values: pulumi.Input<pulumi.Input<string>[]> | undefined) =>
             pulumi.output(values ?? []).apply((v) => v.join(","));
 
@@ -168,8 +175,8 @@ export class MtlsWorkload extends pulumi.ComponentResource {
 
         const env: k8s.types.input.core.v1.EnvVar[] = [
             { name: IDENTITY_ENV.serviceName, value: args.serviceName },
-            { name: IDENTITY_ENV.allowedClients, value: joined(args.allowFrom) },
-            { name: IDENTITY_ENV.allowedSpiffeIds, value: joined(args.allowFromSpiffeIds) },
+            { name: IDENTITY_ENV.allowedClients, value: joined(callers.commonNames) },
+            { name: IDENTITY_ENV.allowedSpiffeIds, value: joined(pulumi.all([callers.spiffeIds, args.allowFromSpiffeIds ?? []]).apply(([a, b]) => [...new Set([...a, ...b])])) },
             ...(serves && args.port !== undefined ? [{ name: IDENTITY_ENV.port, value: pulumi.output(args.port).apply(String) }] : []),
             ...(files ? files.env : args.material.env()),
         ];
@@ -201,6 +208,7 @@ export class MtlsWorkload extends pulumi.ComponentResource {
             },
         }, { parent: this });
         this.deploymentName = this.deployment.metadata.name;
+        this.identity = args.material.identity ?? { commonName: args.serviceName };
 
         if (serves && args.port !== undefined) {
             this.service = new k8s.core.v1.Service(`${name}-service`, {

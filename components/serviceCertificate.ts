@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { CertificateIssuer } from "./certificateAuthority";
 import { DEFAULTS } from "./defaults";
+import type { PeerIdentity } from "./identity";
 import { checked, together } from "./checks";
 import {
     KeyAlgorithm,
@@ -115,6 +116,8 @@ export class ServiceCertificate extends pulumi.ComponentResource {
     public readonly uris: pulumi.Output<string[]>;
     /** Whole days until `notAfter`, as of this run's clock. */
     public readonly daysLeft: pulumi.Output<number>;
+    /** Who holds this certificate, as peers see it: give it to a server's `allowFrom`. */
+    public readonly identity: PeerIdentity;
     /** Why the current certificate was issued (`first issue`, `inside renew window: 12 days left`, ...); empty without autoRenew. */
     public readonly issueReason: pulumi.Output<string>;
 
@@ -181,6 +184,7 @@ export class ServiceCertificate extends pulumi.ComponentResource {
         this.uris = summary.uris;
         this.daysLeft = summary.notAfter.apply((end) => daysUntil(end));
         this.issueReason = clock ? clock.reason : pulumi.output("");
+        this.identity = { commonName: args.serviceName, spiffeId: uris.apply((u) => u[0]) };
 
         this.registerOutputs({
             certPem: this.certPem,

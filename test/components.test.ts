@@ -352,6 +352,24 @@ describe("MtlsWorkload", () => {
         expect(waiting.deployment.metadata.annotations).toBeUndefined();
     });
 
+    it("takes callers as objects: common name and SPIFFE ID come from the caller's certificate or workload", async () => {
+        const ca = newCa("ca-objects");
+        const clientCert = newLeaf(ca, { serviceName: "order-service", usage: "client", trustDomain: "td.example" });
+        const clientMaterial = new c.CertificateMaterial("order-service", { certificate: clientCert, namespace: "shop" });
+        const client = new c.MtlsWorkload("order-service", { serviceName: "order-service", namespace: "shop", image: "i", material: clientMaterial, usage: "client" });
+        const auditCert = newLeaf(ca, { serviceName: "audit-service", usage: "client", trustDomain: "td.example" });
+        const serverCert = newLeaf(ca, { serviceName: "user-service", trustDomain: "td.example" });
+        const material = new c.CertificateMaterial("user-service", { certificate: serverCert, namespace: "shop" });
+        const server = new c.MtlsWorkload("user-service", { serviceName: "user-service", namespace: "shop", image: "i", material, port: 8443, allowFrom: [client, auditCert, "partner-gateway"] });
+        await valueOf(client.deploymentName);
+        await valueOf(server.deploymentName);
+        await valueOf(auditCert.certPem);
+        const env = Object.fromEntries(named(K8S.deployment, "user-service-deployment").inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+        expect(env.MTLS_ALLOWED_CLIENTS).toBe("order-service,audit-service,partner-gateway");
+        expect(env.MTLS_ALLOWED_SPIFFE_IDS).toBe("spiffe://td.example/ns/shop/sa/order-service,spiffe://td.example/ns/shop/sa/audit-service");
+        expect(await valueOf(pulumi.output(client.identity.spiffeId))).toBe("spiffe://td.example/ns/shop/sa/order-service");
+    });
+
     it("passes through container and pod settings a real service needs, keeping its own pieces", async () => {
         const { deployment } = await workload({
             container: { resources: { limits: { memory: "128Mi" } }, readinessProbe: { tcpSocket: { port: 8443 } }, env: [{ name: "EXTRA", value: "1" }],
