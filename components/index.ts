@@ -7,3 +7,7 @@ export * from "./mtlsWorkload";
 export * from "./identity";
 export * from "./renewalClock";
 export * from "./rotationLedger";
+export * from "./ingressRules";
+export * from "./istioObjects";
+export * from "./istioMesh";
+export * from "./istioServerPolicy";

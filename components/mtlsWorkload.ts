@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { CertificateMaterial } from "./certificateMaterial";
 import { DEFAULTS } from "./defaults";
 import { Caller, PeerIdentity, callerIdentities } from "./identity";
+import { IngressSource, ingressPolicySpec } from "./ingressRules";
 import { Delivery, Usage, deliveryProblems, describeProblems, servingProblems, usageProblems } from "./rules";
 
 /** Environment variables describing who the workload is and whom it accepts. */
@@ -60,6 +61,15 @@ export interface MtlsWorkloadArgs {
      * @default none
      */
     allowFromSpiffeIds?: pulumi.Input<pulumi.Input<string>[]>;
+    /**
+     * Where connections to the mTLS port may come from, by pod labels (and namespace) or
+     * address block. When set on a server, a NetworkPolicy selects its pods, isolates them for
+     * ingress and admits these sources on `port` only, so every other connection to the pods
+     * is dropped by the cluster's network plugin (one that enforces NetworkPolicy). An empty
+     * list admits no one. Egress is left alone. Only for `server` and `both`.
+     * @default no NetworkPolicy
+     */
+    ingressFrom?: pulumi.Input<IngressSource[]>;
     /**
      * Replica count.
      * @default 1
@@ -139,6 +149,8 @@ export class MtlsWorkload extends pulumi.ComponentResource {
     public readonly serviceAccount: k8s.core.v1.ServiceAccount;
     public readonly deployment: k8s.apps.v1.Deployment;
     public readonly service?: k8s.core.v1.Service;
+    /** The server's ingress policy, when `ingressFrom` is set. */
+    public readonly networkPolicy?: k8s.networking.v1.NetworkPolicy;
     /** Name of the Deployment. */
     public readonly deploymentName: pulumi.Output<string>;
     /** Who this workload is to its peers: give the workload itself to another workload's `allowFrom`. */
@@ -155,6 +167,9 @@ export class MtlsWorkload extends pulumi.ComponentResource {
             ...usageProblems(usage),
             ...deliveryProblems(delivery, args.material.rollout, args.mountPath),
             ...(pulumi.Output.isInstance(args.port) ? [] : servingProblems(usage, args.port)),
+            ...(!serves && args.ingressFrom !== undefined
+                ? [{ argument: "ingressFrom", message: 'applies to servers; usage "client" accepts no connections, so remove ingressFrom' }]
+                : []),
         ];
         if (problems.length > 0) throw new pulumi.ResourceError(describeProblems("MtlsWorkload", name, problems), this);
         const metadata = {
@@ -217,6 +232,13 @@ export class MtlsWorkload extends pulumi.ComponentResource {
                     selector: labels,
                     ports: [{ name: "mtls", port: args.port, targetPort: "mtls", protocol: "TCP" }],
                 },
+            }, { parent: this });
+        }
+        if (serves && args.port !== undefined && args.ingressFrom !== undefined) {
+            this.networkPolicy = new k8s.networking.v1.NetworkPolicy(`${name}-ingress`, {
+                metadata: { name: pulumi.interpolate`${args.serviceName}-mtls`, namespace: args.namespace, labels },
+                spec: pulumi.output({ labels, port: args.port, sources: args.ingressFrom })
+                    .apply(({ labels: podLabels, port, sources }) => ingressPolicySpec({ podLabels, port, sources })),
             }, { parent: this });
         }
         this.registerOutputs({ deploymentName: this.deploymentName });

@@ -6,13 +6,17 @@ import {
     CertificateAuthority,
     CertificateIssuer,
     CertificateMaterial,
+    IstioMesh,
+    IstioServerPolicy,
     MtlsWorkload,
     RotationLedger,
     ServiceCertificate,
     daysUntil,
     joinPemCertificates,
     rotationPlan,
+    workloadLabels,
 } from "../components";
+import { ingressSources } from "./access";
 import { loadStackSpec } from "./config";
 import type { StackSpec } from "./spec";
 
@@ -115,9 +119,25 @@ export function deployStack(spec: StackSpec): StackOutputs {
         notAfter: signing.notAfter,
     };
 
+    if (spec.mesh) {
+        new IstioMesh("mesh", {
+            namespace,
+            ...(spec.mesh.pluginCa ? {
+                pluginCa: {
+                    signingCertPem: signing.certPem,
+                    signingKeyPem: signing.privateKeyPem,
+                    rootCertPem: signing.rootCertPem,
+                    trustBundlePem,
+                    namespace: spec.mesh.caNamespace,
+                },
+            } : {}),
+        }, k8sOpts);
+    }
+
     const services: Record<string, ServiceCertificateOutputs> = {};
     for (const svc of spec.services) {
-        const labels = { "app.kubernetes.io/name": svc.name, "app.kubernetes.io/part-of": "mtls" };
+        const labels = workloadLabels(svc.name);
+        const serves = svc.usage !== "client" && svc.port !== undefined;
         const certificate = new ServiceCertificate(svc.name, {
             issuer,
             serviceName: svc.name,
@@ -143,11 +163,21 @@ export function deployStack(spec: StackSpec): StackOutputs {
             mountPath: svc.mountPath,
             allowFrom: svc.callers.map((caller) => caller.commonName),
             allowFromSpiffeIds: svc.callers.flatMap((caller) => (caller.spiffeId === undefined ? [] : [caller.spiffeId])),
+            ...(serves && spec.kubernetes.networkPolicy ? { ingressFrom: ingressSources(svc.callers, spec.namespace) } : {}),
             replicas: svc.replicas,
             labels,
             runAs: svc.runAs,
             skipAwait: spec.kubernetes.skipAwait,
         }, k8sOpts);
+        if (serves && spec.mesh) {
+            new IstioServerPolicy(svc.name, {
+                namespace,
+                serviceName: svc.name,
+                podLabels: labels,
+                port: svc.port as number,
+                allowedSpiffeIds: svc.callers.map((caller) => caller.spiffeId as string),
+            }, k8sOpts);
+        }
         services[svc.name] = {
             commonName: certificate.commonName,
             issuer: caCommonName(spec.ca.commonName, plan.signing),

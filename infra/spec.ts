@@ -34,6 +34,8 @@ import {
     servingProblems,
 } from "../components/rules";
 import { DEFAULTS, defaultIntermediateValidityHours } from "../components/defaults";
+import { IngressSource, isLabelKey, isLabelValue, isStrictSubBlock, parseCidr } from "../components/ingressRules";
+import { DEFAULT_ISTIO_NAMESPACE } from "../components/istioObjects";
 
 export interface CaSpec {
     commonName: string;
@@ -77,6 +79,12 @@ export interface CallerSpec {
     service?: string;
     /** Whether the caller is a service of this stack. */
     inStack: boolean;
+    /**
+     * Where the NetworkPolicy admits a caller from another trust domain from (its
+     * `networkPolicyFrom`), since no label selects it; undefined for every other caller, whose
+     * pods are selected by `namespace` and `service`.
+     */
+    networkPolicyFrom?: IngressSource[];
 }
 
 export interface ServiceSpec extends CertificateDefaults {
@@ -109,6 +117,20 @@ export interface KubernetesSpec {
     skipAwait: boolean;
     /** The user, group and fsGroup every workload runs as, unless a service sets its own. */
     runAs: RunAsSpec;
+    /** A NetworkPolicy per server that admits only its callers' pods on its port. */
+    networkPolicy: boolean;
+}
+
+export const MESH_PROVIDERS = ["istio"] as const;
+export type MeshProvider = (typeof MESH_PROVIDERS)[number];
+
+/** The service mesh whose policies the stack writes (`mtls:mesh`). */
+export interface MeshSpec {
+    provider: MeshProvider;
+    /** Hand the signing intermediate to istiod as its plug-in CA (Istio's `cacerts` Secret). */
+    pluginCa: boolean;
+    /** istiod's namespace, where `cacerts` goes; set only with `pluginCa`. */
+    caNamespace?: string;
 }
 
 export { POD_SECURITY_LEVELS };
@@ -130,18 +152,21 @@ export interface StackSpec {
     certificates: CertificateDefaults;
     services: ServiceSpec[];
     kubernetes: KubernetesSpec;
+    /** Undefined unless `mtls:mesh` is set. */
+    mesh?: MeshSpec;
 }
 
 /** Raw values by key without the `mtls:` prefix, as the config holds them (objects already parsed). */
 export type RawStackConfig = Record<string, unknown>;
 
 export const CONFIG_NAMESPACE = "mtls";
-export const TOP_LEVEL_KEYS = ["namespace", "trustDomain", "clusterDomain", "ca", "certificates", "services", "kubernetes"] as const;
+export const TOP_LEVEL_KEYS = ["namespace", "trustDomain", "clusterDomain", "ca", "certificates", "services", "kubernetes", "mesh"] as const;
 const CA_KEYS = ["commonName", "keyAlgorithm", "validityHours", "intermediate", "intermediateValidityHours", "generation", "rotation", "exportPrivateKey"];
 const CERT_KEYS = ["keyAlgorithm", "validityHours", "renewBeforeHours"];
 const RUN_AS_KEYS = ["runAsUser", "runAsGroup", "fsGroup"];
 const SERVICE_KEYS = ["name", "image", "port", "usage", "delivery", "rollout", "mountPath", "allowFrom", "dnsNames", "ipAddresses", "replicas", ...CERT_KEYS, ...RUN_AS_KEYS];
-const KUBERNETES_KEYS = ["renderDirectory", "context", "kubeconfig", "createNamespace", "podSecurity", "skipAwait", ...RUN_AS_KEYS];
+const KUBERNETES_KEYS = ["renderDirectory", "context", "kubeconfig", "createNamespace", "podSecurity", "skipAwait", "networkPolicy", ...RUN_AS_KEYS];
+const MESH_KEYS = ["provider", "pluginCa", "caNamespace"];
 
 /** Keys whose values are plain strings even when they look like JSON (a namespace named `123`). */
 const STRING_KEYS = new Set(["namespace", "trustDomain", "clusterDomain"]);
@@ -281,9 +306,11 @@ class Checker {
 type AllowFromEntry =
     | { form: "service"; service: string }
     | { form: "namespace"; namespace: string; service: string }
-    | { form: "spiffe"; spiffeId: SpiffeIdParts; commonName?: string };
+    | { form: "spiffe"; spiffeId: SpiffeIdParts; commonName?: string; networkPolicyFrom?: IngressSource[] };
 
-const CALLER_KEYS = ["namespace", "service", "spiffeId", "commonName"];
+const CALLER_KEYS = ["namespace", "service", "spiffeId", "commonName", "networkPolicyFrom"];
+const PEER_KEYS = ["cidr", "except", "namespace", "podLabels"];
+const PEER_FORMS = "{ cidr: <address block>, except: [<blocks inside it>] } or { namespace: <namespace>, podLabels: { <key>: <value> } }";
 const CALLER_FORMS = "a service of mtls:services by name, { namespace, service } for a caller in another namespace, or { spiffeId, commonName } for a caller from another trust domain";
 const SPIFFE_RULE = "use spiffe://<trust domain>/<path>, e.g. spiffe://billing.internal/ns/billing/sa/invoicer (trust domain: lower-case letters, digits, '.', '-', '_'; path: segments of letters, digits, '.', '-', '_', none empty, '.' or '..')";
 
@@ -324,6 +351,10 @@ function parseAllowFromEntry(c: Checker, path: string, item: unknown): AllowFrom
             c.add(`${path}.commonName`, "only applies with spiffeId; a { namespace, service } caller's CN is its service name, so remove commonName");
             ok = false;
         }
+        if (r.networkPolicyFrom !== undefined) {
+            c.add(`${path}.networkPolicyFrom`, "only applies with spiffeId; the NetworkPolicy selects a { namespace, service } caller's pods by their labels, so remove networkPolicyFrom");
+            ok = false;
+        }
         return ok ? { form: "namespace", namespace: r.namespace as string, service: r.service as string } : undefined;
     }
     if (r.spiffeId === undefined) {
@@ -336,7 +367,62 @@ function parseAllowFromEntry(c: Checker, path: string, item: unknown): AllowFrom
         c.add(`${path}.commonName`, `${show(r.commonName)} is not a certificate CN this allowlist can hold; use 1 to 64 characters without ',' (MTLS_ALLOWED_CLIENTS is comma-separated) or control characters`);
         return undefined;
     }
-    return parts ? { form: "spiffe", spiffeId: parts, commonName: r.commonName as string | undefined } : undefined;
+    const networkPolicyFrom = r.networkPolicyFrom === undefined ? undefined : parseNetworkPeers(c, `${path}.networkPolicyFrom`, r.networkPolicyFrom);
+    if (networkPolicyFrom === null) return undefined;
+    return parts ? { form: "spiffe", spiffeId: parts, commonName: r.commonName as string | undefined, networkPolicyFrom } : undefined;
+}
+
+/** The places a caller's connections come from, as written under `networkPolicyFrom`; null after a problem. */
+function parseNetworkPeers(c: Checker, path: string, value: unknown): IngressSource[] | null {
+    if (!Array.isArray(value) || value.length === 0) {
+        c.add(path, `must be a non-empty list of ${PEER_FORMS}, got ${show(value)}`);
+        return null;
+    }
+    const before = c.problems.length;
+    const peers = value.map((item, k): IngressSource | undefined => {
+        const at = `${path}[${k}]`;
+        if (item === null || typeof item !== "object" || Array.isArray(item)) {
+            c.add(at, `${show(item)} is not a place connections come from; write ${PEER_FORMS}`);
+            return undefined;
+        }
+        const r = c.record(at, item, PEER_KEYS) as Record<string, unknown>;
+        const byAddress = r.cidr !== undefined || r.except !== undefined;
+        const byLabels = r.namespace !== undefined || r.podLabels !== undefined;
+        if (byAddress === byLabels) {
+            c.add(at, byAddress
+                ? "sets both an address block and pod labels; a NetworkPolicy peer is one or the other, so write two entries"
+                : `names no peer; write ${PEER_FORMS}`);
+            return undefined;
+        }
+        if (byAddress) {
+            const block = parseCidr(r.cidr);
+            if (r.cidr === undefined) c.add(`${at}.cidr`, "is required with except: the block the exceptions are carved from");
+            else if (!block) c.add(`${at}.cidr`, `${show(r.cidr)} is not an address block; write <address>/<prefix length> with the host bits zero, e.g. 192.0.2.0/24 or 2001:db8::/32`);
+            const except: string[] = [];
+            if (r.except !== undefined) {
+                if (!Array.isArray(r.except)) c.add(`${at}.except`, `must be a list of address blocks inside cidr, got ${show(r.except)}`);
+                else r.except.forEach((e, m) => {
+                    const inner = parseCidr(e);
+                    if (!inner) c.add(`${at}.except[${m}]`, `${show(e)} is not an address block; write <address>/<prefix length> with the host bits zero`);
+                    else if (block && !isStrictSubBlock(inner, block)) c.add(`${at}.except[${m}]`, `${show(e)} is not inside ${r.cidr} and smaller than it, as the API requires; remove it or fix the block`);
+                    else except.push(e as string);
+                });
+            }
+            return block ? { cidr: r.cidr as string, ...(except.length > 0 ? { except } : {}) } : undefined;
+        }
+        if (r.namespace !== undefined && !isDns1123Label(r.namespace)) c.add(`${at}.namespace`, `${show(r.namespace)} is not a DNS-1123 label; use ${LABEL_RULE}`);
+        const labels = r.podLabels;
+        if (labels === undefined || labels === null || typeof labels !== "object" || Array.isArray(labels) || Object.keys(labels).length === 0) {
+            c.add(`${at}.podLabels`, `must be a map of at least one label of the pods the caller's connections come from (e.g. { istio: eastwestgateway }), got ${show(labels)}; an empty selector would admit every pod of the namespace`);
+            return undefined;
+        }
+        for (const [key, v] of Object.entries(labels)) {
+            if (!isLabelKey(key)) c.add(`${at}.podLabels`, `${show(key)} is not a label key; use [<DNS subdomain>/]<name>, the name at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit`);
+            else if (!isLabelValue(v)) c.add(`${at}.podLabels.${key}`, `${show(v)} is not a label value; use at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit`);
+        }
+        return { podLabels: { ...(labels as Record<string, string>) }, ...(r.namespace !== undefined ? { namespace: r.namespace as string } : {}) };
+    });
+    return c.problems.length > before ? null : peers.filter((p): p is IngressSource => p !== undefined);
 }
 
 /** What a stack knows about its own services when it resolves who may call them. */
@@ -345,6 +431,8 @@ interface StackIdentity {
     trustDomain?: string;
     /** Usage of each service of the stack, by name. */
     usages: Map<string, Usage>;
+    /** Whether servers get NetworkPolicies (`mtls:kubernetes.networkPolicy`). */
+    networkPolicy: boolean;
 }
 
 /**
@@ -404,12 +492,19 @@ function resolveCallers(c: Checker, i: number, svc: ServiceSpec, entries: Array<
                 : `${show(id.id)} is a workload of this trust domain; write { namespace: ${id.namespace}, service: ${id.serviceAccount} }`);
             return undefined;
         }
+        // Reported without dropping the caller, so that the graph's other checks still see it.
+        if (stack.networkPolicy && entry.networkPolicyFrom === undefined && svc.usage !== "client") {
+            c.add(`${at}.networkPolicyFrom`, `is required: ${show(id.id)} is from another trust domain and no label of this cluster selects its pods, so the NetworkPolicy (on by default) would drop its connections before the app sees them; write networkPolicyFrom: [{ cidr: <its addresses> }] or [{ namespace: <namespace>, podLabels: { ... } }] naming where its connections arrive from (e.g. an east-west gateway), or set mtls:kubernetes.networkPolicy: false`);
+        }
+        if (!stack.networkPolicy && entry.networkPolicyFrom !== undefined) {
+            c.add(`${at}.networkPolicyFrom`, "has no effect with mtls:kubernetes.networkPolicy: false (no NetworkPolicy is written); remove it, or turn network policies back on");
+        }
         const commonName = entry.commonName ?? id.serviceAccount;
         if (commonName === undefined) {
             c.add(`${at}.commonName`, `is required: the path of ${show(id.id)} is not /ns/<namespace>/sa/<service account>, so the caller's CN cannot be derived from it; give the CN its certificate carries`);
             return undefined;
         }
-        return { commonName, spiffeId: id.id, inStack: false };
+        return { commonName, spiffeId: id.id, inStack: false, ...(entry.networkPolicyFrom ? { networkPolicyFrom: entry.networkPolicyFrom } : {}) };
     });
 
     const firstByIdentity = new Map<string, number>();
@@ -596,6 +691,7 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
         podSecurity,
         skipAwait: c.boolean("kubernetes.skipAwait", kubernetesRaw.skipAwait, false),
         runAs: c.runAs("kubernetes", kubernetesRaw, DEFAULTS.workload.runAs),
+        networkPolicy: c.boolean("kubernetes.networkPolicy", kubernetesRaw.networkPolicy, true),
     };
     if (kubernetes.renderDirectory !== undefined && kubernetes.context !== undefined) {
         c.add("kubernetes", "sets both renderDirectory and context; keep renderDirectory to write manifests, or context to deploy to that cluster");
@@ -625,6 +721,7 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
         namespace: namespace as string,
         trustDomain: isTrustDomain(trustDomain) ? trustDomain : undefined,
         usages,
+        networkPolicy: kubernetes.networkPolicy,
     };
     const issuingHours = ca.intermediate ? ca.intermediateValidityHours ?? 0 : ca.validityHours;
     const issuingKey = ca.intermediate ? "ca.intermediateValidityHours" : "ca.validityHours";
@@ -640,6 +737,8 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
         c.add("certificates.validityHours", `${certificates.validityHours} hours would outlive the CA (${issuingKey}: ${issuingHours}); lower it or raise ${issuingKey}`);
     }
 
+    const mesh = parseMesh(c, raw.mesh, ca, identity.trustDomain);
+
     if (kubernetes.renderDirectory === undefined && kubernetes.context === undefined) kubernetes.renderDirectory = `out/${names.stack}`;
 
     if (c.problems.length > 0) throw new StackConfigError(c.problems);
@@ -651,5 +750,34 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
         certificates,
         services: parsed.flatMap((p) => (p ? [p.spec] : [])),
         kubernetes,
+        ...(mesh ? { mesh } : {}),
     };
+}
+
+/** `mtls:mesh`: `istio`, or a map with `provider` and the plug-in CA settings. */
+function parseMesh(c: Checker, raw: unknown, ca: CaSpec, trustDomain: string | undefined): MeshSpec | undefined {
+    if (raw === undefined || raw === null) return undefined;
+    const r = typeof raw === "string" ? { provider: raw } : c.record("mesh", raw, MESH_KEYS);
+    if (!r) return undefined;
+    const providerPath = typeof raw === "string" ? "mesh" : "mesh.provider";
+    if (!(MESH_PROVIDERS as readonly unknown[]).includes(r.provider)) {
+        c.add(providerPath, r.provider === undefined
+            ? `is required: the mesh to write policies for; use one of ${MESH_PROVIDERS.join(", ")}`
+            : `${show(r.provider)} is not a mesh this project writes policies for; use one of ${MESH_PROVIDERS.join(", ")}, or remove mtls:mesh`);
+        return undefined;
+    }
+    const pluginCa = c.boolean("mesh.pluginCa", r.pluginCa, false);
+    const mesh: MeshSpec = { provider: r.provider as MeshProvider, pluginCa };
+    if (r.caNamespace !== undefined) {
+        if (!pluginCa) c.add("mesh.caNamespace", "only applies with mesh.pluginCa: true (where the cacerts Secret goes); set pluginCa: true or remove caNamespace");
+        else if (!isDns1123Label(r.caNamespace)) c.add("mesh.caNamespace", `${show(r.caNamespace)} is not a namespace name; use ${LABEL_RULE}`);
+    }
+    if (pluginCa) mesh.caNamespace = isDns1123Label(r.caNamespace) ? r.caNamespace : DEFAULT_ISTIO_NAMESPACE;
+    if (pluginCa && !ca.intermediate) {
+        c.add("mesh.pluginCa", "needs mtls:ca.intermediate: true: istiod signs with the key in its cacerts Secret, and that must be an intermediate's, never the root's; set mtls:ca.intermediate: true, or remove pluginCa");
+    }
+    if (trustDomain === undefined) {
+        c.add(typeof raw === "string" ? "mesh" : "mesh.provider", "Istio's AuthorizationPolicy names callers <trust domain>/ns/<namespace>/sa/<service account>, and mtls:trustDomain is not set; set mtls:trustDomain to the mesh's trust domain, or remove mtls:mesh");
+    }
+    return mesh;
 }

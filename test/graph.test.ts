@@ -28,6 +28,8 @@ function spec(services: Array<Record<string, unknown>>, extra: RawStackConfig = 
         namespace: "shop",
         trustDomain: TD,
         services: services.map((svc) => ({ image: "example/app:1.0", port: 8443, ...svc })),
+        // The graph is drawn from allowFrom alone; callers from other trust domains then need no networkPolicyFrom.
+        kubernetes: { networkPolicy: false },
         ...extra,
     }, names);
 }
@@ -214,7 +216,7 @@ describe("every generated diagram parses with Mermaid's own parser", () => {
                 "mtls:namespace": "shop",
                 "mtls:trustDomain": TD,
                 "mtls:services": JSON.stringify([
-                    { name: "a", image: "i", port: 1, allowFrom: ["b", { spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer" }] },
+                    { name: "a", image: "i", port: 1, allowFrom: ["b", { spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer", networkPolicyFrom: [{ cidr: "192.0.2.0/24" }] }] },
                     { name: "b", image: "i", usage: "client" },
                 ]),
             },

@@ -60,7 +60,8 @@ describe.each(SHIPPED_STACKS)("the %s stack under mocks", (stack) => {
         const provider = named("pulumi:providers:kubernetes", "kubernetes");
         expect(provider.inputs.renderYamlToDirectory).toBe(path.join(PROJECT_ROOT, "out", stack));
         const k8sObjects = recorded.filter((r) => r.type.startsWith("kubernetes:"));
-        expect(k8sObjects.length).toBe(1 + 3 * 4 + 1);
+        // The namespace, per service a ConfigMap, Secret, ServiceAccount and Deployment, and for the one server a Service and a NetworkPolicy.
+        expect(k8sObjects.length).toBe(1 + 3 * 4 + 2);
         for (const object of k8sObjects) expect(object.provider, object.name).toMatch(/pulumi:providers:kubernetes::kubernetes::/);
         expect(fs.statSync(provider.inputs.renderYamlToDirectory).mode & 0o777).toBe(0o700);
     });
@@ -133,7 +134,7 @@ describe("the program's config handling", () => {
         const config = shippedStackConfig("dev");
         const services = JSON.parse(config["mtls:services"]);
         services[0].allowFrom = [
-            { spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer" },
+            { spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer", networkPolicyFrom: [{ cidr: "192.0.2.0/24" }] },
             "order-service",
             { namespace: "reports-dev", service: "report-service" },
         ];
@@ -151,7 +152,7 @@ describe("the program's config handling", () => {
         const config = shippedStackConfig("dev");
         delete config["mtls:trustDomain"];
         const services = JSON.parse(config["mtls:services"]);
-        services[0].allowFrom = ["order-service", { spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer" }];
+        services[0].allowFrom = ["order-service", { spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer", networkPolicyFrom: [{ cidr: "192.0.2.0/24" }] }];
         await runStack({ ...config, "mtls:services": JSON.stringify(services) });
         const user = serviceEnv("user-service");
         expect(user.MTLS_ALLOWED_CLIENTS).toBe("order-service,invoicer");

@@ -42,8 +42,9 @@ describe("parseStackConfig: accepted config", () => {
         expect(spec.services[0]).toMatchObject({ usage: "both", delivery: "files", mountPath: "/etc/mtls", replicas: 1, port: 8443 });
         expect(spec.kubernetes).toEqual({
             renderDirectory: "out/test", context: undefined, kubeconfig: undefined, createNamespace: true,
-            podSecurity: "restricted", skipAwait: false, runAs: { runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 },
+            podSecurity: "restricted", skipAwait: false, runAs: { runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 }, networkPolicy: true,
         });
+        expect(spec.mesh).toBeUndefined();
         expect(spec.services[0].runAs).toEqual({ runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 });
     });
 
@@ -196,20 +197,20 @@ describe("allowFrom: callers accepted", () => {
         const raw = graphConfig([{
             name: "a",
             allowFrom: [
-                { spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer" },
-                { spiffeId: "spiffe://corp.example/batch/nightly", commonName: "nightly batch" },
-                { spiffeId: "spiffe://billing.internal/ns/billing/sa/refunds", commonName: "refunds.billing" },
+                { spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer", networkPolicyFrom: [{ cidr: "192.0.2.0/24" }] },
+                { spiffeId: "spiffe://corp.example/batch/nightly", commonName: "nightly batch", networkPolicyFrom: [{ cidr: "198.51.100.0/24", except: ["198.51.100.128/25"] }] },
+                { spiffeId: "spiffe://billing.internal/ns/billing/sa/refunds", commonName: "refunds.billing", networkPolicyFrom: [{ namespace: "gateways", podLabels: { istio: "eastwestgateway" } }] },
             ],
         }]);
         expect(callersOf(raw)).toEqual([
-            { commonName: "invoicer", spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer", inStack: false },
-            { commonName: "nightly batch", spiffeId: "spiffe://corp.example/batch/nightly", inStack: false },
-            { commonName: "refunds.billing", spiffeId: "spiffe://billing.internal/ns/billing/sa/refunds", inStack: false },
+            { commonName: "invoicer", spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer", inStack: false, networkPolicyFrom: [{ cidr: "192.0.2.0/24" }] },
+            { commonName: "nightly batch", spiffeId: "spiffe://corp.example/batch/nightly", inStack: false, networkPolicyFrom: [{ cidr: "198.51.100.0/24", except: ["198.51.100.128/25"] }] },
+            { commonName: "refunds.billing", spiffeId: "spiffe://billing.internal/ns/billing/sa/refunds", inStack: false, networkPolicyFrom: [{ namespace: "gateways", podLabels: { istio: "eastwestgateway" } }] },
         ]);
     });
 
     it("accepts a caller by SPIFFE ID in a stack without a trust domain of its own", () => {
-        const raw = { ...graphConfig([{ name: "a", allowFrom: [{ spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer" }] }]), trustDomain: undefined };
+        const raw = { ...graphConfig([{ name: "a", allowFrom: [{ spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer" }] }], { kubernetes: { networkPolicy: false } }), trustDomain: undefined };
         expect(callersOf(raw)).toEqual([{ commonName: "invoicer", spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer", inStack: false }]);
     });
 
@@ -241,7 +242,7 @@ describe("allowFrom: refused by key path, with the fix", () => {
         ["both forms in one entry", graphConfig([{ name: "a", allowFrom: [{ namespace: "billing", service: "x", spiffeId: OTHER }] }]),
             "mtls:services[0].allowFrom[0]", /sets both \{ namespace, service \} and spiffeId; keep \{ namespace, service \} for a caller in another namespace of this trust domain, or spiffeId/],
         ["an unknown key", graphConfig([{ name: "a", allowFrom: [{ namespace: "billing", service: "x", port: 8443 }] }]),
-            "mtls:services[0].allowFrom[0].port", /is not a known setting; use one of namespace, service, spiffeId, commonName$/],
+            "mtls:services[0].allowFrom[0].port", /is not a known setting; use one of namespace, service, spiffeId, commonName, networkPolicyFrom$/],
         ["a map naming no caller", graphConfig([{ name: "a", allowFrom: [{ commonName: "x" }] }]),
             "mtls:services[0].allowFrom[0]", /names no caller; write a service of mtls:services by name/],
         ["a namespace without a service", graphConfig([{ name: "a", allowFrom: [{ namespace: "billing" }] }]),
