@@ -345,3 +345,98 @@ describe("the config contract is pure", () => {
         expect(() => loadTypeScript("components/checks.ts")).toThrow(/@pulumi\/pulumi/);
     });
 });
+
+describe("mtls:kubernetes.networkPolicy and allowFrom[].networkPolicyFrom", () => {
+    const OTHER = "spiffe://billing.internal/ns/billing/sa/invoicer";
+    const withOther = (entry: Record<string, unknown>, extra: RawStackConfig = {}) => graphConfig([{ name: "a", allowFrom: [{ spiffeId: OTHER, ...entry }] }], extra);
+
+    it("is on by default and can be turned off", () => {
+        expect(parseStackConfig(graphConfig([{ name: "a" }]), names).kubernetes.networkPolicy).toBe(true);
+        expect(parseStackConfig(graphConfig([{ name: "a" }], { kubernetes: { networkPolicy: false } }), names).kubernetes.networkPolicy).toBe(false);
+    });
+
+    it("keeps network peers for a caller from another trust domain, by address block or by pod labels", () => {
+        const raw = withOther({ networkPolicyFrom: [{ cidr: "10.8.0.0/16", except: ["10.8.1.0/24"] }, { namespace: "istio-system", podLabels: { istio: "eastwestgateway" } }, { podLabels: { "example.com/role": "relay" } }] });
+        expect(callersOf(raw)[0].networkPolicyFrom).toEqual([
+            { cidr: "10.8.0.0/16", except: ["10.8.1.0/24"] },
+            { namespace: "istio-system", podLabels: { istio: "eastwestgateway" } },
+            { podLabels: { "example.com/role": "relay" } },
+        ]);
+    });
+
+    const cases: Array<[string, RawStackConfig, string, RegExp]> = [
+        ["networkPolicy that is not a boolean", graphConfig([{ name: "a" }], { kubernetes: { networkPolicy: "yes" } }),
+            "mtls:kubernetes.networkPolicy", /^must be true or false, got "yes"$/],
+        ["a caller from another trust domain without networkPolicyFrom", withOther({}),
+            "mtls:services[0].allowFrom[0].networkPolicyFrom", /^is required: "spiffe:\/\/billing\.internal\/ns\/billing\/sa\/invoicer" is from another trust domain and no label of this cluster selects its pods, .*or set mtls:kubernetes\.networkPolicy: false$/],
+        ["networkPolicyFrom with network policies off", withOther({ networkPolicyFrom: [{ cidr: "10.0.0.0/8" }] }, { kubernetes: { networkPolicy: false } }),
+            "mtls:services[0].allowFrom[0].networkPolicyFrom", /^has no effect with mtls:kubernetes\.networkPolicy: false/],
+        ["networkPolicyFrom on a { namespace, service } caller", graphConfig([{ name: "a", allowFrom: [{ namespace: "billing", service: "x", networkPolicyFrom: [{ cidr: "10.0.0.0/8" }] }] }]),
+            "mtls:services[0].allowFrom[0].networkPolicyFrom", /^only applies with spiffeId; the NetworkPolicy selects a \{ namespace, service \} caller's pods by their labels/],
+        ["an empty networkPolicyFrom", withOther({ networkPolicyFrom: [] }),
+            "mtls:services[0].allowFrom[0].networkPolicyFrom", /^must be a non-empty list of \{ cidr/],
+        ["a block with host bits set", withOther({ networkPolicyFrom: [{ cidr: "10.0.0.1/8" }] }),
+            "mtls:services[0].allowFrom[0].networkPolicyFrom[0].cidr", /^"10\.0\.0\.1\/8" is not an address block; write <address>\/<prefix length> with the host bits zero/],
+        ["an exception outside the block", withOther({ networkPolicyFrom: [{ cidr: "10.0.0.0/16", except: ["10.1.0.0/24"] }] }),
+            "mtls:services[0].allowFrom[0].networkPolicyFrom[0].except[0]", /^"10\.1\.0\.0\/24" is not inside 10\.0\.0\.0\/16 and smaller than it/],
+        ["except without cidr", withOther({ networkPolicyFrom: [{ except: ["10.1.0.0/24"] }] }),
+            "mtls:services[0].allowFrom[0].networkPolicyFrom[0].cidr", /^is required with except/],
+        ["a block and labels in one peer", withOther({ networkPolicyFrom: [{ cidr: "10.0.0.0/8", podLabels: { a: "b" } }] }),
+            "mtls:services[0].allowFrom[0].networkPolicyFrom[0]", /^sets both an address block and pod labels/],
+        ["a namespace without pod labels", withOther({ networkPolicyFrom: [{ namespace: "gateways" }] }),
+            "mtls:services[0].allowFrom[0].networkPolicyFrom[0].podLabels", /^must be a map of at least one label .*an empty selector would admit every pod of the namespace$/],
+        ["a label value the API refuses", withOther({ networkPolicyFrom: [{ podLabels: { app: "east west" } }] }),
+            "mtls:services[0].allowFrom[0].networkPolicyFrom[0].podLabels.app", /^"east west" is not a label value/],
+        ["an unknown key in a peer", withOther({ networkPolicyFrom: [{ cidr: "10.0.0.0/8", port: 1 }] }),
+            "mtls:services[0].allowFrom[0].networkPolicyFrom[0].port", /^is not a known setting; use one of cidr, except, namespace, podLabels$/],
+    ];
+
+    it.each(cases)("refuses %s by key path, with the fix", (_label, raw, keyPath, message) => {
+        const problems = problemsOf(raw);
+        const here = problems.filter((p) => p.startsWith(`${keyPath}: `));
+        expect(here, problems.join("\n")).toHaveLength(1);
+        expect(here[0].slice(keyPath.length + 2)).toMatch(message);
+    });
+});
+
+describe("mtls:mesh", () => {
+    const intermediate = { ca: { intermediate: true } };
+
+    it("takes istio as a word or a map, with the plug-in CA in istio-system by default", () => {
+        expect(parseStackConfig(graphConfig([{ name: "a" }], { mesh: "istio" }), names).mesh).toEqual({ provider: "istio", pluginCa: false });
+        expect(parseStackConfig(graphConfig([{ name: "a" }], { ...intermediate, mesh: { provider: "istio", pluginCa: true } }), names).mesh)
+            .toEqual({ provider: "istio", pluginCa: true, caNamespace: "istio-system" });
+        expect(parseStackConfig(graphConfig([{ name: "a" }], { ...intermediate, mesh: { provider: "istio", pluginCa: true, caNamespace: "mesh-ca" } }), names).mesh?.caNamespace).toBe("mesh-ca");
+    });
+
+    it("reads the word as the engine hands it over", () => {
+        const raw = readRawStackConfig({ "mtls:namespace": "shop", "mtls:trustDomain": "td", "mtls:services": '[{"name":"a","image":"i","port":1}]', "mtls:mesh": "istio" });
+        expect(parseStackConfig(raw, names).mesh?.provider).toBe("istio");
+    });
+
+    const cases: Array<[string, RawStackConfig, string, RegExp]> = [
+        ["a plug-in CA without an intermediate", graphConfig([{ name: "a" }], { mesh: { provider: "istio", pluginCa: true } }),
+            "mtls:mesh.pluginCa", /^needs mtls:ca\.intermediate: true: istiod signs with the key in its cacerts Secret, and that must be an intermediate's, never the root's; set mtls:ca\.intermediate: true, or remove pluginCa$/],
+        ["a mesh this project writes no policy for", graphConfig([{ name: "a" }], { mesh: "linkerd" }),
+            "mtls:mesh", /^"linkerd" is not a mesh this project writes policies for; use one of istio, or remove mtls:mesh$/],
+        ["a map without provider", graphConfig([{ name: "a" }], { mesh: { pluginCa: false } }),
+            "mtls:mesh.provider", /^is required: the mesh to write policies for; use one of istio$/],
+        ["an unknown mesh key", graphConfig([{ name: "a" }], { mesh: { provider: "istio", strict: true } }),
+            "mtls:mesh.strict", /^is not a known setting; use one of provider, pluginCa, caNamespace$/],
+        ["caNamespace without pluginCa", graphConfig([{ name: "a" }], { mesh: { provider: "istio", caNamespace: "istio-system" } }),
+            "mtls:mesh.caNamespace", /^only applies with mesh\.pluginCa: true/],
+        ["a caNamespace that is not a namespace name", graphConfig([{ name: "a" }], { ...intermediate, mesh: { provider: "istio", pluginCa: true, caNamespace: "Istio" } }),
+            "mtls:mesh.caNamespace", /^"Istio" is not a namespace name/],
+        ["a mesh without a trust domain", { ...graphConfig([{ name: "a" }], { mesh: "istio" }), trustDomain: undefined },
+            "mtls:mesh", /^Istio's AuthorizationPolicy names callers <trust domain>\/ns\/<namespace>\/sa\/<service account>, and mtls:trustDomain is not set; set mtls:trustDomain/],
+        ["pluginCa that is not a boolean", graphConfig([{ name: "a" }], { ...intermediate, mesh: { provider: "istio", pluginCa: "yes" } }),
+            "mtls:mesh.pluginCa", /^must be true or false/],
+    ];
+
+    it.each(cases)("refuses %s by key path, with the fix", (_label, raw, keyPath, message) => {
+        const problems = problemsOf(raw);
+        const here = problems.filter((p) => p.startsWith(`${keyPath}: `));
+        expect(here, problems.join("\n")).toHaveLength(1);
+        expect(here[0].slice(keyPath.length + 2)).toMatch(message);
+    });
+});
