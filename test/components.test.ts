@@ -18,6 +18,9 @@ const K8S = {
     deployment: "kubernetes:apps/v1:Deployment",
     service: "kubernetes:core/v1:Service",
     serviceAccount: "kubernetes:core/v1:ServiceAccount",
+    networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    authorizationPolicy: "kubernetes:security.istio.io/v1:AuthorizationPolicy",
+    peerAuthentication: "kubernetes:security.istio.io/v1:PeerAuthentication",
 };
 
 beforeAll(async () => {
@@ -396,5 +399,93 @@ describe("MtlsWorkload", () => {
             .toThrow(/^MtlsWorkload noport: port: is required for usage: server/);
         await valueOf(material.configMapName);
         expect(byType(K8S.deployment)).toEqual([]);
+    });
+});
+
+describe("MtlsWorkload's NetworkPolicy", () => {
+    async function server(args: Partial<import("../components").MtlsWorkloadArgs>, name = "user-service") {
+        const leaf = newLeaf(newCa(`ca-np-${name}`), { serviceName: name, usage: args.usage ?? "both" });
+        const material = new c.CertificateMaterial(name, { certificate: leaf, namespace: "shop" });
+        const w = new c.MtlsWorkload(name, { serviceName: name, namespace: "shop", image: "example/app:1", material, port: 8443, ...args });
+        await valueOf(w.deploymentName);
+        if (w.networkPolicy) await valueOf(w.networkPolicy.urn);
+        return w;
+    }
+
+    it("isolates the server's pods and admits the given sources on its port, as a child of the workload", async () => {
+        const w = await server({ ingressFrom: [{ podLabels: c.workloadLabels("order-service") }, { podLabels: c.workloadLabels("report-service"), namespace: "reports" }] });
+        const policy = named(K8S.networkPolicy, "user-service-ingress").inputs;
+        expect(policy.metadata).toMatchObject({ name: "user-service-mtls", namespace: "shop", labels: c.workloadLabels("user-service") });
+        expect(policy.spec).toEqual(c.ingressPolicySpec({
+            podLabels: c.workloadLabels("user-service"),
+            port: 8443,
+            sources: [{ podLabels: c.workloadLabels("order-service") }, { podLabels: c.workloadLabels("report-service"), namespace: "reports" }],
+        }));
+        // The pods it selects are the Deployment's.
+        expect(policy.spec.podSelector.matchLabels).toEqual(named(K8S.deployment, "user-service-deployment").inputs.spec.template.metadata.labels);
+        expect(await valueOf(w.networkPolicy!.urn)).toContain("mtls:index:MtlsWorkload$kubernetes:networking.k8s.io/v1:NetworkPolicy::user-service-ingress");
+    });
+
+    it("admits no one with an empty list, and writes no policy without ingressFrom", async () => {
+        await server({ ingressFrom: [] }, "ledger");
+        expect(named(K8S.networkPolicy, "ledger-ingress").inputs.spec.ingress).toEqual([]);
+        const open = await server({}, "open");
+        expect(open.networkPolicy).toBeUndefined();
+        expect(byType(K8S.networkPolicy).map((p) => p.name)).toEqual(["ledger-ingress"]);
+    });
+
+    it("refuses ingressFrom on a client", async () => {
+        const leaf = newLeaf(newCa("ca-np-client"), { serviceName: "c", usage: "client" });
+        const material = new c.CertificateMaterial("c", { certificate: leaf, namespace: "shop" });
+        expect(() => new c.MtlsWorkload("c", { serviceName: "c", namespace: "shop", image: "i", material, usage: "client", ingressFrom: [] }))
+            .toThrow(/ingressFrom applies to servers/);
+        await valueOf(material.configMapName);
+    });
+});
+
+describe("IstioMesh and IstioServerPolicy", () => {
+    it("makes the namespace's mutual TLS STRICT", async () => {
+        const mesh = new c.IstioMesh("mesh", { namespace: "shop" });
+        await valueOf(mesh.peerAuthentication.urn);
+        const pa = named(K8S.peerAuthentication, "mesh-peer-authentication").inputs;
+        expect(pa).toMatchObject({ apiVersion: "security.istio.io/v1", kind: "PeerAuthentication", metadata: { namespace: "shop" }, spec: { mtls: { mode: "STRICT" } } });
+        expect(pa.spec.selector).toBeUndefined();
+        expect(mesh.caSecret).toBeUndefined();
+        expect(byType("kubernetes:core/v1:Secret")).toEqual([]);
+    });
+
+    it("hands istiod the intermediate as its plug-in CA, in a cacerts Secret whose data is secret", async () => {
+        const ca = newCa("mesh-ca", { intermediate: true });
+        const mesh = new c.IstioMesh("mesh", {
+            namespace: "shop",
+            pluginCa: { signingCertPem: ca.certPem, signingKeyPem: ca.privateKeyPem, rootCertPem: ca.rootCertPem, trustBundlePem: ca.trustBundlePem },
+        });
+        await valueOf(mesh.caSecret!.urn);
+        const secret = named("kubernetes:core/v1:Secret", "mesh-cacerts");
+        const [intermediate, root, key] = await Promise.all([valueOf(ca.certPem), valueOf(ca.rootCertPem), valueOf(ca.privateKeyPem)]);
+        expect(secret.inputs.metadata).toMatchObject({ name: "cacerts", namespace: "istio-system" });
+        expect(secret.inputs.type).toBe("Opaque");
+        expect(secret.inputs.stringData).toEqual({ "ca-cert.pem": intermediate, "ca-key.pem": key, "root-cert.pem": root, "cert-chain.pem": intermediate + root });
+        expect(secret.secretInputs).toContain("stringData");
+        expect(signedBy(intermediate, root)).toBe(true);
+        expect(parseCertificate(intermediate).isCa).toBe(true);
+    });
+
+    it("allows only the callers' principals on the server's port, as a child of its component", async () => {
+        const policy = new c.IstioServerPolicy("user-service", {
+            namespace: "shop",
+            serviceName: "user-service",
+            podLabels: c.workloadLabels("user-service"),
+            port: 8443,
+            allowedSpiffeIds: ["spiffe://td/ns/shop/sa/order-service", "spiffe://billing.internal/ns/billing/sa/invoicer"],
+        });
+        expect(await valueOf(policy.authorizationPolicy.urn)).toContain("mtls:index:IstioServerPolicy$kubernetes:security.istio.io/v1:AuthorizationPolicy::user-service-authorization");
+        const ap = named(K8S.authorizationPolicy, "user-service-authorization").inputs;
+        expect(ap).toMatchObject({ apiVersion: "security.istio.io/v1", kind: "AuthorizationPolicy", metadata: { name: "user-service-mtls", namespace: "shop" } });
+        expect(ap.spec).toEqual({
+            selector: { matchLabels: c.workloadLabels("user-service") },
+            action: "ALLOW",
+            rules: [{ from: [{ source: { principals: ["td/ns/shop/sa/order-service", "billing.internal/ns/billing/sa/invoicer"] } }], to: [{ operation: { ports: ["8443"] } }] }],
+        });
     });
 });

@@ -200,3 +200,94 @@ describe("the program's config handling", () => {
         expect(named("kubernetes:core/v1:ConfigMap", "user-service-certs").inputs.metadata.namespace).toBe("shop-dev");
     });
 });
+
+describe("who may call whom, enforced beyond the app", () => {
+    const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+    const withServices = (stack: string, services: unknown[], extra: Record<string, unknown> = {}) => {
+        const config = shippedStackConfig(stack);
+        config["mtls:services"] = JSON.stringify(services);
+        for (const [key, value] of Object.entries(extra)) config[key] = typeof value === "string" ? value : JSON.stringify(value);
+        return config;
+    };
+    const graph = [
+        { name: "user-service", image: "i", port: 8443, allowFrom: ["order-service", { namespace: "reports-dev", service: "report-service" }, { spiffeId: "spiffe://billing.internal/ns/billing/sa/invoicer", networkPolicyFrom: [{ cidr: "192.0.2.0/24" }] }] },
+        { name: "order-service", image: "i", usage: "client" },
+        { name: "ledger", image: "i", usage: "server", port: 7443 },
+    ];
+
+    it("gives every server a NetworkPolicy built from its callers, and clients none", async () => {
+        await runStack(withServices("dev", graph));
+        expect(byType(NETWORK_POLICY).map((p) => p.name).sort()).toEqual(["ledger-ingress", "user-service-ingress"]);
+        const user = named(NETWORK_POLICY, "user-service-ingress").inputs;
+        expect(user.metadata.namespace).toBe("shop-dev");
+        expect(user.spec.ingress).toEqual([{
+            from: [
+                { podSelector: { matchLabels: { "app.kubernetes.io/name": "order-service", "app.kubernetes.io/part-of": "mtls" } } },
+                { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "reports-dev" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "report-service", "app.kubernetes.io/part-of": "mtls" } } },
+                { ipBlock: { cidr: "192.0.2.0/24" } },
+            ],
+            ports: [{ protocol: "TCP", port: 8443 }],
+        }]);
+        expect(named(NETWORK_POLICY, "ledger-ingress").inputs.spec).toMatchObject({ policyTypes: ["Ingress"], ingress: [] });
+    });
+
+    it("writes no NetworkPolicy with mtls:kubernetes.networkPolicy: false", async () => {
+        const open = graph.map((svc) => ({ ...svc, allowFrom: svc.allowFrom?.map((c: any) => (c.spiffeId ? { spiffeId: c.spiffeId } : c)) }));
+        await runStack(withServices("dev", open, { "mtls:kubernetes": { renderDirectory: "out/dev", networkPolicy: false } }));
+        expect(byType(NETWORK_POLICY)).toEqual([]);
+        expect(byType("kubernetes:apps/v1:Deployment")).toHaveLength(3);
+    });
+
+    it("with mtls:mesh: istio, a STRICT PeerAuthentication for the namespace and an AuthorizationPolicy per server from the callers' SPIFFE IDs", async () => {
+        await runStack(withServices("dev", graph, { "mtls:mesh": "istio" }));
+        const [pa] = byType("kubernetes:security.istio.io/v1:PeerAuthentication");
+        expect(pa.inputs).toMatchObject({ metadata: { namespace: "shop-dev" }, spec: { mtls: { mode: "STRICT" } } });
+        const policies = byType("kubernetes:security.istio.io/v1:AuthorizationPolicy");
+        expect(policies.map((p) => p.name).sort()).toEqual(["ledger-authorization", "user-service-authorization"]);
+        const user = named("kubernetes:security.istio.io/v1:AuthorizationPolicy", "user-service-authorization").inputs;
+        expect(user.spec.rules[0].from[0].source.principals).toEqual([
+            "dev.shop.internal/ns/shop-dev/sa/order-service",
+            "dev.shop.internal/ns/reports-dev/sa/report-service",
+            "billing.internal/ns/billing/sa/invoicer",
+        ]);
+        // The same identities the app's allowlist holds, without the scheme.
+        expect(serviceEnv("user-service").MTLS_ALLOWED_SPIFFE_IDS.split(",").map((id: string) => id.replace("spiffe://", ""))).toEqual(user.spec.rules[0].from[0].source.principals);
+        expect(user.spec.rules[0].to).toEqual([{ operation: { ports: ["8443"] } }]);
+        expect(named("kubernetes:security.istio.io/v1:AuthorizationPolicy", "ledger-authorization").inputs.spec.rules).toEqual([]);
+        expect(byType("kubernetes:core/v1:Secret").map((s) => s.inputs.metadata.name)).not.toContain("cacerts");
+        for (const object of [pa, ...policies]) expect(object.provider).toMatch(/pulumi:providers:kubernetes::kubernetes::/);
+    });
+
+    it("with pluginCa on prod, puts the intermediate and its key in istio-system's cacerts only, as secret data", async () => {
+        const logged: string[] = [];
+        const capture = (...args: unknown[]) => { logged.push(args.map(String).join(" ")); };
+        for (const level of ["log", "info", "warn", "error", "debug"] as const) vi.spyOn(console, level).mockImplementation(capture);
+        for (const level of ["info", "warn", "error"] as const) vi.spyOn(pulumi.log, level).mockImplementation(async (msg: string) => capture(msg));
+        const config = shippedStackConfig("prod");
+        config["mtls:mesh"] = JSON.stringify({ provider: "istio", pluginCa: true });
+        const outputs = await runStack(config);
+        const secret = byType("kubernetes:core/v1:Secret").find((s) => s.inputs.metadata.name === "cacerts")!;
+        expect(secret.inputs.metadata.namespace).toBe("istio-system");
+        expect(Object.keys(secret.inputs.stringData).sort()).toEqual(["ca-cert.pem", "ca-key.pem", "cert-chain.pem", "root-cert.pem"]);
+        expect(secret.secretInputs).toContain("stringData");
+        const key = secret.inputs.stringData["ca-key.pem"];
+        const intermediateKey = named("tls:index/privateKey:PrivateKey", "ca-intermediate-key").state.privateKeyPem;
+        expect(key).toBe(intermediateKey.endsWith("\n") ? intermediateKey : `${intermediateKey}\n`);
+        const caCert = secret.inputs.stringData["ca-cert.pem"];
+        expect(signedBy(caCert, outputs.caCertPem)).toBe(true);
+        expect(secret.inputs.stringData["cert-chain.pem"]).toBe(caCert + secret.inputs.stringData["root-cert.pem"]);
+        // The leaves the app uses come from the same intermediate istiod is given.
+        expect(signedBy(named("kubernetes:core/v1:ConfigMap", "user-service-certs").inputs.data["tls.crt"], caCert)).toBe(true);
+        const body = key.trim().split("\n").slice(1, -1).join("");
+        for (const cm of byType("kubernetes:core/v1:ConfigMap")) expect(JSON.stringify(cm.inputs)).not.toContain(body.slice(0, 40));
+        for (const other of recorded.filter((r) => r !== secret && !r.type.startsWith("tls:"))) expect(JSON.stringify(other.inputs), other.name).not.toContain(body.slice(0, 40));
+        expect(JSON.stringify(outputs)).not.toContain("PRIVATE KEY");
+        expect(logged.join("\n")).not.toContain("PRIVATE KEY");
+    });
+
+    it("refuses pluginCa on a stack without an intermediate before registering anything", () => {
+        useConfig({ ...shippedStackConfig("dev"), "mtls:mesh": JSON.stringify({ provider: "istio", pluginCa: true }) });
+        expect(() => program.main()).toThrow(/mtls:mesh\.pluginCa: needs mtls:ca\.intermediate: true/);
+        expect(recorded).toEqual([]);
+    });
+});
