@@ -64,3 +64,22 @@ describe("a stack that exports its CA key (mtls:ca.exportPrivateKey: true)", () 
         expect(await validateStack(noPrivateKeyInStackOutputs, stackResources(outputs), { allowedOutputs: ["caPrivateKeyPem"] })).toEqual([]);
     });
 });
+
+describe("a stack with Istio's plug-in CA (mtls:mesh pluginCa on prod)", () => {
+    it("passes every policy of the pack: the intermediate key sits in a Secret only", async () => {
+        const config = shippedStackConfig("prod");
+        config["mtls:mesh"] = JSON.stringify({ provider: "istio", pluginCa: true });
+        const outputs = await runStack(config);
+        const types = new Set(recorded.map((r) => r.type));
+        expect([...types]).toEqual(expect.arrayContaining([
+            "kubernetes:networking.k8s.io/v1:NetworkPolicy", "kubernetes:security.istio.io/v1:AuthorizationPolicy", "kubernetes:security.istio.io/v1:PeerAuthentication",
+        ]));
+        expect(recorded.some((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata.name === "cacerts")).toBe(true);
+        for (const resource of recorded) {
+            for (const policy of resourcePolicies) {
+                expect(await messages(policy, { type: resource.type, name: resource.name, props: resource.inputs }), `${policy.name} on ${resource.name}`).toEqual([]);
+            }
+        }
+        for (const policy of stackPolicies) expect(await validateStack(policy, stackResources(outputs)), policy.name).toEqual([]);
+    });
+});
