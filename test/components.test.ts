@@ -438,7 +438,7 @@ describe("MtlsWorkload's NetworkPolicy", () => {
         const leaf = newLeaf(newCa("ca-np-client"), { serviceName: "c", usage: "client" });
         const material = new c.CertificateMaterial("c", { certificate: leaf, namespace: "shop" });
         expect(() => new c.MtlsWorkload("c", { serviceName: "c", namespace: "shop", image: "i", material, usage: "client", ingressFrom: [] }))
-            .toThrow(/ingressFrom applies to servers/);
+            .toThrow(/MtlsWorkload c: ingressFrom: applies to servers; usage "client" accepts no connections/);
         await valueOf(material.configMapName);
     });
 });
