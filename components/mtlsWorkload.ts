@@ -2,8 +2,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { CertificateMaterial } from "./certificateMaterial";
 import { DEFAULTS } from "./defaults";
+import { checked } from "./checks";
 import { Caller, PeerIdentity, callerIdentities } from "./identity";
-import { IngressSource, ingressPolicySpec } from "./ingressRules";
+import { IngressSource, ingressPolicySpec, ingressSourceProblems } from "./ingressRules";
 import { Delivery, Usage, deliveryProblems, describeProblems, servingProblems, usageProblems } from "./rules";
 
 /** Environment variables describing who the workload is and whom it accepts. */
@@ -172,6 +173,9 @@ export class MtlsWorkload extends pulumi.ComponentResource {
                 : []),
         ];
         if (problems.length > 0) throw new pulumi.ResourceError(describeProblems("MtlsWorkload", name, problems), this);
+        const ingressFrom = args.ingressFrom === undefined ? undefined : checked(this, "MtlsWorkload", name)(args.ingressFrom, (sources) =>
+            (Array.isArray(sources) ? sources : [sources]).flatMap((source, k) => ingressSourceProblems(source)
+                .map((p) => ({ argument: `ingressFrom[${k}]${p.field === undefined ? "" : `.${p.field}`}`, message: p.message }))));
         const metadata = {
             name: args.serviceName,
             namespace: args.namespace,
@@ -234,10 +238,10 @@ export class MtlsWorkload extends pulumi.ComponentResource {
                 },
             }, { parent: this });
         }
-        if (serves && args.port !== undefined && args.ingressFrom !== undefined) {
+        if (serves && args.port !== undefined && ingressFrom !== undefined) {
             this.networkPolicy = new k8s.networking.v1.NetworkPolicy(`${name}-ingress`, {
                 metadata: { name: pulumi.interpolate`${args.serviceName}-mtls`, namespace: args.namespace, labels },
-                spec: pulumi.output({ labels, port: args.port, sources: args.ingressFrom })
+                spec: pulumi.output({ labels, port: args.port, sources: ingressFrom })
                     .apply(({ labels: podLabels, port, sources }) => ingressPolicySpec({ podLabels, port, sources })),
             }, { parent: this });
         }

@@ -34,7 +34,7 @@ import {
     servingProblems,
 } from "../components/rules";
 import { DEFAULTS, defaultIntermediateValidityHours } from "../components/defaults";
-import { IngressSource, isLabelKey, isLabelValue, isStrictSubBlock, parseCidr } from "../components/ingressRules";
+import { INGRESS_SOURCE_FORMS, IngressSource, ingressSourceProblems, normalizeIngressSource } from "../components/ingressRules";
 import { DEFAULT_ISTIO_NAMESPACE } from "../components/istioObjects";
 
 export interface CaSpec {
@@ -309,8 +309,6 @@ type AllowFromEntry =
     | { form: "spiffe"; spiffeId: SpiffeIdParts; commonName?: string; networkPolicyFrom?: IngressSource[] };
 
 const CALLER_KEYS = ["namespace", "service", "spiffeId", "commonName", "networkPolicyFrom"];
-const PEER_KEYS = ["cidr", "except", "namespace", "podLabels"];
-const PEER_FORMS = "{ cidr: <address block>, except: [<blocks inside it>] } or { namespace: <namespace>, podLabels: { <key>: <value> } }";
 const CALLER_FORMS = "a service of mtls:services by name, { namespace, service } for a caller in another namespace, or { spiffeId, commonName } for a caller from another trust domain";
 const SPIFFE_RULE = "use spiffe://<trust domain>/<path>, e.g. spiffe://billing.internal/ns/billing/sa/invoicer (trust domain: lower-case letters, digits, '.', '-', '_'; path: segments of letters, digits, '.', '-', '_', none empty, '.' or '..')";
 
@@ -375,54 +373,12 @@ function parseAllowFromEntry(c: Checker, path: string, item: unknown): AllowFrom
 /** The places a caller's connections come from, as written under `networkPolicyFrom`; null after a problem. */
 function parseNetworkPeers(c: Checker, path: string, value: unknown): IngressSource[] | null {
     if (!Array.isArray(value) || value.length === 0) {
-        c.add(path, `must be a non-empty list of ${PEER_FORMS}, got ${show(value)}`);
+        c.add(path, `must be a non-empty list of ${INGRESS_SOURCE_FORMS}, got ${show(value)}`);
         return null;
     }
-    const before = c.problems.length;
-    const peers = value.map((item, k): IngressSource | undefined => {
-        const at = `${path}[${k}]`;
-        if (item === null || typeof item !== "object" || Array.isArray(item)) {
-            c.add(at, `${show(item)} is not a place connections come from; write ${PEER_FORMS}`);
-            return undefined;
-        }
-        const r = c.record(at, item, PEER_KEYS) as Record<string, unknown>;
-        const byAddress = r.cidr !== undefined || r.except !== undefined;
-        const byLabels = r.namespace !== undefined || r.podLabels !== undefined;
-        if (byAddress === byLabels) {
-            c.add(at, byAddress
-                ? "sets both an address block and pod labels; a NetworkPolicy peer is one or the other, so write two entries"
-                : `names no peer; write ${PEER_FORMS}`);
-            return undefined;
-        }
-        if (byAddress) {
-            const block = parseCidr(r.cidr);
-            if (r.cidr === undefined) c.add(`${at}.cidr`, "is required with except: the block the exceptions are carved from");
-            else if (!block) c.add(`${at}.cidr`, `${show(r.cidr)} is not an address block; write <address>/<prefix length> with the host bits zero, e.g. 192.0.2.0/24 or 2001:db8::/32`);
-            const except: string[] = [];
-            if (r.except !== undefined) {
-                if (!Array.isArray(r.except)) c.add(`${at}.except`, `must be a list of address blocks inside cidr, got ${show(r.except)}`);
-                else r.except.forEach((e, m) => {
-                    const inner = parseCidr(e);
-                    if (!inner) c.add(`${at}.except[${m}]`, `${show(e)} is not an address block; write <address>/<prefix length> with the host bits zero`);
-                    else if (block && !isStrictSubBlock(inner, block)) c.add(`${at}.except[${m}]`, `${show(e)} is not inside ${r.cidr} and smaller than it, as the API requires; remove it or fix the block`);
-                    else except.push(e as string);
-                });
-            }
-            return block ? { cidr: r.cidr as string, ...(except.length > 0 ? { except } : {}) } : undefined;
-        }
-        if (r.namespace !== undefined && !isDns1123Label(r.namespace)) c.add(`${at}.namespace`, `${show(r.namespace)} is not a DNS-1123 label; use ${LABEL_RULE}`);
-        const labels = r.podLabels;
-        if (labels === undefined || labels === null || typeof labels !== "object" || Array.isArray(labels) || Object.keys(labels).length === 0) {
-            c.add(`${at}.podLabels`, `must be a map of at least one label of the pods the caller's connections come from (e.g. { istio: eastwestgateway }), got ${show(labels)}; an empty selector would admit every pod of the namespace`);
-            return undefined;
-        }
-        for (const [key, v] of Object.entries(labels)) {
-            if (!isLabelKey(key)) c.add(`${at}.podLabels`, `${show(key)} is not a label key; use [<DNS subdomain>/]<name>, the name at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit`);
-            else if (!isLabelValue(v)) c.add(`${at}.podLabels.${key}`, `${show(v)} is not a label value; use at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit`);
-        }
-        return { podLabels: { ...(labels as Record<string, string>) }, ...(r.namespace !== undefined ? { namespace: r.namespace as string } : {}) };
-    });
-    return c.problems.length > before ? null : peers.filter((p): p is IngressSource => p !== undefined);
+    const problems = value.flatMap((item, k) => ingressSourceProblems(item).map((p) => ({ ...p, at: `${path}[${k}]` })));
+    for (const p of problems) c.add(p.field === undefined ? p.at : `${p.at}.${p.field}`, p.message);
+    return problems.length > 0 ? null : value.map((item) => normalizeIngressSource(item as Record<string, unknown>));
 }
 
 /** What a stack knows about its own services when it resolves who may call them. */

@@ -434,6 +434,18 @@ describe("MtlsWorkload's NetworkPolicy", () => {
         expect(byType(K8S.networkPolicy).map((p) => p.name)).toEqual(["ledger-ingress"]);
     });
 
+    it("refuses a source the API would refuse or that would admit a whole namespace, before creating anything", async () => {
+        const leaf = newLeaf(newCa("ca-np-bad"), { serviceName: "bad" });
+        const material = new c.CertificateMaterial("bad", { certificate: leaf, namespace: "shop" });
+        expect(() => new c.MtlsWorkload("bad", {
+            serviceName: "bad", namespace: "shop", image: "i", material, port: 8443,
+            ingressFrom: [{ cidr: "10.0.0.1/8" }, { podLabels: {}, namespace: "gateways" }],
+        })).toThrow(/ingressFrom\[0\]\.cidr: "10\.0\.0\.1\/8" is not an address block[\s\S]*ingressFrom\[1\]\.podLabels: must be a map of at least one label/);
+        await valueOf(material.configMapName);
+        expect(byType(K8S.networkPolicy)).toEqual([]);
+        expect(byType(K8S.deployment)).toEqual([]);
+    });
+
     it("refuses ingressFrom on a client", async () => {
         const leaf = newLeaf(newCa("ca-np-client"), { serviceName: "c", usage: "client" });
         const material = new c.CertificateMaterial("c", { certificate: leaf, namespace: "shop" });
