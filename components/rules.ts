@@ -231,6 +231,21 @@ export function caLifetimeProblems(validityHours: unknown, intermediateValidityH
     return problems;
 }
 
+/** A CA rotation state: the generation in use and the phase being applied (none when steady). */
+export function rotationProblems(generation: unknown, rotation: unknown): ArgumentProblem[] {
+    const problems: ArgumentProblem[] = [];
+    if (!isPositiveInteger(generation)) {
+        problems.push({ argument: "generation", message: `must be a whole number from 1 up (the CA generation in use), got ${JSON.stringify(generation)}` });
+    }
+    if (rotation !== undefined && !(ROTATION_PHASES as readonly unknown[]).includes(rotation)) {
+        problems.push({
+            argument: "rotation",
+            message: `${JSON.stringify(rotation)} is not a rotation phase; use one of ${ROTATION_PHASES.join(", ")}, or remove it when no rotation is under way`,
+        });
+    }
+    return problems;
+}
+
 export function keyAlgorithmProblems(keyAlgorithm: unknown): ArgumentProblem[] {
     return isKeyAlgorithm(keyAlgorithm) ? [] : [{ argument: "keyAlgorithm", message: `${JSON.stringify(keyAlgorithm)} is not a supported key algorithm; use one of ${KEY_ALGORITHMS.join(", ")}` }];
 }

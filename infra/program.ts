@@ -3,17 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
-    CertificateAuthority,
-    CertificateIssuer,
     CertificateMaterial,
     IstioMesh,
     IstioServerPolicy,
     MtlsWorkload,
-    RotationLedger,
+    RotatingCertificateAuthority,
     ServiceCertificate,
     daysUntil,
-    joinPemCertificates,
-    rotationPlan,
+    generationCommonName,
     workloadLabels,
 } from "../components";
 import { ingressSources } from "./access";
@@ -45,22 +42,36 @@ export interface CaOutputs {
 }
 
 export interface StackOutputs {
-    /** The trust bundle: every CA certificate that services trust now. */
-    caCertPem: pulumi.Output<string>;
+    /** The trust bundle: every CA root that services trust now (two during a rotation). */
+    trustBundlePem: pulumi.Output<string>;
     /** The certificate that signs leaves now (the intermediate when there is one). */
-    caSigningCertPem: pulumi.Output<string>;
-    /** Intermediates between the signing certificate and the root; empty without one. */
-    caChainPem: pulumi.Output<string>;
-    caSigningNotAfter: pulumi.Output<string>;
+    signingCertPem: pulumi.Output<string>;
+    /** Intermediates between the signing certificate and its root; empty without one. */
+    signingChainPem: pulumi.Output<string>;
+    /** End of validity of the signing certificate. */
+    signingNotAfter: pulumi.Output<string>;
     /** Only with `mtls:ca.exportPrivateKey: true`, and always a secret. */
-    caPrivateKeyPem?: pulumi.Output<string>;
-    caNotAfter: pulumi.Output<string>;
+    signingPrivateKeyPem?: pulumi.Output<string>;
+    /** End of validity of the signing generation's root. */
+    rootNotAfter: pulumi.Output<string>;
     /** Per CA generation. */
     cas: Record<string, CaOutputs>;
     rotation: { generation: number; phase: string };
     namespace: string;
     renderDirectory?: string;
     services: Record<string, ServiceCertificateOutputs>;
+    /** @deprecated 0.1 name of `trustBundlePem`, kept for stacks that read it; removed in 0.3. */
+    caCertPem: pulumi.Output<string>;
+    /** @deprecated 0.1 name of `signingCertPem`; removed in 0.3. */
+    caSigningCertPem: pulumi.Output<string>;
+    /** @deprecated 0.1 name of `signingChainPem`; removed in 0.3. */
+    caChainPem: pulumi.Output<string>;
+    /** @deprecated 0.1 name of `signingNotAfter`; removed in 0.3. */
+    caSigningNotAfter: pulumi.Output<string>;
+    /** @deprecated 0.1 name of `signingPrivateKeyPem`; removed in 0.3. */
+    caPrivateKeyPem?: pulumi.Output<string>;
+    /** @deprecated 0.1 name of `rootNotAfter`; removed in 0.3. */
+    caNotAfter: pulumi.Output<string>;
 }
 
 /** The project root: relative paths in the stack config are resolved against it. */
@@ -93,41 +104,25 @@ export function deployStack(spec: StackSpec): StackOutputs {
         }, { provider }).metadata.name
         : spec.namespace;
 
-    const rotation = { generation: spec.ca.generation, phase: spec.ca.rotation ?? ("steady" as const) };
-    const plan = rotationPlan(rotation);
-    // Every CA waits for the ledger, whose check refuses an unsafe rotation step at preview.
-    const ledger = new RotationLedger("ca-rotation", rotation);
-    const cas = new Map<number, CertificateAuthority>();
-    for (const generation of plan.live) {
-        cas.set(generation, new CertificateAuthority(caResourceName(generation), {
-            commonName: caCommonName(spec.ca.commonName, generation),
-            keyAlgorithm: spec.ca.keyAlgorithm,
-            validityHours: spec.ca.validityHours,
-            intermediate: spec.ca.intermediate,
-            intermediateValidityHours: spec.ca.intermediateValidityHours,
-        }, { dependsOn: [ledger] }));
-    }
-    const signing = cas.get(plan.signing) as CertificateAuthority;
-    const trustBundlePem = pulumi
-        .all(plan.trusted.map((g) => (cas.get(g) as CertificateAuthority).rootCertPem))
-        .apply(joinPemCertificates);
-    const issuer: CertificateIssuer = {
-        certPem: signing.certPem,
-        privateKeyPem: signing.privateKeyPem,
-        chainPem: signing.chainPem,
-        trustBundlePem,
-        notAfter: signing.notAfter,
-    };
+    const ca = new RotatingCertificateAuthority("ca", {
+        commonName: spec.ca.commonName,
+        keyAlgorithm: spec.ca.keyAlgorithm,
+        validityHours: spec.ca.validityHours,
+        intermediate: spec.ca.intermediate,
+        intermediateValidityHours: spec.ca.intermediateValidityHours,
+        generation: spec.ca.generation,
+        rotation: spec.ca.rotation,
+    });
 
     if (spec.mesh) {
         new IstioMesh("mesh", {
             namespace,
             ...(spec.mesh.pluginCa ? {
                 pluginCa: {
-                    signingCertPem: signing.certPem,
-                    signingKeyPem: signing.privateKeyPem,
-                    rootCertPem: signing.rootCertPem,
-                    trustBundlePem,
+                    signingCertPem: ca.certPem,
+                    signingKeyPem: ca.privateKeyPem,
+                    rootCertPem: ca.rootCertPem,
+                    trustBundlePem: ca.trustBundlePem,
                     namespace: spec.mesh.caNamespace,
                 },
             } : {}),
@@ -139,7 +134,7 @@ export function deployStack(spec: StackSpec): StackOutputs {
         const labels = workloadLabels(svc.name);
         const serves = svc.usage !== "client" && svc.port !== undefined;
         const certificate = new ServiceCertificate(svc.name, {
-            issuer,
+            issuer: ca,
             serviceName: svc.name,
             namespace: spec.namespace,
             trustDomain: spec.trustDomain,
@@ -180,7 +175,7 @@ export function deployStack(spec: StackSpec): StackOutputs {
         }
         services[svc.name] = {
             commonName: certificate.commonName,
-            issuer: caCommonName(spec.ca.commonName, plan.signing),
+            issuer: generationCommonName(spec.ca.commonName, ca.signingGeneration),
             notAfter: certificate.notAfter,
             renewAt: certificate.renewAt,
             daysLeft: certificate.daysLeft,
@@ -193,44 +188,41 @@ export function deployStack(spec: StackSpec): StackOutputs {
 
     const longestLeafHours = Math.max(...spec.services.map((svc) => svc.validityHours));
     const caOutputs: Record<string, CaOutputs> = {};
-    for (const [generation, ca] of cas) {
+    for (const { generation, role, authority } of ca.generations) {
         caOutputs[`generation-${generation}`] = {
-            commonName: caCommonName(spec.ca.commonName, generation),
-            role: generation === plan.signing ? "signing" : "trusted",
-            notAfter: ca.notAfter,
-            renewAt: ca.notAfter.apply((end) => new Date(Date.parse(end) - 2 * longestLeafHours * 3_600_000).toISOString()),
-            daysLeft: ca.notAfter.apply((end) => daysUntil(end)),
+            commonName: generationCommonName(spec.ca.commonName, generation),
+            role,
+            notAfter: authority.notAfter,
+            renewAt: authority.notAfter.apply((end) => new Date(Date.parse(end) - 2 * longestLeafHours * 3_600_000).toISOString()),
+            daysLeft: authority.notAfter.apply((end) => daysUntil(end)),
         };
     }
 
+    const privateKey = spec.ca.exportPrivateKey ? pulumi.secret(ca.privateKeyPem) : undefined;
     return {
-        caCertPem: trustBundlePem,
-        caSigningCertPem: signing.certPem,
-        caChainPem: signing.chainPem,
-        caSigningNotAfter: signing.notAfter,
-        ...(spec.ca.exportPrivateKey ? { caPrivateKeyPem: pulumi.secret(signing.privateKeyPem) } : {}),
-        caNotAfter: signing.rootNotAfter,
+        trustBundlePem: ca.trustBundlePem,
+        signingCertPem: ca.certPem,
+        signingChainPem: ca.chainPem,
+        signingNotAfter: ca.notAfter,
+        ...(privateKey ? { signingPrivateKeyPem: privateKey } : {}),
+        rootNotAfter: ca.rootNotAfter,
         cas: caOutputs,
-        rotation,
+        rotation: ca.rotation,
         namespace: spec.namespace,
         renderDirectory,
         services,
+        caCertPem: ca.trustBundlePem,
+        caSigningCertPem: ca.certPem,
+        caChainPem: ca.chainPem,
+        caSigningNotAfter: ca.notAfter,
+        ...(privateKey ? { caPrivateKeyPem: privateKey } : {}),
+        caNotAfter: ca.rootNotAfter,
     };
 }
 
 /** Labels that make the namespace enforce (and warn and audit at) a Pod Security level. */
 export function podSecurityLabels(level: string): Record<string, string> {
     return Object.fromEntries(["enforce", "warn", "audit"].map((mode) => [`pod-security.kubernetes.io/${mode}`, level]));
-}
-
-/** Resource name of a CA generation; generation 1 keeps the plain name so existing stacks never move. */
-export function caResourceName(generation: number): string {
-    return generation === 1 ? "ca" : `ca-g${generation}`;
-}
-
-/** Common name of a CA generation: the configured name, suffixed from generation 2 on. */
-export function caCommonName(base: string, generation: number): string {
-    return generation === 1 ? base : `${base} G${generation}`;
 }
 
 /** The program's entry: read and check the config, then build the stack. */

@@ -29,6 +29,7 @@ import {
     POD_SECURITY_LEVELS,
     PodSecurityLevel,
     caLifetimeProblems,
+    rotationProblems,
     certificateLifetimeProblems,
     deliveryProblems,
     servingProblems,
@@ -499,14 +500,9 @@ function parseCa(c: Checker, raw: unknown, fallbackName: string): CaSpec {
         generation: 1,
         exportPrivateKey: c.boolean("ca.exportPrivateKey", r.exportPrivateKey, false),
     };
-    if (r.generation !== undefined) {
-        if (isPositiveInteger(r.generation)) ca.generation = r.generation;
-        else c.add("ca.generation", `must be a whole number from 1 up (the CA generation in use), got ${show(r.generation)}`);
-    }
-    if (r.rotation !== undefined) {
-        if ((ROTATION_PHASES as readonly unknown[]).includes(r.rotation)) ca.rotation = r.rotation as RotationPhase;
-        else c.add("ca.rotation", `${show(r.rotation)} is not a rotation phase; use one of ${ROTATION_PHASES.join(", ")}, or remove it when no rotation is under way`);
-    }
+    c.addAll("ca", rotationProblems(r.generation ?? 1, r.rotation));
+    if (isPositiveInteger(r.generation)) ca.generation = r.generation;
+    if ((ROTATION_PHASES as readonly unknown[]).includes(r.rotation)) ca.rotation = r.rotation as RotationPhase;
     if (r.intermediateValidityHours !== undefined && !intermediate) {
         c.add("ca.intermediateValidityHours", "is set but ca.intermediate is false; set ca.intermediate: true or remove it");
     }

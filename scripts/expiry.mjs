@@ -31,7 +31,8 @@ export function findExpiring(outputs, now, withinMs) {
     for (const [name, ca] of Object.entries(outputs.cas ?? {})) {
         items.push({ kind: "ca", name: `${name} (${ca.commonName})`, notAfter: ca.notAfter, renewAt: ca.renewAt });
     }
-    if (items.length === 0 && outputs.caNotAfter) items.push({ kind: "ca", name: "root", notAfter: outputs.caNotAfter });
+    const rootEnd = outputs.rootNotAfter ?? outputs.caNotAfter; // caNotAfter: the 0.1 name
+    if (items.length === 0 && rootEnd) items.push({ kind: "ca", name: "root", notAfter: rootEnd });
     return items
         .map((item) => ({ ...item, notAfter: isoSecond(item.notAfter), renewAt: isoSecond(item.renewAt), daysLeft: Math.floor((Date.parse(item.notAfter) - now.getTime()) / DAY) }))
         .filter((item) => Date.parse(item.notAfter) - now.getTime() <= withinMs)

@@ -162,10 +162,72 @@ describe("ServiceCertificate", () => {
     });
 
     it("passes a rotation trigger to the key and the certificate as Pulumi's replacement trigger", async () => {
-        const leaf = newLeaf(newCa(), { rotationTrigger: "generation-2" });
+        // Mocks do not see resource options, so a transformation on the component (inherited by its
+        // children) records the options each child is registered with.
+        const seen = new Map<string, pulumi.Input<unknown> | undefined>();
+        const record: pulumi.ResourceTransformation = ({ name, props, opts }) => {
+            seen.set(name, opts.replacementTrigger);
+            return { props, opts };
+        };
+        const leaf = new c.ServiceCertificate("trigger-service", {
+            issuer: newCa("ca-trigger"), serviceName: "trigger-service", namespace: "shop", autoRenew: false, rotationTrigger: "generation-2",
+        }, { transformations: [record] });
         await valueOf(leaf.certPem);
-        // Mocks do not echo resource options; the trigger's presence shows in the registered resource count instead.
-        expect(byType(TLS.key).map((k) => k.name)).toContain("user-service-key");
+        for (const child of ["trigger-service-key", "trigger-service-csr", "trigger-service-cert"]) {
+            expect(seen.has(child), child).toBe(true);
+            expect(await valueOf(pulumi.output(seen.get(child))), child).toEqual(["generation-2"]);
+        }
+    });
+});
+
+describe("RotatingCertificateAuthority", () => {
+    const LEDGER = "pulumi-nodejs:dynamic/mtls:RotationLedger";
+
+    it("steady: one generation under the component, with its ledger; the root signs and is the whole bundle", async () => {
+        const ca = new c.RotatingCertificateAuthority("rot", { commonName: "rot root CA" });
+        const [cert, bundle, root, urn] = await Promise.all([
+            valueOf(ca.certPem), valueOf(ca.trustBundlePem), valueOf(ca.rootCertPem), valueOf(ca.generations[0].authority.urn),
+        ]);
+        expect(ca.generations.map((g) => [g.generation, g.role])).toEqual([[1, "signing"]]);
+        expect(urn).toMatch(/::mtls:index:RotatingCertificateAuthority\$mtls:index:CertificateAuthority::rot$/);
+        expect(named(LEDGER, "rot-rotation").inputs).toMatchObject({ generation: 1, phase: "steady" });
+        expect(named(TLS.selfSigned, "rot-root").inputs.subject.commonName).toBe("rot root CA");
+        expect(cert).toBe(root);
+        expect(bundle).toBe(root);
+        expect(await pulumi.isSecret(ca.privateKeyPem)).toBe(true);
+    });
+
+    it("switch: the next generation signs, both roots are trusted, and its leaves chain to the new root only", async () => {
+        const ca = new c.RotatingCertificateAuthority("rot-switch", { commonName: "rot root CA", rotation: "switch" });
+        const leaf = newLeaf(ca, { serviceName: "rot-leaf", autoRenew: false });
+        const [oldRoot, newRoot, signing, bundle, leafPem, commonName] = await Promise.all([
+            valueOf(ca.generations[0].authority.rootCertPem), valueOf(ca.generations[1].authority.rootCertPem),
+            valueOf(ca.certPem), valueOf(ca.trustBundlePem), valueOf(leaf.certPem), valueOf(ca.commonName),
+        ]);
+        expect(ca.generations.map((g) => [g.generation, g.role])).toEqual([[1, "trusted"], [2, "signing"]]);
+        expect(ca.signingGeneration).toBe(2);
+        expect(commonName).toBe("rot root CA G2");
+        expect(named(TLS.selfSigned, "rot-switch-g2-root").inputs.subject.commonName).toBe("rot root CA G2");
+        expect(signing).toBe(newRoot);
+        expect(bundle).toBe(`${oldRoot.trimEnd()}\n${newRoot.trimEnd()}\n`);
+        expect(signedBy(leafPem, newRoot)).toBe(true);
+        expect(signedBy(leafPem, oldRoot)).toBe(false);
+        expect(await valueOf(leaf.caBundlePem)).toBe(bundle);
+    });
+
+    it("retire: only the next generation is left", async () => {
+        const ca = new c.RotatingCertificateAuthority("rot-retire", { commonName: "rot root CA", rotation: "retire", generation: 3 });
+        await valueOf(ca.certPem);
+        expect(ca.generations.map((g) => [g.generation, g.role])).toEqual([[4, "signing"]]);
+        expect(recorded.filter((r) => r.type === TLS.selfSigned && r.name.startsWith("rot-retire")).map((r) => r.name)).toEqual(["rot-retire-g4-root"]);
+    });
+
+    it("refuses a generation or phase that is not one before creating anything", () => {
+        expect(() => new c.RotatingCertificateAuthority("rot-bad", { commonName: "x", generation: 0 }))
+            .toThrow(/^RotatingCertificateAuthority rot-bad: generation: must be a whole number from 1 up/);
+        expect(() => new c.RotatingCertificateAuthority("rot-bad2", { commonName: "x", rotation: "rotate" as any }))
+            .toThrow(/rotation: "rotate" is not a rotation phase; use one of introduce, switch, retire/);
+        expect(recorded.filter((r) => r.name.startsWith("rot-bad"))).toEqual([]);
     });
 });
 

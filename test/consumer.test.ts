@@ -53,11 +53,14 @@ async function runConsumer() {
 describe("a consumer project issuing from the owner's CA", () => {
     it("exports no CA key by default, and only as a secret when asked", async () => {
         await runOwner(false);
+        expect(ownerOutputs.signingPrivateKeyPem).toBeUndefined();
         expect(ownerOutputs.caPrivateKeyPem).toBeUndefined();
         expect(JSON.stringify(ownerOutputs)).not.toContain("PRIVATE KEY");
         await runOwner(true);
-        expect(ownerSecretOutputs).toEqual(["caPrivateKeyPem"]);
-        expect(ownerOutputs.caPrivateKeyPem).toMatch(/PRIVATE KEY/);
+        // The key under its name and under its deprecated 0.1 name, both secret; nothing else is.
+        expect(ownerSecretOutputs.sort()).toEqual(["caPrivateKeyPem", "signingPrivateKeyPem"]);
+        expect(ownerOutputs.signingPrivateKeyPem).toMatch(/PRIVATE KEY/);
+        expect(ownerOutputs.caPrivateKeyPem).toBe(ownerOutputs.signingPrivateKeyPem);
     });
 
     it("reads the CA by StackReference and issues leaves the owner's services trust", async () => {
@@ -66,8 +69,8 @@ describe("a consumer project issuing from the owner's CA", () => {
         expect(named("pulumi:pulumi:StackReference", "ca-owner").inputs.name).toBe("organization/mtls/dev");
         const cm = named("kubernetes:core/v1:ConfigMap", "report-service-certs").inputs;
         const key = named("kubernetes:core/v1:Secret", "report-service-key").inputs.stringData["tls.key"];
-        expect(signedBy(cm.data["tls.crt"], ownerOutputs.caSigningCertPem)).toBe(true);
-        expect(cm.data["ca.crt"]).toBe(ownerOutputs.caCertPem);
+        expect(signedBy(cm.data["tls.crt"], ownerOutputs.signingCertPem)).toBe(true);
+        expect(cm.data["ca.crt"]).toBe(ownerOutputs.trustBundlePem);
         expect(out.services["report-service"].fingerprintSha256).toMatch(/^[0-9a-f]{64}$/);
         const handshake = await mtlsHandshake(ownerMaterial, { chain: cm.data["tls.crt"], key, ca: cm.data["ca.crt"] }, "user-service.shop-dev.svc");
         expect(handshake).toMatchObject({ ok: true, clientCN: "report-service" });

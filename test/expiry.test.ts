@@ -9,7 +9,7 @@ import { findExpiring, parseDuration } from "../scripts/expiry.mjs";
 import { isoSecond } from "../scripts/time.mjs";
 
 const outputs = {
-    caNotAfter: "2031-01-01T00:00:00.000Z",
+    rootNotAfter: "2031-01-01T00:00:00.000Z",
     cas: { "generation-1": { commonName: "shop prod root CA", notAfter: "2027-02-10T00:00:00.000Z", renewAt: "2026-08-01T00:00:00.000Z" } },
     services: {
         "user-service": { notAfter: "2027-01-20T00:00:00.000Z", renewAt: "2026-12-21T00:00:00.000Z" },

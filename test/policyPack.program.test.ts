@@ -60,8 +60,13 @@ describe("a stack that exports its CA key (mtls:ca.exportPrivateKey: true)", () 
         config["mtls:ca"] = JSON.stringify({ ...ca, exportPrivateKey: true });
         const outputs = await runStack(config);
         const found = await validateStack(noPrivateKeyInStackOutputs, stackResources(outputs));
-        expect(found.map((v) => v.message)).toEqual([expect.stringMatching(/^stack output caPrivateKeyPem holds a private key \((EC )?PRIVATE KEY block\)/)]);
-        expect(await validateStack(noPrivateKeyInStackOutputs, stackResources(outputs), { allowedOutputs: ["caPrivateKeyPem"] })).toEqual([]);
+        expect(found.map((v) => v.message).sort()).toEqual([
+            expect.stringMatching(/^stack output caPrivateKeyPem holds a private key \((EC )?PRIVATE KEY block\)/),
+            expect.stringMatching(/^stack output signingPrivateKeyPem holds a private key \((EC )?PRIVATE KEY block\)/),
+        ]);
+        const allowedOutputs = ["signingPrivateKeyPem", "caPrivateKeyPem"];
+        expect(await validateStack(noPrivateKeyInStackOutputs, stackResources(outputs), { allowedOutputs })).toEqual([]);
+        expect(await validateStack(noPrivateKeyInStackOutputs, stackResources(outputs), { allowedOutputs: ["caPrivateKeyPem"] })).toHaveLength(1);
     });
 });
 

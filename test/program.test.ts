@@ -75,8 +75,8 @@ describe.each(SHIPPED_STACKS)("the %s stack under mocks", (stack) => {
         expect(Date.parse(user.renewAt)).toBeLessThan(Date.parse(user.notAfter));
         const chain = named("kubernetes:core/v1:ConfigMap", "user-service-certs").inputs.data["tls.crt"];
         const intermediate = chain.split("-----END CERTIFICATE-----\n")[1];
-        expect(signedBy(intermediate ? `${intermediate}-----END CERTIFICATE-----\n` : chain, outputs.caCertPem)).toBe(true);
-        expect(parseCertificate(outputs.caCertPem).isCa).toBe(true);
+        expect(signedBy(intermediate ? `${intermediate}-----END CERTIFICATE-----\n` : chain, outputs.trustBundlePem)).toBe(true);
+        expect(parseCertificate(outputs.trustBundlePem).isCa).toBe(true);
         expect(parseCertificate(chain).node.subject).toContain("CN=user-service");
     });
 
@@ -274,7 +274,7 @@ describe("who may call whom, enforced beyond the app", () => {
         const intermediateKey = named("tls:index/privateKey:PrivateKey", "ca-intermediate-key").state.privateKeyPem;
         expect(key).toBe(intermediateKey.endsWith("\n") ? intermediateKey : `${intermediateKey}\n`);
         const caCert = secret.inputs.stringData["ca-cert.pem"];
-        expect(signedBy(caCert, outputs.caCertPem)).toBe(true);
+        expect(signedBy(caCert, outputs.trustBundlePem)).toBe(true);
         expect(secret.inputs.stringData["cert-chain.pem"]).toBe(caCert + secret.inputs.stringData["root-cert.pem"]);
         // The leaves the app uses come from the same intermediate istiod is given.
         expect(signedBy(named("kubernetes:core/v1:ConfigMap", "user-service-certs").inputs.data["tls.crt"], caCert)).toBe(true);

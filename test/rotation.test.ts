@@ -56,37 +56,32 @@ describe("CA rotation with a real handshake matrix", () => {
             { label: "steady on generation 2", ca: { generation: 2 } },
         ];
         const runs = [];
-        const matrix: Record<string, { tried: number; ok: number }> = {};
+        // How many pairs each phase tried (each one is asserted inside the loop): the matrix covers
+        // old and new pods side by side, not only the newest run.
+        const tried: Record<string, number> = {};
         for (const phase of phases) {
             const run = await up(devConfig(phase.ca));
             const previous = runs.at(-1);
             runs.push(run);
             // During a rollout the previous phase's pods and this phase's pods serve side by side.
             const generations = previous ? [previous, run] : [run];
-            const counts = { tried: 0, ok: 0 };
+            let pairs = 0;
             for (const serverRun of generations) {
                 for (const clientRun of generations) {
                     for (const client of ["order-service", "payment-service"]) {
                         const result = await mtlsHandshake(serverRun.material["user-service"], clientRun.material[client], SERVER_NAME);
-                        counts.tried += 1;
-                        if (result.ok) counts.ok += 1;
+                        pairs += 1;
                         expect(result, `${phase.label}: ${client} → user-service`).toMatchObject({ ok: true, clientCN: client });
                     }
                 }
             }
-            matrix[phase.label] = counts;
+            tried[phase.label] = pairs;
         }
         expect(runs.map((r) => r.cas)).toEqual([["ca-root"], ["ca-root", "ca-g2-root"], ["ca-root", "ca-g2-root"], ["ca-g2-root"], ["ca-g2-root"]]);
         expect(runs[1].outputs.services["user-service"].fingerprintSha256).toBe(runs[0].outputs.services["user-service"].fingerprintSha256);
         expect(runs[2].outputs.services["user-service"].issuer).toBe("shop dev root CA G2");
         expect(runs[4].deployments).toEqual(runs[3].deployments);
-        expect(matrix).toEqual({
-            steady: { tried: 2, ok: 2 },
-            introduce: { tried: 8, ok: 8 },
-            switch: { tried: 8, ok: 8 },
-            retire: { tried: 8, ok: 8 },
-            "steady on generation 2": { tried: 8, ok: 8 },
-        });
+        expect(tried).toEqual({ steady: 2, introduce: 8, switch: 8, retire: 8, "steady on generation 2": 8 });
 
         const retired = runs[3].material;
         const oldClient = runs[0].material["order-service"];

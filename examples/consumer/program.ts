@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
 import * as path from "node:path";
 // A consumer outside this repository imports the same names from "@mtls/pulumi-mtls".
-import { CertificateIssuer, CertificateMaterial, MtlsWorkload, ServiceCertificate, Usage } from "../../components";
+import { CertificateMaterial, MtlsWorkload, ServiceCertificate, Usage, issuerFromStack } from "../../components";
 
 interface ConsumerService {
     name: string;
@@ -12,26 +12,13 @@ interface ConsumerService {
     port?: number;
 }
 
-/**
- * The owner's CA as an issuer. Only certificates cross by default; the signing
- * key is there only when the owner exported it (as a secret) on purpose.
- */
-export function issuerFromStack(owner: pulumi.StackReference): CertificateIssuer {
-    return {
-        certPem: owner.requireOutput("caSigningCertPem") as pulumi.Output<string>,
-        chainPem: owner.requireOutput("caChainPem") as pulumi.Output<string>,
-        trustBundlePem: owner.requireOutput("caCertPem") as pulumi.Output<string>,
-        notAfter: owner.requireOutput("caSigningNotAfter") as pulumi.Output<string>,
-        privateKeyPem: pulumi.secret(owner.requireOutput("caPrivateKeyPem")) as pulumi.Output<string>,
-    };
-}
-
 export async function consumerStack() {
     const config = new pulumi.Config("consumer");
     const caStack = config.require("caStack");
     const owner = new pulumi.StackReference("ca-owner", { name: caStack });
-    const key = await owner.getOutputDetails("caPrivateKeyPem");
-    if (key.value === undefined && key.secretValue === undefined) {
+    // Checked here so that preview stops with the fix before anything is planned.
+    const keys = await Promise.all(["signingPrivateKeyPem", "caPrivateKeyPem"].map((name) => owner.getOutputDetails(name)));
+    if (keys.every((key) => key.value === undefined && key.secretValue === undefined)) {
         throw new pulumi.RunError(`consumer:caStack: the stack ${caStack} does not export its CA key; set mtls:ca.exportPrivateKey: true in that stack, or let it issue this service's certificate and export only the trust bundle`);
     }
     const issuer = issuerFromStack(owner);

@@ -143,7 +143,7 @@ await runTier("lifecycle", async (tier) => {
     owner.run(["stack", "init", "owner"]);
     owner.run(["up", "--yes", "--skip-preview", "--stack", "owner"]);
     const ownerOutputs = owner.json(["stack", "output", "--stack", "owner"]).json;
-    checks.ok(ownerOutputs.caPrivateKeyPem === "[secret]", "the owner exports its CA key only as a secret");
+    checks.ok(ownerOutputs.signingPrivateKeyPem === "[secret]" && ownerOutputs.caPrivateKeyPem === "[secret]", "the owner exports its CA key only as a secret (under its name and its deprecated 0.1 name)");
     const consumerDir = path.join(project, "examples", "consumer");
     fs.mkdirSync(path.join(consumerDir, "stacks"), { recursive: true });
     for (const file of ["Pulumi.yaml", "index.ts", "program.ts"]) fs.copyFileSync(path.join(ROOT, "examples", "consumer", file), path.join(consumerDir, file));

@@ -264,7 +264,7 @@ await runTier("e2e-netpol", async ({ work, checks }) => {
         const root = new X509Certificate(data["root-cert.pem"]);
         checks.ok(caCert.ca && caCert.verify(root.publicKey) && caCert.subject !== root.subject && caCert.checkPrivateKey(createPrivateKey(data["ca-key.pem"])),
             "ca-cert.pem is a CA certificate signed by root-cert.pem (an intermediate, not the root), and ca-key.pem is its key");
-        checks.ok(data["root-cert.pem"] === outputs.caCertPem && data["cert-chain.pem"] === data["ca-cert.pem"] + data["root-cert.pem"] && pemBlocks(data["cert-chain.pem"]).length === 2,
+        checks.ok(data["root-cert.pem"] === outputs.trustBundlePem && data["cert-chain.pem"] === data["ca-cert.pem"] + data["root-cert.pem"] && pemBlocks(data["cert-chain.pem"]).length === 2,
             "root-cert.pem is the stack's trust bundle and cert-chain.pem the intermediate followed by the root");
         const leafPem = Buffer.from(get("configmaps", NS.shop).find((cm) => cm.metadata.name.startsWith("user-service"))?.data?.["tls.crt"] ?? "").toString();
         checks.ok(new X509Certificate(pemBlocks(leafPem)[0]).verify(caCert.publicKey), "the services' own leaves come from that same intermediate, so mesh and app certificates share one chain");

@@ -93,7 +93,7 @@ await runTier("e2e", async (tier) => {
     timed("up (first)", () => pulumi.run(["up", "--yes", "--skip-preview", "--stack", "e2e"]));
     const outputs = pulumi.json(["stack", "output", "--stack", "e2e", "--show-secrets"]).json;
     checks.ok(!JSON.stringify(outputs).includes("PRIVATE KEY"), "no private key in the stack outputs, even with --show-secrets");
-    checks.ok(Object.keys(outputs.services ?? {}).length === 6 && /BEGIN CERTIFICATE/.test(outputs.caCertPem), "outputs: the CA certificate and six services");
+    checks.ok(Object.keys(outputs.services ?? {}).length === 6 && /BEGIN CERTIFICATE/.test(outputs.trustBundlePem), "outputs: the CA certificate and six services");
 
     section("rendered manifests");
     const dir = render("e2e");
