@@ -1,15 +1,34 @@
-export * from "./rules";
-export * from "./x509";
-export * from "./certificateAuthority";
-export * from "./rotatingCertificateAuthority";
-export * from "./stackIssuer";
-export * from "./serviceCertificate";
-export * from "./certificateMaterial";
-export * from "./mtlsWorkload";
-export * from "./identity";
-export * from "./renewalClock";
-export * from "./rotationLedger";
-export * from "./ingressRules";
-export * from "./istioObjects";
-export * from "./istioMesh";
-export * from "./istioServerPolicy";
+// The package's public surface. Everything a stack needs is named here; the modules behind it
+// hold more (rule functions, builders, provider hooks) for this project's own program and tests,
+// and those are not part of the package's contract.
+
+// Certificate authorities and issuers
+export { CertificateAuthority } from "./certificateAuthority";
+export type { CertificateAuthorityArgs, CertificateIssuer } from "./certificateAuthority";
+export { RotatingCertificateAuthority } from "./rotatingCertificateAuthority";
+export type { CaGeneration, RotatingCertificateAuthorityArgs } from "./rotatingCertificateAuthority";
+export { issuerFromStack } from "./stackIssuer";
+export { rotationPlan } from "./rotationLedger";
+export type { RotationState } from "./rotationLedger";
+
+// Service certificates, their Kubernetes material and workloads
+export { ServiceCertificate } from "./serviceCertificate";
+export type { ServiceCertificateArgs } from "./serviceCertificate";
+export { CertificateMaterial, DEFAULT_MOUNT_PATH, MATERIAL_KEYS, MTLS_ENV, SECRET_TYPES } from "./certificateMaterial";
+export type { CertificateMaterialArgs, MaterialMount, SecretType } from "./certificateMaterial";
+export { IDENTITY_ENV, MtlsWorkload } from "./mtlsWorkload";
+export type { MtlsWorkloadArgs, RunAsIds } from "./mtlsWorkload";
+export type { Caller, PeerIdentity } from "./identity";
+export { workloadLabels } from "./ingressRules";
+export type { IngressSource } from "./ingressRules";
+
+// Istio
+export { IstioMesh } from "./istioMesh";
+export type { IstioMeshArgs, IstioPluginCa } from "./istioMesh";
+export { IstioServerPolicy } from "./istioServerPolicy";
+export type { IstioServerPolicyArgs } from "./istioServerPolicy";
+
+// Vocabulary and defaults
+export { DELIVERIES, KEY_ALGORITHMS, POD_SECURITY_LEVELS, ROLLOUTS, ROTATION_PHASES, USAGES, serviceDnsNames, spiffeId } from "./rules";
+export type { Delivery, KeyAlgorithm, PodSecurityLevel, Rollout, RotationPhase, Usage } from "./rules";
+export { DEFAULTS } from "./defaults";

@@ -140,5 +140,8 @@ export class RenewalClock extends pulumi.dynamic.Resource {
     }
 }
 
-/** The provider, exported for tests that drive `check` and `diff` as the engine would. */
+/**
+ * The provider, exported for tests that drive `check` and `diff` as the engine would.
+ * @internal
+ */
 export const renewalClockProvider = renewalProvider;

@@ -92,5 +92,8 @@ export class RotationLedger extends pulumi.dynamic.Resource {
     }
 }
 
-/** The provider, exported for tests that drive `check` as the engine would. */
+/**
+ * The provider, exported for tests that drive `check` as the engine would.
+ * @internal
+ */
 export const rotationLedgerProvider = ledgerProvider;

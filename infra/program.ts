@@ -9,10 +9,10 @@ import {
     MtlsWorkload,
     RotatingCertificateAuthority,
     ServiceCertificate,
-    daysUntil,
-    generationCommonName,
     workloadLabels,
 } from "../components";
+import { daysUntil } from "../components/renewalClock";
+import { generationCommonName } from "../components/rotatingCertificateAuthority";
 import { ingressSources } from "./access";
 import { loadStackSpec } from "./config";
 import type { StackSpec } from "./spec";

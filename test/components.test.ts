@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { materialVolumeName } from "../components/certificateMaterial";
+import { ingressPolicySpec } from "../components/ingressRules";
 import { EKU, KEY_USAGE, parseCertificate, signedBy } from "./support/certs";
 import { byType, named, recorded, resetRecorded, setupMocks, valueOf } from "./support/pulumiMocks";
 
@@ -303,8 +305,8 @@ describe("CertificateMaterial", () => {
         expect(own.volume.name).toBe(own.volumeMount.name);
         expect([own.volume.name, other.volume.name]).toEqual(["mtls-user-service", "mtls-audit-client"]);
         expect(other.env.map((e) => e.value)).toEqual(["/etc/audit/tls.crt", "/etc/audit/tls.key", "/etc/audit/ca.crt"]);
-        expect(c.materialVolumeName("x".repeat(80))).toMatch(/^mtls-x+-[0-9a-f]{8}$/);
-        expect(c.materialVolumeName("x".repeat(80)).length).toBeLessThanOrEqual(63);
+        expect(materialVolumeName("x".repeat(80))).toMatch(/^mtls-x+-[0-9a-f]{8}$/);
+        expect(materialVolumeName("x".repeat(80)).length).toBeLessThanOrEqual(63);
     });
 
     it("with secretType tls: a kubernetes.io/tls Secret with the chain and the key, for charts that take an existingSecret", async () => {
@@ -478,7 +480,7 @@ describe("MtlsWorkload's NetworkPolicy", () => {
         const w = await server({ ingressFrom: [{ podLabels: c.workloadLabels("order-service") }, { podLabels: c.workloadLabels("report-service"), namespace: "reports" }] });
         const policy = named(K8S.networkPolicy, "user-service-ingress").inputs;
         expect(policy.metadata).toMatchObject({ name: "user-service-mtls", namespace: "shop", labels: c.workloadLabels("user-service") });
-        expect(policy.spec).toEqual(c.ingressPolicySpec({
+        expect(policy.spec).toEqual(ingressPolicySpec({
             podLabels: c.workloadLabels("user-service"),
             port: 8443,
             sources: [{ podLabels: c.workloadLabels("order-service") }, { podLabels: c.workloadLabels("report-service"), namespace: "reports" }],

@@ -1,0 +1,3 @@
+import { platformStack } from "./program";
+
+export = platformStack();
