@@ -63,6 +63,23 @@ describe("a consumer project issuing from the owner's CA", () => {
         expect(ownerOutputs.caPrivateKeyPem).toBe(ownerOutputs.signingPrivateKeyPem);
     });
 
+    it("issues from an owner that still exports only the 0.1 output names", async () => {
+        await runOwner(true);
+        const renamed = ["trustBundlePem", "signingCertPem", "signingChainPem", "signingNotAfter", "signingPrivateKeyPem", "rootNotAfter"];
+        const current = ownerOutputs;
+        ownerOutputs = Object.fromEntries(Object.entries(current).filter(([name]) => !renamed.includes(name)));
+        ownerSecretOutputs = ["caPrivateKeyPem"];
+        try {
+            await runConsumer();
+        } finally {
+            ownerOutputs = current;
+        }
+        const cm = named("kubernetes:core/v1:ConfigMap", "report-service-certs").inputs;
+        expect(signedBy(cm.data["tls.crt"], current.caSigningCertPem)).toBe(true);
+        expect(cm.data["ca.crt"]).toBe(current.caCertPem);
+        expect(named("kubernetes:core/v1:Secret", "report-service-key").secretInputs).toContain("stringData");
+    });
+
     it("reads the CA by StackReference and issues leaves the owner's services trust", async () => {
         await runOwner(true);
         const out: any = await runConsumer();
