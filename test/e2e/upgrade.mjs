@@ -118,7 +118,7 @@ await runTier("upgrade", async ({ work, checks }) => {
         const expectedMoved = STACKS[stack].rotation ? ["ca-root", "ca-g2-root", "ca-rotation"] : ["ca-root", "ca-intermediate", "ca-rotation"];
         const underComponent = expectedMoved.filter((name) => [...newState.values()].some((r) => r.name === name && r.urn.includes("mtls:index:RotatingCertificateAuthority$")));
         checks.ok(underComponent.length === expectedMoved.length,
-            `${stack}: ${expectedMoved.join(", ")} now live under RotatingCertificateAuthority ca, kept by alias`, underComponent.join(", "));
+            `${stack}: ${expectedMoved.join(", ")} now live under RotatingCertificateAuthority ca`, underComponent.join(", "));
         const fingerprints = (o) => Object.fromEntries(Object.entries(o.services).map(([n, s]) => [n, s.fingerprintSha256]));
         checks.ok(JSON.stringify(fingerprints(newOutputs)) === JSON.stringify(fingerprints(oldOutputs)),
             `${stack}: every service keeps its certificate (same fingerprints)`);
