@@ -6,3 +6,4 @@ export * from "./certificateMaterial";
 export * from "./mtlsWorkload";
 export * from "./renewalClock";
 export * from "./rotationLedger";
+export * from "./keystores";

@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { CertificateMaterial } from "./certificateMaterial";
 import { DEFAULT_MOUNT_PATH } from "./certificateMaterial";
-import type { Delivery, Usage } from "./policy";
+import { Delivery, Usage, keystoreDeliveryProblem } from "./policy";
 
 /** Environment variables describing who the workload is and whom it accepts. */
 export const IDENTITY_ENV = {
@@ -36,7 +36,8 @@ export interface MtlsWorkloadArgs {
      */
     port?: pulumi.Input<number>;
     /**
-     * `files`: the material mounted read-only at `mountPath`; `env`: the PEM text in environment variables.
+     * `files`: the material mounted read-only at `mountPath`; `env`: the PEM text in environment
+     * variables (not with keystores: those are files).
      * @default "files"
      */
     delivery?: Delivery;
@@ -133,6 +134,10 @@ export class MtlsWorkload extends pulumi.ComponentResource {
         const serves = usage !== "client";
         if (args.material.rollout === "hot" && delivery !== "files") {
             throw new pulumi.ResourceError(`MtlsWorkload ${name}: rollout "hot" needs delivery "files"; environment variables only change when a pod restarts`, this);
+        }
+        const keystoreDelivery = args.material.keystores.length > 0 ? keystoreDeliveryProblem(delivery) : undefined;
+        if (keystoreDelivery) {
+            throw new pulumi.ResourceError(`MtlsWorkload ${name}: delivery "${delivery}" cannot carry the material's keystores: ${keystoreDelivery}`, this);
         }
         if (serves && args.port === undefined) {
             throw new pulumi.ResourceError(`MtlsWorkload ${name}: usage "${usage}" serves traffic and needs a port`, this);

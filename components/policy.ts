@@ -42,6 +42,53 @@ export type Rollout = (typeof ROLLOUTS)[number];
 export const ROTATION_PHASES = ["introduce", "switch", "retire"] as const;
 export type RotationPhase = (typeof ROTATION_PHASES)[number];
 
+/**
+ * Java keystores a service may ask for: `pkcs12` gives `keystore.p12` (the key and its chain)
+ * and `truststore.p12` (the CA bundle); `jks` adds `truststore.jks`, for readers that insist
+ * on the JKS format. The key never goes into a JKS file: JKS protects keys with a proprietary
+ * SHA-1 scheme, and every JDK since 8 opens a PKCS#12 keystore.
+ */
+export const KEYSTORE_FORMATS = ["pkcs12", "jks"] as const;
+export type KeystoreFormat = (typeof KEYSTORE_FORMATS)[number];
+
+export function isKeystoreFormat(value: unknown): value is KeystoreFormat {
+    return typeof value === "string" && (KEYSTORE_FORMATS as readonly string[]).includes(value);
+}
+
+/** A problem with a keystores list: `index` names the entry, undefined the list as a whole. */
+export interface KeystoreProblem {
+    index?: number;
+    message: string;
+}
+
+/**
+ * Everything wrong with a `keystores` list, each with its fix; empty when it is fine.
+ * The stack config contract and the components both call it.
+ */
+export function keystoreProblems(formats: readonly unknown[]): KeystoreProblem[] {
+    const problems: KeystoreProblem[] = [];
+    const seen = new Set<unknown>();
+    formats.forEach((format, index) => {
+        if (!isKeystoreFormat(format)) problems.push({ index, message: `${JSON.stringify(format)} is not a keystore format; use ${KEYSTORE_FORMATS.join(" or ")}` });
+        else if (seen.has(format)) problems.push({ index, message: `${format} is listed twice; list each format once` });
+        seen.add(format);
+    });
+    if (seen.has("jks") && !seen.has("pkcs12")) {
+        problems.push({ message: "jks adds a JKS truststore next to the PKCS#12 keystore and truststore; write [pkcs12, jks]" });
+    }
+    return problems;
+}
+
+/** Why a delivery cannot carry keystores, or undefined when it can. */
+export function keystoreDeliveryProblem(delivery: Delivery): string | undefined {
+    return delivery === "files"
+        ? undefined
+        : "keystores need delivery: files (a keystore is a binary file the JVM opens by path, which an environment variable cannot hold)";
+}
+
+/** The default length of a keystore password: letters and digits only, about 190 bits. */
+export const KEYSTORE_PASSWORD_LENGTH = 32;
+
 /** Arguments for `tls.PrivateKey` that produce the given algorithm. */
 export interface TlsKeySpec {
     algorithm: "RSA" | "ECDSA" | "ED25519";

@@ -131,7 +131,14 @@ export function deployStack(spec: StackSpec): StackOutputs {
             validityHours: svc.validityHours,
             renewBeforeHours: svc.renewBeforeHours,
         });
-        const material = new CertificateMaterial(svc.name, { certificate, namespace, labels, rollout: svc.rollout }, k8sOpts);
+        const material = new CertificateMaterial(svc.name, {
+            certificate,
+            namespace,
+            labels,
+            rollout: svc.rollout,
+            keystores: svc.keystores,
+            keystorePasswordVersion: svc.keystorePasswordVersion,
+        }, k8sOpts);
         new MtlsWorkload(svc.name, {
             serviceName: svc.name,
             namespace,

@@ -8,6 +8,7 @@ import {
     Delivery,
     KEY_ALGORITHMS,
     KeyAlgorithm,
+    KeystoreFormat,
     ROLLOUTS,
     ROTATION_PHASES,
     Rollout,
@@ -23,6 +24,8 @@ import {
     isPositiveInteger,
     isTrustDomain,
     isUsage,
+    keystoreDeliveryProblem,
+    keystoreProblems,
     parseSpiffeId,
     spiffeId,
     SpiffeIdParts,
@@ -47,6 +50,10 @@ export interface CertificateDefaults {
     keyAlgorithm: KeyAlgorithm;
     validityHours: number;
     renewBeforeHours: number;
+    /** Java keystores in the service's Secret: [] (none), [pkcs12] or [pkcs12, jks]. */
+    keystores: KeystoreFormat[];
+    /** Bumped to draw a new keystore password. */
+    keystorePasswordVersion: number;
 }
 
 /**
@@ -131,7 +138,7 @@ export type RawStackConfig = Record<string, unknown>;
 export const CONFIG_NAMESPACE = "mtls";
 export const TOP_LEVEL_KEYS = ["namespace", "trustDomain", "clusterDomain", "ca", "certificates", "services", "kubernetes"] as const;
 const CA_KEYS = ["commonName", "keyAlgorithm", "validityHours", "intermediate", "intermediateValidityHours", "generation", "rotation", "exportPrivateKey"];
-const CERT_KEYS = ["keyAlgorithm", "validityHours", "renewBeforeHours"];
+const CERT_KEYS = ["keyAlgorithm", "validityHours", "renewBeforeHours", "keystores", "keystorePasswordVersion"];
 const RUN_AS_KEYS = ["runAsUser", "runAsGroup", "fsGroup"];
 const SERVICE_KEYS = ["name", "image", "port", "usage", "delivery", "rollout", "mountPath", "allowFrom", "dnsNames", "ipAddresses", "replicas", ...CERT_KEYS, ...RUN_AS_KEYS];
 const KUBERNETES_KEYS = ["renderDirectory", "context", "kubeconfig", "createNamespace", "podSecurity", "skipAwait", ...RUN_AS_KEYS];
@@ -167,7 +174,7 @@ export function rawStackConfigFromEngine(all: Record<string, string>): RawStackC
 export const DEFAULTS = {
     clusterDomain: "cluster.local",
     ca: { keyAlgorithm: "ECDSA-P256" as KeyAlgorithm, validityHours: 43800, intermediate: false },
-    certificates: { keyAlgorithm: "ECDSA-P256" as KeyAlgorithm, validityHours: 2160, renewBeforeHours: 720 },
+    certificates: { keyAlgorithm: "ECDSA-P256" as KeyAlgorithm, validityHours: 2160, renewBeforeHours: 720, keystores: [] as KeystoreFormat[], keystorePasswordVersion: 1 },
     usage: "both" as Usage,
     delivery: "files" as Delivery,
     mountPath: "/etc/mtls",
@@ -258,6 +265,28 @@ class Checker {
         if (typeof value !== "string" || value.trim() === "") {
             this.add(path, `must be a non-empty string, got ${show(value)}`);
             return undefined;
+        }
+        return value;
+    }
+
+    /** A keystores list; `fallback` when not set. */
+    keystores(path: string, value: unknown, fallback: KeystoreFormat[]): KeystoreFormat[] {
+        if (value === undefined) return [...fallback];
+        if (!Array.isArray(value)) {
+            this.add(path, `must be a list of keystore formats, got ${show(value)}; write [pkcs12] or [pkcs12, jks], or [] for none`);
+            return fallback;
+        }
+        const problems = keystoreProblems(value);
+        for (const p of problems) this.add(p.index === undefined ? path : `${path}[${p.index}]`, p.message);
+        return problems.length === 0 ? [...(value as KeystoreFormat[])] : [...fallback];
+    }
+
+    /** The keystore password's version: a whole number from 1 up. */
+    passwordVersion(path: string, value: unknown, fallback: number): number {
+        if (value === undefined) return fallback;
+        if (!isPositiveInteger(value)) {
+            this.add(path, `must be a whole number from 1 up (raise it to draw a new keystore password), got ${show(value)}`);
+            return fallback;
         }
         return value;
     }
@@ -536,8 +565,18 @@ function parseService(c: Checker, raw: unknown, i: number, defaults: Certificate
         keyAlgorithm: c.keyAlgorithm(`${path}.keyAlgorithm`, r.keyAlgorithm, defaults.keyAlgorithm),
         validityHours: c.hours(`${path}.validityHours`, r.validityHours, defaults.validityHours),
         renewBeforeHours: c.hours(`${path}.renewBeforeHours`, r.renewBeforeHours, defaults.renewBeforeHours),
+        keystores: c.keystores(`${path}.keystores`, r.keystores, defaults.keystores),
+        keystorePasswordVersion: c.passwordVersion(`${path}.keystorePasswordVersion`, r.keystorePasswordVersion, defaults.keystorePasswordVersion),
     };
     if (r.validityHours !== undefined || r.renewBeforeHours !== undefined) checkRenewWindow(c, path, cert);
+    const deliveryProblem = cert.keystores.length > 0 ? keystoreDeliveryProblem(delivery) : undefined;
+    if (deliveryProblem) {
+        if (r.keystores !== undefined) c.add(`${path}.keystores`, `${deliveryProblem}; set delivery: files or remove keystores`);
+        else c.add(`${path}.delivery`, `${show(delivery)} cannot carry the keystores mtls:certificates.keystores asks for every service: ${deliveryProblem}; set delivery: files, or keystores: [] on this service`);
+    }
+    if (r.keystorePasswordVersion !== undefined && cert.keystores.length === 0) {
+        c.add(`${path}.keystorePasswordVersion`, "only applies with keystores; set keystores: [pkcs12] or remove keystorePasswordVersion");
+    }
 
     const spec: ServiceSpec = {
         name: typeof name === "string" ? name : "",
@@ -586,6 +625,8 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
         keyAlgorithm: c.keyAlgorithm("certificates.keyAlgorithm", certRaw.keyAlgorithm, DEFAULTS.certificates.keyAlgorithm),
         validityHours: c.hours("certificates.validityHours", certRaw.validityHours, DEFAULTS.certificates.validityHours),
         renewBeforeHours: c.hours("certificates.renewBeforeHours", certRaw.renewBeforeHours, DEFAULTS.certificates.renewBeforeHours),
+        keystores: c.keystores("certificates.keystores", certRaw.keystores, DEFAULTS.certificates.keystores),
+        keystorePasswordVersion: c.passwordVersion("certificates.keystorePasswordVersion", certRaw.keystorePasswordVersion, DEFAULTS.certificates.keystorePasswordVersion),
     };
     checkRenewWindow(c, "certificates", certificates);
 

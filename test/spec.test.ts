@@ -38,7 +38,7 @@ describe("parseStackConfig: accepted config", () => {
     it("fills the documented defaults", () => {
         const spec = parseStackConfig(validConfig(), names);
         expect(spec.ca).toEqual({ commonName: "mtls test root CA", keyAlgorithm: "ECDSA-P256", validityHours: 43800, intermediate: false, generation: 1, exportPrivateKey: false });
-        expect(spec.certificates).toEqual({ keyAlgorithm: "ECDSA-P256", validityHours: 2160, renewBeforeHours: 720 });
+        expect(spec.certificates).toEqual({ keyAlgorithm: "ECDSA-P256", validityHours: 2160, renewBeforeHours: 720, keystores: [], keystorePasswordVersion: 1 });
         expect(spec.services[0]).toMatchObject({ usage: "both", delivery: "files", mountPath: "/etc/mtls", replicas: 1, port: 8443 });
         expect(spec.kubernetes).toEqual({
             renderDirectory: "out/test", context: undefined, kubeconfig: undefined, createNamespace: true,
