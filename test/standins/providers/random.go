@@ -1,6 +1,6 @@
 // Stand-in for the random provider (pulumi/pulumi-random, which bridges
-// hashicorp/terraform-provider-random): RandomId, RandomString and RandomPet
-// with the upstream encodings, defaults and "every input change replaces".
+// hashicorp/terraform-provider-random): RandomId, RandomString, RandomPassword and
+// RandomPet with the upstream encodings, defaults and "every input change replaces".
 
 package main
 
@@ -15,36 +15,52 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"golang.org/x/crypto/bcrypt"
 )
 
 const (
 	randomID     = "random:index/randomId:RandomId"
-	randomString = "random:index/randomString:RandomString"
-	randomPet    = "random:index/randomPet:RandomPet"
+	randomString   = "random:index/randomString:RandomString"
+	randomPassword = "random:index/randomPassword:RandomPassword"
+	randomPet      = "random:index/randomPet:RandomPet"
 )
 
+// stringInputs are the inputs RandomString and RandomPassword share (upstream, random_password
+// is random_string with a sensitive result and a bcrypt hash of it).
+var stringInputs = []string{"keepers", "length", "lower", "minLower", "minNumeric", "minSpecial", "minUpper", "number",
+	"numeric", "overrideSpecial", "special", "upper"}
+
+var stringDefaults = map[string]resource.PropertyValue{
+	"lower": resource.NewBoolProperty(true), "upper": resource.NewBoolProperty(true),
+	"special": resource.NewBoolProperty(true), "numeric": resource.NewBoolProperty(true),
+	"number": resource.NewBoolProperty(true), "minLower": resource.NewNumberProperty(0),
+	"minUpper": resource.NewNumberProperty(0), "minNumeric": resource.NewNumberProperty(0),
+	"minSpecial": resource.NewNumberProperty(0),
+}
+
 var randomInputs = map[string][]string{
-	randomID: {"byteLength", "keepers", "prefix"},
-	randomString: {"keepers", "length", "lower", "minLower", "minNumeric", "minSpecial", "minUpper", "number",
-		"numeric", "overrideSpecial", "special", "upper"},
-	randomPet: {"keepers", "length", "prefix", "separator"},
+	randomID:       {"byteLength", "keepers", "prefix"},
+	randomString:   stringInputs,
+	randomPassword: stringInputs,
+	randomPet:      {"keepers", "length", "prefix", "separator"},
 }
 
 var randomDefaults = map[string]map[string]resource.PropertyValue{
-	randomString: {
-		"lower": resource.NewBoolProperty(true), "upper": resource.NewBoolProperty(true),
-		"special": resource.NewBoolProperty(true), "numeric": resource.NewBoolProperty(true),
-		"number": resource.NewBoolProperty(true), "minLower": resource.NewNumberProperty(0),
-		"minUpper": resource.NewNumberProperty(0), "minNumeric": resource.NewNumberProperty(0),
-		"minSpecial": resource.NewNumberProperty(0),
-	},
-	randomPet: {"length": resource.NewNumberProperty(2), "separator": resource.NewStringProperty("-")},
+	randomString:   stringDefaults,
+	randomPassword: stringDefaults,
+	randomPet:      {"length": resource.NewNumberProperty(2), "separator": resource.NewStringProperty("-")},
 }
 
 var randomComputed = map[string][]string{
-	randomID:     {"b64Std", "b64Url", "dec", "hex"},
-	randomString: {"result"},
-	randomPet:    {},
+	randomID:       {"b64Std", "b64Url", "dec", "hex"},
+	randomString:   {"result"},
+	randomPassword: {"bcryptHash", "result"},
+	randomPet:      {},
+}
+
+// randomSecretOutputs are the outputs upstream marks sensitive: secrets in Pulumi's state.
+var randomSecretOutputs = map[string]map[string]bool{
+	randomPassword: {"bcryptHash": true, "result": true},
 }
 
 type randomProvider struct{}
@@ -82,7 +98,7 @@ func (r *randomProvider) check(o *op, _, news resource.PropertyMap, _ []byte) (r
 	switch o.typ {
 	case randomID:
 		atLeast("byteLength", 1, true)
-	case randomString:
+	case randomString, randomPassword:
 		atLeast("length", 1, true)
 		for _, k := range []string{"minLower", "minUpper", "minNumeric", "minSpecial"} {
 			atLeast(k, 0, false)
@@ -132,7 +148,7 @@ func (r *randomProvider) create(o *op, news resource.PropertyMap, preview bool) 
 			outs[resource.PropertyKey(k)] = v
 		}
 	}
-	if o.typ == randomString {
+	if o.typ == randomString || o.typ == randomPassword {
 		// "number" is the deprecated spelling of "numeric"; both report the value in use.
 		numeric := boolean(news, "numeric", boolean(news, "number", true))
 		outs["numeric"] = resource.NewBoolProperty(numeric)
@@ -140,7 +156,7 @@ func (r *randomProvider) create(o *op, news resource.PropertyMap, preview bool) 
 	}
 	if preview {
 		for _, k := range randomComputed[o.typ] {
-			outs[resource.PropertyKey(k)] = computedString()
+			outs[resource.PropertyKey(k)] = secretIf(computedString(), randomSecretOutputs[o.typ][k])
 		}
 		return "", outs, nil
 	}
@@ -149,6 +165,8 @@ func (r *randomProvider) create(o *op, news resource.PropertyMap, preview bool) 
 		return createRandomID(news, outs)
 	case randomString:
 		return createRandomString(outs)
+	case randomPassword:
+		return createRandomPassword(outs)
 	default:
 		return createRandomPet(news, outs)
 	}
@@ -181,7 +199,39 @@ func pick(charset string, n int) ([]byte, error) {
 	return out, nil
 }
 
+// createRandomPassword draws like RandomString; as upstream, the id is "none" (the value must
+// not leak into the URN-adjacent id), and result and bcryptHash (default cost) are secrets.
+func createRandomPassword(outs resource.PropertyMap) (string, resource.PropertyMap, error) {
+	result, err := randomChars(outs)
+	if err != nil {
+		return "", nil, err
+	}
+	secret := []byte(result)
+	if len(secret) > 72 {
+		// bcrypt reads at most 72 bytes; x/crypto refuses longer input instead of truncating it.
+		secret = secret[:72]
+	}
+	hash, err := bcrypt.GenerateFromPassword(secret, bcrypt.DefaultCost)
+	if err != nil {
+		return "", nil, fmt.Errorf("bcrypt of the password: %w", err)
+	}
+	outs["result"] = resource.MakeSecret(resource.NewStringProperty(result))
+	outs["bcryptHash"] = resource.MakeSecret(resource.NewStringProperty(string(hash)))
+	return "none", outs, nil
+}
+
 func createRandomString(outs resource.PropertyMap) (string, resource.PropertyMap, error) {
+	result, err := randomChars(outs)
+	if err != nil {
+		return "", nil, err
+	}
+	outs["result"] = resource.NewStringProperty(result)
+	return result, outs, nil
+}
+
+// randomChars draws the minimums of each enabled set first, fills up from every enabled
+// set, and shuffles, as upstream's random_string does.
+func randomChars(outs resource.PropertyMap) (string, error) {
 	const (
 		numChars   = "0123456789"
 		lowerChars = "abcdefghijklmnopqrstuvwxyz"
@@ -204,7 +254,7 @@ func createRandomString(outs resource.PropertyMap) (string, resource.PropertyMap
 		total += m.n
 	}
 	if length < total {
-		return "", nil, fmt.Errorf("length (%d) must be >= min_upper + min_lower + min_numeric + min_special (%d)",
+		return "", fmt.Errorf("length (%d) must be >= min_upper + min_lower + min_numeric + min_special (%d)",
 			length, total)
 	}
 	chars := ""
@@ -221,24 +271,24 @@ func createRandomString(outs resource.PropertyMap) (string, resource.PropertyMap
 		chars += special
 	}
 	if chars == "" && length > total {
-		return "", nil, fmt.Errorf("no character set is enabled (upper, lower, numeric and special are all false)")
+		return "", fmt.Errorf("no character set is enabled (upper, lower, numeric and special are all false)")
 	}
 	var result []byte
 	for _, m := range mins {
 		b, err := pick(m.set, m.n)
 		if err != nil {
-			return "", nil, err
+			return "", err
 		}
 		result = append(result, b...)
 	}
 	rest, err := pick(chars, length-len(result))
 	if err != nil {
-		return "", nil, err
+		return "", err
 	}
 	result = append(result, rest...)
 	order := make([]byte, len(result))
 	if _, err := rand.Read(order); err != nil {
-		return "", nil, err
+		return "", err
 	}
 	idx := make([]int, len(result))
 	for i := range idx {
@@ -249,8 +299,7 @@ func createRandomString(outs resource.PropertyMap) (string, resource.PropertyMap
 	for i, j := range idx {
 		shuffled[i] = result[j]
 	}
-	outs["result"] = resource.NewStringProperty(string(shuffled))
-	return string(shuffled), outs, nil
+	return string(shuffled), nil
 }
 
 func createRandomPet(news, outs resource.PropertyMap) (string, resource.PropertyMap, error) {
