@@ -114,6 +114,9 @@ export async function setupMocks(options: MockOptions = {}): Promise<void> {
  * say) register on their own schedule, after the outputs have resolved.
  */
 export async function settle(quietMs = 25): Promise<void> {
+    // First the runtime's own queue: a registration whose inputs are still being computed (a
+    // keystore being built, say) holds it open while the event loop looks idle.
+    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
     let seen = -1;
     while (seen !== recorded.length) {
         seen = recorded.length;
