@@ -95,9 +95,8 @@ function seededEngine(kind: string, password: string, contents: Buffer[]): pkijs
     for (const part of contents) digest.update(String(part.length)).update(":").update(part);
     const seed = pbkdf2Sync(Buffer.from(password, "utf8"), digest.digest(), PKCS12_ITERATIONS, 32, "sha256");
     const bytes = new SeededBytes(seed);
-    const subtle = webcrypto.subtle as unknown as SubtleCrypto;
-    const crypto = { subtle, getRandomValues: <T extends ArrayBufferView | null>(view: T) => bytes.fill(view) } as unknown as Crypto;
-    return new pkijs.CryptoEngine({ name: `mtls-${kind}`, crypto });
+    const crypto = { subtle: webcrypto.subtle, getRandomValues: <T extends ArrayBufferView | null>(view: T) => bytes.fill(view) };
+    return new pkijs.CryptoEngine({ name: `mtls-${kind}`, crypto: crypto as unknown as pkijs.CryptoEngineParameters["crypto"] });
 }
 
 function bmpAttribute(type: string, value: string): pkijs.Attribute {

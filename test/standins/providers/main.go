@@ -14,7 +14,7 @@
 // behaviour of the real provider for the resource types this project uses:
 //
 //	tls.go         tls:index/{privateKey,selfSignedCert,certRequest,locallySignedCert}
-//	random.go      random:index/{randomId,randomString,randomPet}
+//	random.go      random:index/{randomId,randomString,randomPassword,randomPet}
 //
 // The gaps against the real providers are listed in engine/README.md.
 //

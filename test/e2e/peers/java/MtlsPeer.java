@@ -12,6 +12,9 @@
 //       [--timeout 8] [--tls 1.2]
 //       Prints one JSON line like the other peers: outcome, status, body, serverCN, tlsVersion, error.
 //       --key reads PKCS#8 PEM only (what OpenSSL 3 writes); --ca reads PEM certificates.
+//   With --default-context, server and client instead set the javax.net.ssl.* system properties
+//   from MTLS_KEYSTORE_FILE, MTLS_TRUSTSTORE_FILE, MTLS_KEYSTORE_TYPE and MTLS_KEYSTORE_PASSWORD,
+//   as the project README shows, and use SSLContext.getDefault().
 //   java MtlsPeer load --keystore F --truststore F --password-file F
 //       Opens both stores as a service would at start-up and prints what they hold; exits 3
 //       when either cannot be opened (a wrong password fails here, before any connection).
@@ -90,7 +93,7 @@ public final class MtlsPeer {
             String flag = argv[i];
             if (!flag.startsWith("--")) usage("unexpected argument " + flag);
             String name = flag.substring(2);
-            if (name.equals("no-client-auth")) out.put(name, "true");
+            if (name.equals("no-client-auth") || name.equals("default-context")) out.put(name, "true");
             else if (i + 1 < argv.length) out.put(name, argv[++i]);
             else usage(flag + " needs a value");
         }
@@ -156,6 +159,17 @@ public final class MtlsPeer {
         return ctx;
     }
 
+    /** The README's plain-JSSE set-up: system properties from the environment, then the default context. */
+    private static SSLContext defaultContext() throws Exception {
+        System.setProperty("javax.net.ssl.keyStore", System.getenv("MTLS_KEYSTORE_FILE"));
+        System.setProperty("javax.net.ssl.keyStoreType", System.getenv("MTLS_KEYSTORE_TYPE"));
+        System.setProperty("javax.net.ssl.keyStorePassword", System.getenv("MTLS_KEYSTORE_PASSWORD"));
+        System.setProperty("javax.net.ssl.trustStore", System.getenv("MTLS_TRUSTSTORE_FILE"));
+        System.setProperty("javax.net.ssl.trustStoreType", System.getenv("MTLS_KEYSTORE_TYPE"));
+        System.setProperty("javax.net.ssl.trustStorePassword", System.getenv("MTLS_KEYSTORE_PASSWORD"));
+        return SSLContext.getDefault();
+    }
+
     // ------------------------------------------------------------------ load
 
     private static void load(Map<String, String> args) {
@@ -197,8 +211,11 @@ public final class MtlsPeer {
         long maxSeconds = Long.parseLong(args.getOrDefault("max-seconds", "600"));
         SSLContext ctx;
         try {
-            char[] pw = password(Path.of(args.getOrDefault("password-file", dir.resolve("keystore-password").toString())));
-            ctx = context(openStore(dir.resolve("keystore.p12"), pw), pw, openStore(dir.resolve("truststore.p12"), pw));
+            if (args.containsKey("default-context")) ctx = defaultContext();
+            else {
+                char[] pw = password(Path.of(args.getOrDefault("password-file", dir.resolve("keystore-password").toString())));
+                ctx = context(openStore(dir.resolve("keystore.p12"), pw), pw, openStore(dir.resolve("truststore.p12"), pw));
+            }
         } catch (Exception e) {
             System.err.println("java-server: cannot load the keystores: " + describe(e));
             System.exit(3);
@@ -316,6 +333,7 @@ public final class MtlsPeer {
         int timeoutMs = (int) (Double.parseDouble(args.getOrDefault("timeout", "8")) * 1000);
         SSLContext ctx;
         try {
+            if (args.containsKey("default-context")) throw new UseDefault();
             char[] pw = args.containsKey("password-file") ? password(Path.of(args.get("password-file"))) : new char[0];
             KeyStore keys = null;
             char[] keyPassword = pw;
@@ -326,6 +344,16 @@ public final class MtlsPeer {
             }
             KeyStore trust = args.containsKey("truststore") ? openStore(Path.of(args.get("truststore")), pw) : pemTrust(Path.of(req(args, "ca")));
             ctx = context(keys, keyPassword, trust);
+        } catch (UseDefault fromEnvironment) {
+            try {
+                ctx = defaultContext();
+                // The default context does not open the stores until its first use: open them now, as a start-up check.
+                ctx.getSocketFactory().createSocket().close();
+            } catch (Exception e) {
+                System.out.println("{\"outcome\":\"load_error\",\"error\":" + json("cannot load the keystores: " + describe(e)) + "}");
+                System.exit(3);
+                return;
+            }
         } catch (Exception e) {
             System.out.println("{\"outcome\":\"load_error\",\"error\":" + json("cannot load the keystores: " + describe(e)) + "}");
             System.exit(3);
@@ -416,6 +444,11 @@ public final class MtlsPeer {
             }
         }
         return out.append('"').toString();
+    }
+
+    /** Taken when the client is to use the default context instead of stores named by flags. */
+    private static final class UseDefault extends Exception {
+        private static final long serialVersionUID = 1L;
     }
 
     private MtlsPeer() {}
