@@ -72,9 +72,9 @@ export interface CertificateMaterialArgs {
      * Java keystores in the Secret next to `tls.key`: `pkcs12` adds `keystore.p12` (the key
      * and the chain, leaf first) and `truststore.p12` (the CA bundle); `jks` (with `pkcs12`)
      * adds `truststore.jks`. With any, the Secret also holds `keystore-password`, drawn by a
-     * `random.RandomPassword`. The stores are rebuilt exactly when the key, the chain, the
-     * bundle or the password changes, and are byte-identical otherwise. Fixed at
-     * construction: it decides which resources exist.
+     * `random.RandomPassword`. The key entry's alias is this component's name. The stores are
+     * rebuilt exactly when the key, the chain, the bundle or the password changes, and are
+     * byte-identical otherwise. Fixed at construction: it decides which resources exist.
      * @default [] (no keystores)
      */
     keystores?: readonly KeystoreFormat[];

@@ -111,11 +111,12 @@ function certBag(der: Buffer, attributes: pkijs.Attribute[]): pkijs.SafeBag {
     });
 }
 
+/**
+ * The password's bytes. PBKDF2 reads a PKCS#12 password as UTF-8, the MAC as UTF-16 and JKS
+ * as UTF-16 again: only printable ASCII means the same to every reader.
+ */
 function passwordBytes(password: string): ArrayBuffer {
-    if (!/^[\x20-\x7e]+$/.test(password)) {
-        // PBKDF2 reads the password as UTF-8 and the PKCS#12 MAC as UTF-16; only printable ASCII means the same to every reader.
-        throw new Error("a keystore password must be non-empty printable ASCII");
-    }
+    if (!/^[\x20-\x7e]+$/.test(password)) throw new Error("a keystore password must be non-empty printable ASCII");
     const bytes = Buffer.from(password, "ascii");
     return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
@@ -221,9 +222,9 @@ export function buildJksTruststore(input: TruststoreInput): Buffer {
         parts.push(uint32(JKS_TRUSTED_CERT), javaUtf(aliases[i]), timestamp, javaUtf("X.509"), uint32(der.length), der);
     });
     const body = Buffer.concat(parts);
-    passwordBytes(input.password);
+    const utf16be = Buffer.from(Buffer.from(passwordBytes(input.password)).toString("ascii"), "utf16le").swap16();
     const digest = createHash("sha1")
-        .update(Buffer.from(input.password, "utf16le").swap16())
+        .update(utf16be)
         .update("Mighty Aphrodite", "utf8")
         .update(body)
         .digest();
