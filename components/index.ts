@@ -13,3 +13,4 @@ export * from "./ingressRules";
 export * from "./istioObjects";
 export * from "./istioMesh";
 export * from "./istioServerPolicy";
+export * from "./keystores";
