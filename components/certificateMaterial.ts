@@ -1,9 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
 import { createHash } from "node:crypto";
-import type { Rollout } from "./rules";
+import { checked } from "./checks";
 import { DEFAULTS } from "./defaults";
 import type { PeerIdentity } from "./identity";
+import { KEYSTORE_FILES, PKCS12_STORE_TYPE, buildKeystoreFiles } from "./keystores";
+import { KEYSTORE_PASSWORD_LENGTH, KeystoreFormat, Rollout, keystorePasswordVersionProblems, keystoreProblems } from "./rules";
 import type { ServiceCertificate } from "./serviceCertificate";
 
 /** File names inside the ConfigMap, the Secret and the mounted directory. */
@@ -23,12 +26,24 @@ export const MTLS_ENV = {
     keyFile: "MTLS_KEY_FILE",
     /** Path of the CA bundle file, with `delivery: files`. */
     caFile: "MTLS_CA_FILE",
+    /** Path of `keystore.p12` (the key and its chain), with keystores. */
+    keystoreFile: "MTLS_KEYSTORE_FILE",
+    /** Path of `truststore.p12` (the CA bundle), with keystores. */
+    truststoreFile: "MTLS_TRUSTSTORE_FILE",
+    /** `PKCS12`: the `KeyStore` type of both files, with keystores. */
+    keystoreType: "MTLS_KEYSTORE_TYPE",
+    /** The password of both stores and of the key entry, from the Secret through `secretKeyRef`, with keystores. */
+    keystorePassword: "MTLS_KEYSTORE_PASSWORD",
+    /** Path of `truststore.jks`, with keystores `[pkcs12, jks]`. */
+    truststoreJksFile: "MTLS_TRUSTSTORE_JKS_FILE",
 } as const;
 
 /** Pod-template annotations that change exactly when the material does, so a Deployment rolls on rotation. */
 export const ANNOTATIONS = {
     certSha256: "mtls.pulumi.com/cert-sha256",
     caBundleSha256: "mtls.pulumi.com/ca-bundle-sha256",
+    /** The keystore password's version (never the password): a new password rolls the pods, also with `hot`. */
+    keystorePasswordVersion: "mtls.pulumi.com/keystore-password-version",
 } as const;
 
 /** File modes: the key readable by its owner only, certificates by anyone. */
@@ -79,17 +94,35 @@ export interface CertificateMaterialArgs {
     /**
      * `opaque`: the Secret holds `tls.key` alone. `tls`: a `kubernetes.io/tls` Secret holding
      * `tls.crt` (the chain) and `tls.key`, for charts and controllers that take an
-     * `existingSecret` of that type. The ConfigMap is there either way. Fixed at construction.
+     * `existingSecret` of that type. The ConfigMap is there either way. Keystores, when asked
+     * for, are extra keys of either type (the API server requires `tls.crt` and `tls.key` in a
+     * `kubernetes.io/tls` Secret and accepts other keys next to them). Fixed at construction.
      * @default "opaque"
      */
     secretType?: SecretType;
+    /**
+     * Java keystores in the Secret next to `tls.key`: `pkcs12` adds `keystore.p12` (the key
+     * and the chain, leaf first) and `truststore.p12` (the CA bundle); `jks` (with `pkcs12`)
+     * adds `truststore.jks`. With any, the Secret also holds `keystore-password`, drawn by a
+     * `random.RandomPassword`. The key entry's alias is this component's name. The stores are
+     * rebuilt exactly when the key, the chain, the bundle or the password changes, and are
+     * byte-identical otherwise. Fixed at construction: it decides which resources exist.
+     * @default [] (no keystores)
+     */
+    keystores?: readonly KeystoreFormat[];
+    /**
+     * The keystore password's version: changing it draws a new password (it is the
+     * RandomPassword's keeper), so every store is rebuilt and the pods roll.
+     * @default 1
+     */
+    keystorePasswordVersion?: pulumi.Input<number>;
 }
 
 /**
  * A service's material in Kubernetes: a ConfigMap with `ca.crt` and `tls.crt`
- * and a Secret with `tls.key`, both auto-named so that new material gets new
- * objects and the Deployments that use them roll. It hands back ready pod-spec
- * pieces.
+ * and a Secret with `tls.key` (and, on request, Java keystores and their
+ * password), both auto-named so that new material gets new objects and the
+ * Deployments that use them roll. It hands back ready pod-spec pieces.
  */
 export class CertificateMaterial extends pulumi.ComponentResource {
     public readonly configMap: k8s.core.v1.ConfigMap;
@@ -104,12 +137,23 @@ export class CertificateMaterial extends pulumi.ComponentResource {
     public readonly identity?: PeerIdentity;
     /** Name of the pod volume this material's pieces use. */
     public readonly volumeName: string;
+    /** The keystore formats in the Secret; empty without keystores. */
+    public readonly keystores: readonly KeystoreFormat[];
+    /** The password of the stores, with keystores. Secret. */
+    public readonly keystorePassword?: pulumi.Output<string>;
     private readonly fingerprint: pulumi.Output<string>;
     private readonly caBundleSha256: pulumi.Output<string>;
+    private readonly passwordVersion?: pulumi.Output<string>;
 
     constructor(name: string, args: CertificateMaterialArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mtls:index:CertificateMaterial", name, {}, opts);
+        const check = checked(this, "CertificateMaterial", name);
+        const keystores = args.keystores ?? DEFAULTS.certificate.keystores;
+        // Plain values, so a refusal stops the program here, before any child exists.
+        check<readonly KeystoreFormat[]>(keystores, keystoreProblems);
+        const passwordVersion = check<number | undefined>(args.keystorePasswordVersion, (v) => keystorePasswordVersionProblems(v, keystores));
         this.rollout = args.rollout ?? "restart";
+        this.keystores = [...keystores];
         const hot = this.rollout === "hot";
         const metadata = (suffix: string) => ({ namespace: args.namespace, labels: args.labels, ...(hot ? { name: `${name}-mtls-${suffix}` } : {}) });
         // A fixed name cannot be created before the old object is gone.
@@ -121,6 +165,29 @@ export class CertificateMaterial extends pulumi.ComponentResource {
                 [MATERIAL_KEYS.cert]: args.certificate.chainPem,
             },
         }, { parent: this, ...inPlace });
+        let keystoreData: pulumi.Output<Record<string, string>> | undefined;
+        let passwordData: Record<string, pulumi.Output<string>> = {};
+        if (this.keystores.length > 0) {
+            this.passwordVersion = pulumi.output(passwordVersion).apply((version) => String(version ?? DEFAULTS.certificate.keystorePasswordVersion));
+            const password = new random.RandomPassword(`${name}-keystore-password`, {
+                length: KEYSTORE_PASSWORD_LENGTH,
+                // Letters and digits only: the password passes through env vars, shells and Spring placeholders unharmed.
+                special: false,
+                minLower: 1,
+                minUpper: 1,
+                minNumeric: 1,
+                keepers: { version: this.passwordVersion },
+            }, { parent: this });
+            this.keystorePassword = pulumi.secret(password.result);
+            passwordData = { [KEYSTORE_FILES.password]: this.keystorePassword };
+            const formats = this.keystores;
+            keystoreData = pulumi.secret(pulumi
+                .all([args.certificate.privateKeyPem, args.certificate.chainPem, args.certificate.caBundlePem, password.result])
+                .apply(async ([privateKeyPem, chainPem, caBundlePem, secret]) => {
+                    const files = await buildKeystoreFiles({ formats, alias: name, privateKeyPem, chainPem, caBundlePem, password: secret });
+                    return Object.fromEntries(Object.entries(files).map(([file, bytes]) => [file, bytes.toString("base64")]));
+                }));
+        }
         const tlsType = args.secretType === "tls";
         this.secret = new k8s.core.v1.Secret(`${name}-key`, {
             metadata: metadata("key"),
@@ -128,7 +195,9 @@ export class CertificateMaterial extends pulumi.ComponentResource {
             stringData: {
                 ...(tlsType ? { [MATERIAL_KEYS.cert]: args.certificate.chainPem } : {}),
                 [MATERIAL_KEYS.key]: pulumi.secret(args.certificate.privateKeyPem),
+                ...passwordData,
             },
+            ...(keystoreData ? { data: keystoreData } : {}),
         }, { parent: this, ...inPlace });
         this.volumeName = materialVolumeName(name);
         this.identity = args.certificate.identity;
@@ -136,10 +205,20 @@ export class CertificateMaterial extends pulumi.ComponentResource {
         this.secretName = this.secret.metadata.name;
         this.fingerprint = pulumi.output(args.certificate.fingerprintSha256);
         this.caBundleSha256 = pulumi.output(args.certificate.caBundlePem).apply((pem) => createHash("sha256").update(pem).digest("hex"));
-        this.registerOutputs({ configMapName: this.configMapName, secretName: this.secretName });
+        this.registerOutputs({
+            configMapName: this.configMapName,
+            secretName: this.secretName,
+            ...(this.keystorePassword ? { keystorePassword: this.keystorePassword } : {}),
+        });
     }
 
-    /** One projected volume holding `ca.crt` and `tls.crt` (0444) and `tls.key` (0400). */
+    /** File names of the stores in the Secret and the mounted directory; empty without keystores. */
+    public keystoreFiles(): string[] {
+        if (this.keystores.length === 0) return [];
+        return [KEYSTORE_FILES.keystore, KEYSTORE_FILES.truststore, ...(this.keystores.includes("jks") ? [KEYSTORE_FILES.truststoreJks] : [])];
+    }
+
+    /** One projected volume holding `ca.crt` and `tls.crt` (0444), and `tls.key` and any keystores (0400). */
     public volumes(): k8s.types.input.core.v1.Volume[] {
         return [{
             name: this.volumeName,
@@ -158,7 +237,7 @@ export class CertificateMaterial extends pulumi.ComponentResource {
                     {
                         secret: {
                             name: this.secretName,
-                            items: [{ key: MATERIAL_KEYS.key, path: MATERIAL_KEYS.key, mode: KEY_FILE_MODE }],
+                            items: [MATERIAL_KEYS.key, ...this.keystoreFiles()].map((file) => ({ key: file, path: file, mode: KEY_FILE_MODE })),
                         },
                     },
                 ],
@@ -172,21 +251,34 @@ export class CertificateMaterial extends pulumi.ComponentResource {
     }
 
     /**
-     * The volume, its read-only mount at `dir` and the `MTLS_*_FILE` variables, in one piece, so
-     * a pod with two materials (say, its own and a client identity) gets two volumes that never collide.
+     * The volume, its read-only mount at `dir` and the variables of `fileEnv(dir)` (with keystores,
+     * the store paths and the password by `secretKeyRef`), in one piece, so a pod with two
+     * materials (say, its own and a client identity) gets two volumes that never collide.
      */
     public mount(dir: string = DEFAULT_MOUNT_PATH): MaterialMount {
         return { volume: this.volumes()[0], volumeMount: this.volumeMounts(dir)[0], env: this.fileEnv(dir) };
     }
 
-    /** `MTLS_*_FILE` variables holding the paths of the files mounted at `dir`. */
+    /**
+     * `MTLS_*_FILE` variables holding the paths of the files mounted at `dir`; with keystores
+     * also `MTLS_KEYSTORE_TYPE` and `MTLS_KEYSTORE_PASSWORD`, the latter by `secretKeyRef` only.
+     */
     public fileEnv(dir: string = DEFAULT_MOUNT_PATH): k8s.types.input.core.v1.EnvVar[] {
         const at = (file: string) => `${dir.replace(/\/+$/, "")}/${file}`;
-        return [
+        const env: k8s.types.input.core.v1.EnvVar[] = [
             { name: MTLS_ENV.certFile, value: at(MATERIAL_KEYS.cert) },
             { name: MTLS_ENV.keyFile, value: at(MATERIAL_KEYS.key) },
             { name: MTLS_ENV.caFile, value: at(MATERIAL_KEYS.ca) },
         ];
+        if (this.keystores.length === 0) return env;
+        env.push(
+            { name: MTLS_ENV.keystoreFile, value: at(KEYSTORE_FILES.keystore) },
+            { name: MTLS_ENV.truststoreFile, value: at(KEYSTORE_FILES.truststore) },
+            { name: MTLS_ENV.keystoreType, value: PKCS12_STORE_TYPE },
+            { name: MTLS_ENV.keystorePassword, valueFrom: { secretKeyRef: { name: this.secretName, key: KEYSTORE_FILES.password } } },
+        );
+        if (this.keystores.includes("jks")) env.push({ name: MTLS_ENV.truststoreJksFile, value: at(KEYSTORE_FILES.truststoreJks) });
+        return env;
     }
 
     /** `MTLS_CERT`, `MTLS_KEY` and `MTLS_CA` read from the ConfigMap and the Secret. */
@@ -201,9 +293,12 @@ export class CertificateMaterial extends pulumi.ComponentResource {
     /**
      * Pod-template annotations carrying the certificate and CA-bundle fingerprints (never key
      * material), so that new material rolls the pods; none with `hot`, where the pods stay.
+     * With keystores also the password's version, in both modes: the app reads the password
+     * from an environment variable, which only a restart renews.
      */
     public podAnnotations(): Record<string, pulumi.Output<string>> {
-        if (this.rollout === "hot") return {};
-        return { [ANNOTATIONS.certSha256]: this.fingerprint, [ANNOTATIONS.caBundleSha256]: this.caBundleSha256 };
+        const password: Record<string, pulumi.Output<string>> = this.passwordVersion ? { [ANNOTATIONS.keystorePasswordVersion]: this.passwordVersion } : {};
+        if (this.rollout === "hot") return password;
+        return { [ANNOTATIONS.certSha256]: this.fingerprint, [ANNOTATIONS.caBundleSha256]: this.caBundleSha256, ...password };
     }
 }

@@ -2,7 +2,7 @@
  * Every default of the components and of the stack config, in one table. Pure:
  * no Pulumi import, so the config contract loads it on its own.
  */
-import type { Delivery, KeyAlgorithm, PodSecurityLevel, Rollout, Usage } from "./rules";
+import type { Delivery, KeyAlgorithm, KeystoreFormat, PodSecurityLevel, Rollout, Usage } from "./rules";
 
 export const DEFAULTS = {
     clusterDomain: "cluster.local",
@@ -19,6 +19,9 @@ export const DEFAULTS = {
         /** 30 days. */
         renewBeforeHours: 720,
         usage: "both" as Usage,
+        /** No Java keystores unless asked. */
+        keystores: [] as readonly KeystoreFormat[],
+        keystorePasswordVersion: 1,
     },
     workload: {
         delivery: "files" as Delivery,

@@ -16,6 +16,7 @@ export { ServiceCertificate } from "./serviceCertificate";
 export type { ServiceCertificateArgs } from "./serviceCertificate";
 export { CertificateMaterial, DEFAULT_MOUNT_PATH, MATERIAL_KEYS, MTLS_ENV, SECRET_TYPES } from "./certificateMaterial";
 export type { CertificateMaterialArgs, MaterialMount, SecretType } from "./certificateMaterial";
+export { KEYSTORE_FILES, PKCS12_STORE_TYPE } from "./keystores";
 export { IDENTITY_ENV, MtlsWorkload } from "./mtlsWorkload";
 export type { MtlsWorkloadArgs, RunAsIds } from "./mtlsWorkload";
 export type { Caller, PeerIdentity } from "./identity";
@@ -29,6 +30,16 @@ export { IstioServerPolicy } from "./istioServerPolicy";
 export type { IstioServerPolicyArgs } from "./istioServerPolicy";
 
 // Vocabulary and defaults
-export { DELIVERIES, KEY_ALGORITHMS, POD_SECURITY_LEVELS, ROLLOUTS, ROTATION_PHASES, USAGES, serviceDnsNames, spiffeId } from "./rules";
-export type { Delivery, KeyAlgorithm, PodSecurityLevel, Rollout, RotationPhase, Usage } from "./rules";
+export {
+    DELIVERIES,
+    KEYSTORE_FORMATS,
+    KEY_ALGORITHMS,
+    POD_SECURITY_LEVELS,
+    ROLLOUTS,
+    ROTATION_PHASES,
+    USAGES,
+    serviceDnsNames,
+    spiffeId,
+} from "./rules";
+export type { Delivery, KeyAlgorithm, KeystoreFormat, PodSecurityLevel, Rollout, RotationPhase, Usage } from "./rules";
 export { DEFAULTS } from "./defaults";

@@ -5,7 +5,7 @@ import { DEFAULTS } from "./defaults";
 import { checked } from "./checks";
 import { Caller, PeerIdentity, callerIdentities } from "./identity";
 import { IngressSource, ingressPolicySpec, ingressSourceProblems } from "./ingressRules";
-import { Delivery, Usage, deliveryProblems, describeProblems, servingProblems, usageProblems } from "./rules";
+import { Delivery, Usage, deliveryProblems, describeProblems, keystoreDeliveryProblems, servingProblems, usageProblems } from "./rules";
 
 /** Environment variables describing who the workload is and whom it accepts. */
 export const IDENTITY_ENV = {
@@ -39,7 +39,8 @@ export interface MtlsWorkloadArgs {
      */
     port?: pulumi.Input<number>;
     /**
-     * `files`: the material mounted read-only at `mountPath`; `env`: the PEM text in environment variables.
+     * `files`: the material mounted read-only at `mountPath`; `env`: the PEM text in environment
+     * variables (not with keystores: those are files).
      * @default "files"
      */
     delivery?: Delivery;
@@ -167,6 +168,7 @@ export class MtlsWorkload extends pulumi.ComponentResource {
         const problems = [
             ...usageProblems(usage),
             ...deliveryProblems(delivery, args.material.rollout, args.mountPath),
+            ...keystoreDeliveryProblems(delivery, args.material.keystores),
             ...(pulumi.Output.isInstance(args.port) ? [] : servingProblems(usage, args.port)),
             ...(!serves && args.ingressFrom !== undefined
                 ? [{ argument: "ingressFrom", message: 'applies to servers; usage "client" accepts no connections, so remove ingressFrom' }]

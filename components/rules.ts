@@ -46,6 +46,22 @@ export type RotationPhase = (typeof ROTATION_PHASES)[number];
 export const POD_SECURITY_LEVELS = ["restricted", "baseline", "privileged"] as const;
 export type PodSecurityLevel = (typeof POD_SECURITY_LEVELS)[number];
 
+/**
+ * Java keystores a service may ask for: `pkcs12` gives `keystore.p12` (the key and its chain)
+ * and `truststore.p12` (the CA bundle); `jks` adds `truststore.jks`, for readers that insist
+ * on the JKS format. The key never goes into a JKS file: JKS protects keys with a proprietary
+ * SHA-1 scheme, and every JDK since 8 opens a PKCS#12 keystore.
+ */
+export const KEYSTORE_FORMATS = ["pkcs12", "jks"] as const;
+export type KeystoreFormat = (typeof KEYSTORE_FORMATS)[number];
+
+export function isKeystoreFormat(value: unknown): value is KeystoreFormat {
+    return typeof value === "string" && (KEYSTORE_FORMATS as readonly string[]).includes(value);
+}
+
+/** The default length of a keystore password: letters and digits only, about 190 bits. */
+export const KEYSTORE_PASSWORD_LENGTH = 32;
+
 /** Arguments for `tls.PrivateKey` that produce the given algorithm. */
 export interface TlsKeySpec {
     algorithm: "RSA" | "ECDSA" | "ED25519";
@@ -287,4 +303,59 @@ export function deliveryProblems(delivery: unknown, rollout: unknown, mountPath:
 export function describeProblems(component: string, name: string, problems: readonly ArgumentProblem[]): string {
     const lines = problems.map((p) => `${p.argument}: ${p.message}`);
     return `${component} ${name}: ${lines.length === 1 ? lines[0] : `\n  - ${lines.join("\n  - ")}`}`;
+}
+
+/**
+ * Everything wrong with a `keystores` list, each with its fix: `keystores[i]` names an entry,
+ * `keystores` the list as a whole. The stack config and CertificateMaterial both call it.
+ */
+export function keystoreProblems(formats: unknown): ArgumentProblem[] {
+    if (!Array.isArray(formats)) {
+        return [{ argument: "keystores", message: `must be a list of keystore formats, got ${JSON.stringify(formats)}; write [pkcs12] or [pkcs12, jks], or [] for none` }];
+    }
+    const problems: ArgumentProblem[] = [];
+    const seen = new Set<unknown>();
+    formats.forEach((format, index) => {
+        const argument = `keystores[${index}]`;
+        if (!isKeystoreFormat(format)) problems.push({ argument, message: `${JSON.stringify(format)} is not a keystore format; use ${KEYSTORE_FORMATS.join(" or ")}` });
+        else if (seen.has(format)) problems.push({ argument, message: `${format} is listed twice; list each format once` });
+        seen.add(format);
+    });
+    if (seen.has("jks") && !seen.has("pkcs12")) {
+        problems.push({ argument: "keystores", message: "jks adds a JKS truststore next to the PKCS#12 keystore and truststore; write [pkcs12, jks]" });
+    }
+    return problems;
+}
+
+const KEYSTORES_ARE_FILES = "a keystore is a binary file the JVM opens by path, which an environment variable cannot hold";
+
+/**
+ * Keystores only reach a pod as files. `blame` is the argument the fix belongs to: `delivery`
+ * when the keystores come from elsewhere (the material, a stack-wide default), `keystores` when
+ * they were asked for next to the delivery.
+ */
+export function keystoreDeliveryProblems(delivery: unknown, keystores: readonly unknown[], blame: "delivery" | "keystores" = "delivery"): ArgumentProblem[] {
+    if (keystores.length === 0 || delivery === "files") return [];
+    if (blame === "keystores") {
+        return [{ argument: "keystores", message: `keystores need delivery: files (${KEYSTORES_ARE_FILES}); set delivery: files or remove keystores` }];
+    }
+    return [{
+        argument: "delivery",
+        message: `${JSON.stringify(delivery)} cannot carry keystores ${keystores.join(", ")} (${KEYSTORES_ARE_FILES}); set delivery: files, or ask for no keystores`,
+    }];
+}
+
+/**
+ * The keystore password's version: a whole number from 1 up, and only meaningful with keystores
+ * (`keystores` undefined where the list is not known yet, as for a stack-wide default).
+ */
+export function keystorePasswordVersionProblems(version: unknown, keystores: readonly unknown[] | undefined): ArgumentProblem[] {
+    if (version === undefined) return [];
+    if (!isPositiveInteger(version)) {
+        return [{ argument: "keystorePasswordVersion", message: `must be a whole number from 1 up (raise it to draw a new keystore password), got ${JSON.stringify(version)}` }];
+    }
+    if (keystores !== undefined && keystores.length === 0) {
+        return [{ argument: "keystorePasswordVersion", message: "only applies with keystores; set keystores: [pkcs12] or remove keystorePasswordVersion" }];
+    }
+    return [];
 }

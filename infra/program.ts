@@ -146,7 +146,15 @@ export function deployStack(spec: StackSpec): StackOutputs {
             validityHours: svc.validityHours,
             renewBeforeHours: svc.renewBeforeHours,
         });
-        const material = new CertificateMaterial(svc.name, { certificate, namespace, labels, rollout: svc.rollout }, k8sOpts);
+        const material = new CertificateMaterial(svc.name, {
+            certificate,
+            namespace,
+            labels,
+            rollout: svc.rollout,
+            keystores: svc.keystores,
+            // The stack-wide version reaches only the services that have stores: the material refuses it otherwise.
+            keystorePasswordVersion: svc.keystores.length > 0 ? svc.keystorePasswordVersion : undefined,
+        }, k8sOpts);
         new MtlsWorkload(svc.name, {
             serviceName: svc.name,
             namespace,

@@ -8,6 +8,7 @@ import {
     Delivery,
     KEY_ALGORITHMS,
     KeyAlgorithm,
+    KeystoreFormat,
     ROTATION_PHASES,
     Rollout,
     RotationPhase,
@@ -22,6 +23,9 @@ import {
     isPositiveInteger,
     isTrustDomain,
     isUsage,
+    keystoreDeliveryProblems,
+    keystorePasswordVersionProblems,
+    keystoreProblems,
     parseSpiffeId,
     spiffeId,
     SpiffeIdParts,
@@ -57,6 +61,10 @@ export interface CertificateDefaults {
     keyAlgorithm: KeyAlgorithm;
     validityHours: number;
     renewBeforeHours: number;
+    /** Java keystores in the service's Secret: [] (none), [pkcs12] or [pkcs12, jks]. */
+    keystores: KeystoreFormat[];
+    /** Bumped to draw a new keystore password. */
+    keystorePasswordVersion: number;
 }
 
 /**
@@ -163,7 +171,7 @@ export type RawStackConfig = Record<string, unknown>;
 export const CONFIG_NAMESPACE = "mtls";
 export const TOP_LEVEL_KEYS = ["namespace", "trustDomain", "clusterDomain", "ca", "certificates", "services", "kubernetes", "mesh"] as const;
 const CA_KEYS = ["commonName", "keyAlgorithm", "validityHours", "intermediate", "intermediateValidityHours", "generation", "rotation", "exportPrivateKey"];
-const CERT_KEYS = ["keyAlgorithm", "validityHours", "renewBeforeHours"];
+const CERT_KEYS = ["keyAlgorithm", "validityHours", "renewBeforeHours", "keystores", "keystorePasswordVersion"];
 const RUN_AS_KEYS = ["runAsUser", "runAsGroup", "fsGroup"];
 const SERVICE_KEYS = ["name", "image", "port", "usage", "delivery", "rollout", "mountPath", "allowFrom", "dnsNames", "ipAddresses", "replicas", ...CERT_KEYS, ...RUN_AS_KEYS];
 const KUBERNETES_KEYS = ["renderDirectory", "context", "kubeconfig", "createNamespace", "podSecurity", "skipAwait", "networkPolicy", ...RUN_AS_KEYS];
@@ -288,6 +296,21 @@ class Checker {
             return undefined;
         }
         return value;
+    }
+
+    /** A keystores list under `prefix`, by the rule CertificateMaterial uses; `fallback` when not set or refused. */
+    keystores(prefix: string, value: unknown, fallback: readonly KeystoreFormat[]): KeystoreFormat[] {
+        if (value === undefined) return [...fallback];
+        const problems = keystoreProblems(value);
+        this.addAll(prefix, problems);
+        return problems.length === 0 ? [...(value as KeystoreFormat[])] : [...fallback];
+    }
+
+    /** The keystore password's version under `prefix`, by the rule CertificateMaterial uses. */
+    passwordVersion(prefix: string, value: unknown, keystores: readonly KeystoreFormat[] | undefined, fallback: number): number {
+        const problems = keystorePasswordVersionProblems(value, keystores);
+        this.addAll(prefix, problems);
+        return value !== undefined && problems.length === 0 ? (value as number) : fallback;
     }
 
     stringList(path: string, value: unknown, check: (v: unknown) => boolean, rule: string): string[] {
@@ -572,12 +595,17 @@ function parseService(c: Checker, raw: unknown, i: number, defaults: Certificate
         c.add(`${path}.replicas`, `must be a whole number from 0 up, got ${show(r.replicas)}`);
     }
 
+    const keystores = c.keystores(path, r.keystores, defaults.keystores);
     const cert: CertificateDefaults = {
         keyAlgorithm: c.keyAlgorithm(`${path}.keyAlgorithm`, r.keyAlgorithm, defaults.keyAlgorithm),
         validityHours: c.hours(`${path}.validityHours`, r.validityHours, defaults.validityHours),
         renewBeforeHours: c.hours(`${path}.renewBeforeHours`, r.renewBeforeHours, defaults.renewBeforeHours),
+        keystores,
+        keystorePasswordVersion: c.passwordVersion(path, r.keystorePasswordVersion, keystores, defaults.keystorePasswordVersion),
     };
     if (r.validityHours !== undefined || r.renewBeforeHours !== undefined) checkRenewWindow(c, path, cert);
+    // Keystores asked for on the service itself are what to fix; inherited ones leave the delivery to change.
+    c.addAll(path, keystoreDeliveryProblems(delivery, keystores, r.keystores === undefined ? "delivery" : "keystores"));
 
     const spec: ServiceSpec = {
         name: typeof name === "string" ? name : "",
@@ -626,6 +654,8 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
         keyAlgorithm: c.keyAlgorithm("certificates.keyAlgorithm", certRaw.keyAlgorithm, DEFAULTS.certificate.keyAlgorithm),
         validityHours: c.hours("certificates.validityHours", certRaw.validityHours, DEFAULTS.certificate.validityHours),
         renewBeforeHours: c.hours("certificates.renewBeforeHours", certRaw.renewBeforeHours, DEFAULTS.certificate.renewBeforeHours),
+        keystores: c.keystores("certificates", certRaw.keystores, DEFAULTS.certificate.keystores),
+        keystorePasswordVersion: c.passwordVersion("certificates", certRaw.keystorePasswordVersion, undefined, DEFAULTS.certificate.keystorePasswordVersion),
     };
     checkRenewWindow(c, "certificates", certificates);
 

@@ -3,6 +3,7 @@ import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { materialVolumeName } from "../components/certificateMaterial";
 import { ingressPolicySpec } from "../components/ingressRules";
 import { EKU, KEY_USAGE, parseCertificate, signedBy } from "./support/certs";
+import { readPkcs12 } from "./support/pkcs12";
 import { byType, named, recorded, resetRecorded, setupMocks, valueOf } from "./support/pulumiMocks";
 
 type Components = typeof import("../components");
@@ -24,6 +25,7 @@ const K8S = {
     authorizationPolicy: "kubernetes:security.istio.io/v1:AuthorizationPolicy",
     peerAuthentication: "kubernetes:security.istio.io/v1:PeerAuthentication",
 };
+const PASSWORD_TYPE = "random:index/randomPassword:RandomPassword";
 
 beforeAll(async () => {
     await setupMocks();
@@ -336,6 +338,144 @@ describe("CertificateMaterial", () => {
         const annotations = await valueOf(pulumi.output(m.podAnnotations()));
         expect(annotations["mtls.pulumi.com/cert-sha256"]).toBe(await valueOf(leaf.fingerprintSha256));
         expect(annotations["mtls.pulumi.com/ca-bundle-sha256"]).toMatch(/^[0-9a-f]{64}$/);
+    });
+});
+
+describe("CertificateMaterial with keystores", () => {
+    async function material(args: Partial<import("../components").CertificateMaterialArgs> = {}, name = "user-service") {
+        const ca = newCa(`ca-${name}`, { intermediate: true });
+        const leaf = newLeaf(ca, { serviceName: name });
+        const m = new c.CertificateMaterial(name, { certificate: leaf, namespace: "shop", keystores: ["pkcs12"], ...args });
+        await Promise.all([valueOf(m.configMapName), valueOf(m.secretName)]);
+        return { leaf, m, secret: named(K8S.secret, `${name}-key`), password: named(PASSWORD_TYPE, `${name}-keystore-password`) };
+    }
+
+    it("adds keystore.p12 and truststore.p12 and the password to the Secret, all as secrets, and nothing to the ConfigMap", async () => {
+        const { leaf, secret, password, m } = await material();
+        expect(Object.keys(secret.inputs.stringData).sort()).toEqual(["keystore-password", "tls.key"]);
+        expect(Object.keys(secret.inputs.data).sort()).toEqual(["keystore.p12", "truststore.p12"]);
+        expect(secret.inputs.stringData["keystore-password"]).toBe(password.state.result);
+        expect(secret.secretInputs).toEqual(expect.arrayContaining(["stringData", "data"]));
+        expect(Object.keys(named(K8S.configMap, "user-service-certs").inputs.data).sort()).toEqual(["ca.crt", "tls.crt"]);
+        const keystore = await readPkcs12(Buffer.from(secret.inputs.data["keystore.p12"], "base64"), password.state.result);
+        expect(keystore.certificates.map((cert) => cert.pem).join("")).toBe(await valueOf(leaf.chainPem));
+        const truststore = await readPkcs12(Buffer.from(secret.inputs.data["truststore.p12"], "base64"), password.state.result);
+        expect(truststore.certificates.map((cert) => cert.pem).join("")).toBe(await valueOf(leaf.caBundlePem));
+        expect(await pulumi.isSecret(m.keystorePassword!)).toBe(true);
+    });
+
+    it("draws the password from random.RandomPassword: 32 letters and digits, its version the keeper", async () => {
+        const { password } = await material({ keystorePasswordVersion: 4 });
+        expect(password.inputs).toMatchObject({ length: 32, special: false, minLower: 1, minUpper: 1, minNumeric: 1, keepers: { version: "4" } });
+        expect(password.state.result).toMatch(/^[A-Za-z0-9]{32}$/);
+    });
+
+    it("with jks, adds truststore.jks too, and never a JKS keystore", async () => {
+        const { secret, m } = await material({ keystores: ["pkcs12", "jks"] });
+        expect(Object.keys(secret.inputs.data).sort()).toEqual(["keystore.p12", "truststore.jks", "truststore.p12"]);
+        expect(m.keystoreFiles()).toEqual(["keystore.p12", "truststore.p12", "truststore.jks"]);
+    });
+
+    it("mounts the stores 0400 beside tls.key and hands their paths, type and password reference to the app, never the password", async () => {
+        const { m } = await material({ keystores: ["pkcs12", "jks"] });
+        const [volume] = await valueOf(pulumi.output(m.volumes()));
+        expect(volume.projected!.sources![1].secret!.items).toEqual(["tls.key", "keystore.p12", "truststore.p12", "truststore.jks"].map((f) => ({ key: f, path: f, mode: 0o400 })));
+        const env = await valueOf(pulumi.output(m.fileEnv("/certs")));
+        const byName = Object.fromEntries(env.map((e) => [e.name, e]));
+        expect(byName.MTLS_KEYSTORE_FILE.value).toBe("/certs/keystore.p12");
+        expect(byName.MTLS_TRUSTSTORE_FILE.value).toBe("/certs/truststore.p12");
+        expect(byName.MTLS_TRUSTSTORE_JKS_FILE.value).toBe("/certs/truststore.jks");
+        expect(byName.MTLS_KEYSTORE_TYPE.value).toBe("PKCS12");
+        expect(byName.MTLS_KEYSTORE_PASSWORD).toEqual({ name: "MTLS_KEYSTORE_PASSWORD", valueFrom: { secretKeyRef: { name: await valueOf(m.secretName), key: "keystore-password" } } });
+    });
+
+    it("rolls the pods when the password version changes, also with hot rollout, by the version alone", async () => {
+        const restart = await material({ keystorePasswordVersion: 2 });
+        expect(await valueOf(pulumi.output(restart.m.podAnnotations()))).toMatchObject({ "mtls.pulumi.com/keystore-password-version": "2" });
+        const hot = await material({ rollout: "hot" }, "hot-service");
+        expect(await valueOf(pulumi.output(hot.m.podAnnotations()))).toEqual({ "mtls.pulumi.com/keystore-password-version": "1" });
+        expect(JSON.stringify(await valueOf(pulumi.output(restart.m.podAnnotations())))).not.toContain(restart.password.state.result);
+    });
+
+    it("adds nothing without keystores: no password, no stores, no variables", async () => {
+        const leaf = newLeaf(newCa("ca-plain"), { serviceName: "plain" });
+        const m = new c.CertificateMaterial("plain", { certificate: leaf, namespace: "shop" });
+        await valueOf(m.secretName);
+        expect(byType(PASSWORD_TYPE)).toEqual([]);
+        expect(named(K8S.secret, "plain-key").inputs.data).toBeUndefined();
+        expect(m.fileEnv().map((e) => e.name)).toEqual(["MTLS_CERT_FILE", "MTLS_KEY_FILE", "MTLS_CA_FILE"]);
+        expect(m.keystorePassword).toBeUndefined();
+    });
+
+    it("refuses a bad keystores list before creating anything, naming the entry and the fix", async () => {
+        const leaf = newLeaf(newCa("ca-bad"), { serviceName: "bad" });
+        expect(() => new c.CertificateMaterial("bad", { certificate: leaf, namespace: "shop", keystores: ["jks"] }))
+            .toThrow(/CertificateMaterial bad: keystores: jks adds a JKS truststore .*write \[pkcs12, jks\]/);
+        expect(() => new c.CertificateMaterial("bad2", { certificate: leaf, namespace: "shop", keystores: ["pkcs12", "bks" as never] }))
+            .toThrow(/keystores\[1\]: "bks" is not a keystore format; use pkcs12 or jks/);
+        await valueOf(leaf.certPem);
+        expect(byType(K8S.secret)).toEqual([]);
+        expect(byType(PASSWORD_TYPE)).toEqual([]);
+    });
+
+    it("refuses env delivery with keystores: the stores are files", async () => {
+        const { m } = await material({}, "env-service");
+        expect(() => new c.MtlsWorkload("env-service", { serviceName: "env-service", namespace: "shop", image: "i", material: m, usage: "client", delivery: "env" }))
+            .toThrow(/MtlsWorkload env-service: delivery: "env" cannot carry keystores pkcs12 \(a keystore is a binary file .*\); set delivery: files/);
+        expect(byType(K8S.deployment)).toEqual([]);
+    });
+
+    it("refuses a bad password version, or one without keystores, before creating anything", async () => {
+        const leaf = newLeaf(newCa("ca-version"), { serviceName: "version" });
+        expect(() => new c.CertificateMaterial("v0", { certificate: leaf, namespace: "shop", keystores: ["pkcs12"], keystorePasswordVersion: 0 }))
+            .toThrow(/CertificateMaterial v0: keystorePasswordVersion: must be a whole number from 1 up .*got 0/);
+        expect(() => new c.CertificateMaterial("v2", { certificate: leaf, namespace: "shop", keystorePasswordVersion: 2 }))
+            .toThrow(/CertificateMaterial v2: keystorePasswordVersion: only applies with keystores/);
+        await valueOf(leaf.certPem);
+        expect(byType(K8S.secret)).toEqual([]);
+        expect(byType(PASSWORD_TYPE)).toEqual([]);
+    });
+
+    it("through mount(): the stores under the material's own volume name, the password by secretKeyRef to its Secret", async () => {
+        const { m } = await material({ keystores: ["pkcs12", "jks"] }, "billing");
+        const piece = m.mount("/certs");
+        expect(piece.volume.name).toBe(materialVolumeName("billing"));
+        expect(piece.volumeMount).toEqual({ name: materialVolumeName("billing"), mountPath: "/certs", readOnly: true });
+        const secretItems = (await valueOf(pulumi.output(piece.volume))).projected!.sources![1].secret!.items!.map((i) => i.key);
+        expect(secretItems).toEqual(["tls.key", "keystore.p12", "truststore.p12", "truststore.jks"]);
+        const env = Object.fromEntries((await valueOf(pulumi.output(piece.env))).map((e) => [e.name, e]));
+        expect(env.MTLS_KEYSTORE_FILE.value).toBe("/certs/keystore.p12");
+        expect(env.MTLS_KEYSTORE_PASSWORD.value).toBeUndefined();
+        expect(env.MTLS_KEYSTORE_PASSWORD.valueFrom).toEqual({ secretKeyRef: { name: await valueOf(m.secretName), key: "keystore-password" } });
+    });
+
+    it("MtlsWorkload puts the stores and the password reference in the Deployment, next to a second material without collision", async () => {
+        const { m } = await material({}, "java-app");
+        const other = { m: new c.CertificateMaterial("java-app-client", { certificate: newLeaf(newCa("ca-java-client"), { serviceName: "java-app-client" }), namespace: "shop" }) };
+        const w = new c.MtlsWorkload("java-app", {
+            serviceName: "java-app", namespace: "shop", image: "i", material: m, port: 8443,
+            pod: { volumes: [other.m.mount("/client").volume] },
+            container: { volumeMounts: [other.m.mount("/client").volumeMount] },
+        });
+        await valueOf(w.deploymentName);
+        const pod = named(K8S.deployment, "java-app-deployment").inputs.spec.template.spec;
+        expect(pod.volumes.map((v: { name: string }) => v.name)).toEqual(["mtls-java-app", "mtls-java-app-client"]);
+        expect(pod.volumes[0].projected.sources[1].secret.items.map((i: { key: string }) => i.key)).toEqual(["tls.key", "keystore.p12", "truststore.p12"]);
+        const env = Object.fromEntries(pod.containers[0].env.map((e: { name: string }) => [e.name, e]));
+        expect(env.MTLS_KEYSTORE_PASSWORD.valueFrom.secretKeyRef).toEqual({ name: await valueOf(m.secretName), key: "keystore-password" });
+        expect(JSON.stringify(pod)).not.toContain(named(PASSWORD_TYPE, "java-app-keystore-password").state.result);
+    });
+
+    it("with secretType tls: a kubernetes.io/tls Secret holding tls.crt and tls.key, with the stores and the password as extra keys", async () => {
+        const { leaf, m, secret, password } = await material({ secretType: "tls" }, "chart-java");
+        expect(secret.inputs.type).toBe("kubernetes.io/tls");
+        expect(Object.keys(secret.inputs.stringData).sort()).toEqual(["keystore-password", "tls.crt", "tls.key"]);
+        expect(secret.inputs.stringData["tls.crt"]).toBe(await valueOf(leaf.chainPem));
+        expect(Object.keys(secret.inputs.data).sort()).toEqual(["keystore.p12", "truststore.p12"]);
+        const keystore = await readPkcs12(Buffer.from(secret.inputs.data["keystore.p12"], "base64"), password.state.result);
+        expect(keystore.certificates.map((cert) => cert.pem).join("")).toBe(await valueOf(leaf.chainPem));
+        const [volume] = await valueOf(pulumi.output(m.volumes()));
+        expect(volume.projected!.sources![1].secret!.items!.map((i) => i.key)).toEqual(["tls.key", "keystore.p12", "truststore.p12"]);
     });
 });
 

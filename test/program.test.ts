@@ -109,6 +109,83 @@ describe.each(SHIPPED_STACKS)("the %s stack under mocks", (stack) => {
     });
 });
 
+describe("a stack that asks for keystores", () => {
+    let outputs: any;
+    let logged: string[];
+
+    /** dev, with keystores by default, jks for user-service, and none for order-service (env delivery). */
+    function keystoreConfig(): Record<string, string> {
+        const config = shippedStackConfig("dev");
+        config["mtls:certificates"] = JSON.stringify({ ...JSON.parse(config["mtls:certificates"] ?? "{}"), keystores: ["pkcs12"] });
+        const services = JSON.parse(config["mtls:services"]);
+        services[0].keystores = ["pkcs12", "jks"];
+        services[1].keystores = [];
+        config["mtls:services"] = JSON.stringify(services);
+        return config;
+    }
+
+    beforeEach(async () => {
+        logged = [];
+        const capture = (...args: unknown[]) => { logged.push(args.map(String).join(" ")); };
+        for (const level of ["log", "info", "warn", "error", "debug"] as const) vi.spyOn(console, level).mockImplementation(capture);
+        for (const level of ["info", "warn", "error"] as const) vi.spyOn(pulumi.log, level).mockImplementation(async (msg: string) => capture(msg));
+        outputs = await runStack(keystoreConfig());
+    });
+
+    const secretOf = (svc: string) => named("kubernetes:core/v1:Secret", `${svc}-key`);
+
+    it("puts the stores and a password into the Secret of each service that asks, and none into order-service's", () => {
+        expect(Object.keys(secretOf("user-service").inputs.data).sort()).toEqual(["keystore.p12", "truststore.jks", "truststore.p12"]);
+        expect(Object.keys(secretOf("payment-service").inputs.data).sort()).toEqual(["keystore.p12", "truststore.p12"]);
+        expect(secretOf("order-service").inputs.data).toBeUndefined();
+        expect(Object.keys(secretOf("order-service").inputs.stringData)).toEqual(["tls.key"]);
+        expect(byType("random:index/randomPassword:RandomPassword").map((r) => r.name).sort()).toEqual(["payment-service-keystore-password", "user-service-keystore-password"]);
+    });
+
+    it("mounts the stores and points MTLS_KEYSTORE_* at them, the password by secretKeyRef", () => {
+        const user = serviceEnv("user-service");
+        expect(user).toMatchObject({ MTLS_KEYSTORE_FILE: "/etc/mtls/keystore.p12", MTLS_TRUSTSTORE_FILE: "/etc/mtls/truststore.p12", MTLS_TRUSTSTORE_JKS_FILE: "/etc/mtls/truststore.jks", MTLS_KEYSTORE_TYPE: "PKCS12" });
+        expect(user.MTLS_KEYSTORE_PASSWORD).toEqual({ secretKeyRef: { name: secretOf("user-service").state.metadata.name, key: "keystore-password" } });
+        expect(serviceEnv("order-service").MTLS_KEYSTORE_FILE).toBeUndefined();
+        const volume = named("kubernetes:apps/v1:Deployment", "payment-service-deployment").inputs.spec.template.spec.volumes[0];
+        expect(volume.projected.sources[1].secret.items.map((i: any) => `${i.path}:${i.mode.toString(8)}`)).toEqual(["tls.key:400", "keystore.p12:400", "truststore.p12:400"]);
+    });
+
+    it("keeps passwords and keystore bytes out of ConfigMaps, Deployments, annotations, stack outputs and logs, and in secrets", () => {
+        const passwords = byType("random:index/randomPassword:RandomPassword").map((r) => r.state.result as string);
+        const stores = byType("kubernetes:core/v1:Secret").flatMap((secret) => Object.entries(secret.inputs.data ?? {}) as Array<[string, string]>);
+        expect(passwords).toHaveLength(2);
+        expect(stores).toHaveLength(5);
+        // Pieces that are the store's own: a PKCS#12 file's encrypted middle (its first bytes are structure
+        // every PKCS#12 file shares), a JKS file's keyed digest at its end (the rest is public certificates).
+        const piece = (b64: string, at: number) => b64.slice(Math.floor(b64.length * at), Math.floor(b64.length * at) + 24);
+        const needles = [...passwords, ...stores.flatMap(([file, b64]) => (file.endsWith(".jks") ? [b64.slice(-26, -2)] : [piece(b64, 0.5), piece(b64, 0.75)]))];
+        const places: Record<string, string> = {
+            configMaps: JSON.stringify(byType("kubernetes:core/v1:ConfigMap").map((r) => [r.inputs, r.state])),
+            deployments: JSON.stringify(byType("kubernetes:apps/v1:Deployment").map((r) => [r.inputs, r.state])),
+            outputs: JSON.stringify(outputs),
+            logs: logged.join("\n"),
+        };
+        for (const [where, text] of Object.entries(places)) {
+            for (const needle of needles) expect(text.includes(needle), `${where} holds a password or keystore bytes`).toBe(false);
+        }
+        for (const svc of ["user-service", "payment-service"]) {
+            expect(secretOf(svc).secretInputs, svc).toEqual(expect.arrayContaining(["data", "stringData"]));
+            expect(secretOf(svc).inputs.stringData["keystore-password"]).toMatch(/^[A-Za-z0-9]{32}$/);
+        }
+    });
+
+    it("refuses keystores on an env-delivered service by key path, before any resource", () => {
+        const config = keystoreConfig();
+        const services = JSON.parse(config["mtls:services"]);
+        delete services[1].keystores;
+        useConfig({ ...config, "mtls:services": JSON.stringify(services) });
+        resetRecorded();
+        expect(() => program.main()).toThrow(/mtls:services\[1\]\.delivery: "env" cannot carry keystores pkcs12 \(a keystore is a binary file/);
+        expect(recorded).toEqual([]);
+    });
+});
+
 describe("the program's config handling", () => {
     it("refuses bad config with every key path before registering any resource", () => {
         useConfig({

@@ -38,7 +38,7 @@ describe("parseStackConfig: accepted config", () => {
     it("fills the documented defaults", () => {
         const spec = parseStackConfig(validConfig(), names);
         expect(spec.ca).toEqual({ commonName: "mtls test root CA", keyAlgorithm: "ECDSA-P256", validityHours: 43800, intermediate: false, generation: 1, exportPrivateKey: false });
-        expect(spec.certificates).toEqual({ keyAlgorithm: "ECDSA-P256", validityHours: 2160, renewBeforeHours: 720 });
+        expect(spec.certificates).toEqual({ keyAlgorithm: "ECDSA-P256", validityHours: 2160, renewBeforeHours: 720, keystores: [], keystorePasswordVersion: 1 });
         expect(spec.services[0]).toMatchObject({ usage: "both", delivery: "files", mountPath: "/etc/mtls", replicas: 1, port: 8443 });
         expect(spec.kubernetes).toEqual({
             renderDirectory: "out/test", context: undefined, kubeconfig: undefined, createNamespace: true,
@@ -64,6 +64,24 @@ describe("parseStackConfig: accepted config", () => {
         const spec = parseStackConfig(withService({ keyAlgorithm: "RSA-3072", validityHours: 100, renewBeforeHours: 10 }), names);
         expect(spec.services[0]).toMatchObject({ keyAlgorithm: "RSA-3072", validityHours: 100, renewBeforeHours: 10 });
         expect(spec.services[1]).toMatchObject({ keyAlgorithm: "ECDSA-P256", validityHours: 2160 });
+    });
+
+    it("gives no service keystores unless asked, and lets a service override the stack's keystores", () => {
+        expect(parseStackConfig(validConfig(), names).services.map((s) => s.keystores)).toEqual([[], []]);
+        const raw: RawStackConfig = {
+            ...validConfig(),
+            certificates: { keystores: ["pkcs12"], keystorePasswordVersion: 2 },
+            services: [
+                { name: "user-service", image: "i", port: 8443, keystores: ["pkcs12", "jks"], keystorePasswordVersion: 3 },
+                { name: "order-service", image: "i", usage: "client", delivery: "env", keystores: [] },
+                { name: "audit-service", image: "i", usage: "client" },
+            ],
+        };
+        expect(parseStackConfig(raw, names).services.map((s) => [s.name, s.keystores, s.keystorePasswordVersion])).toEqual([
+            ["user-service", ["pkcs12", "jks"], 3],
+            ["order-service", [], 2],
+            ["audit-service", ["pkcs12"], 2],
+        ]);
     });
 
     it.each(SHIPPED_STACKS)("accepts the shipped %s stack as the engine passes it", (stack) => {
@@ -121,6 +139,14 @@ describe("parseStackConfig: refused config names the key path", () => {
         ["an unknown rotation phase", { ...validConfig(), ca: { rotation: "rollover" } }, /^mtls:ca\.rotation: "rollover" is not a rotation phase; use one of introduce, switch, retire/],
         ["a bad CA generation", { ...validConfig(), ca: { generation: 0 } }, /^mtls:ca\.generation: must be a whole number from 1 up/],
         ["a non-integer validity", { ...validConfig(), certificates: { validityHours: "90d" } }, /^mtls:certificates\.validityHours: must be a whole number of hours/],
+        ["an unknown keystore format", withService({ keystores: ["pkcs12", "bks"] }), /^mtls:services\[0\]\.keystores\[1\]: "bks" is not a keystore format; use pkcs12 or jks$/],
+        ["a keystore format twice", withService({ keystores: ["pkcs12", "pkcs12"] }), /^mtls:services\[0\]\.keystores\[1\]: pkcs12 is listed twice/],
+        ["jks without pkcs12", { ...validConfig(), certificates: { keystores: ["jks"] } }, /^mtls:certificates\.keystores: jks adds a JKS truststore next to the PKCS#12 keystore and truststore; write \[pkcs12, jks\]$/],
+        ["keystores that are not a list", withService({ keystores: "pkcs12" }), /^mtls:services\[0\]\.keystores: must be a list of keystore formats, got "pkcs12"; write \[pkcs12\]/],
+        ["keystores with env delivery", withService({ keystores: ["pkcs12"] }, 1), /^mtls:services\[1\]\.keystores: keystores need delivery: files \(a keystore is a binary file the JVM opens by path.*\); set delivery: files or remove keystores$/],
+        ["a keystore default meeting env delivery", { ...validConfig(), certificates: { keystores: ["pkcs12"] } }, /^mtls:services\[1\]\.delivery: "env" cannot carry keystores pkcs12 \(a keystore is a binary file .*\); set delivery: files, or ask for no keystores$/],
+        ["a password version without keystores", withService({ keystorePasswordVersion: 2 }), /^mtls:services\[0\]\.keystorePasswordVersion: only applies with keystores; set keystores: \[pkcs12\] or remove keystorePasswordVersion$/],
+        ["a bad password version", { ...validConfig(), certificates: { keystorePasswordVersion: 0 } }, /^mtls:certificates\.keystorePasswordVersion: must be a whole number from 1 up/],
     ];
 
     it.each(cases)("%s", (_label, raw, expected) => {

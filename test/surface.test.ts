@@ -9,10 +9,10 @@ describe("the package's runtime exports", () => {
         const surface = await import("../components");
         expect(Object.keys(surface).sort()).toEqual([
             "CertificateAuthority", "CertificateMaterial", "DEFAULTS", "DEFAULT_MOUNT_PATH", "DELIVERIES", "IDENTITY_ENV",
-            "IstioMesh", "IstioServerPolicy", "KEY_ALGORITHMS", "MATERIAL_KEYS", "MTLS_ENV", "MtlsWorkload", "POD_SECURITY_LEVELS",
-            "ROLLOUTS", "ROTATION_PHASES", "RotatingCertificateAuthority", "SECRET_TYPES", "ServiceCertificate", "USAGES",
+            "IstioMesh", "IstioServerPolicy", "KEYSTORE_FILES", "KEYSTORE_FORMATS", "KEY_ALGORITHMS", "MATERIAL_KEYS", "MTLS_ENV", "MtlsWorkload", "POD_SECURITY_LEVELS",
+            "PKCS12_STORE_TYPE", "ROLLOUTS", "ROTATION_PHASES", "RotatingCertificateAuthority", "SECRET_TYPES", "ServiceCertificate", "USAGES",
             "issuerFromStack", "rotationPlan", "serviceDnsNames", "spiffeId", "workloadLabels",
-        ]);
+        ].sort());
     });
 
     it("leave out the providers' test hooks and the argument-check helpers", async () => {

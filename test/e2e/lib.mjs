@@ -88,8 +88,13 @@ export function listFiles(dir) {
 
 /** A Secret's value for `key`, whether rendered as stringData or base64 data. */
 export function secretValue(secret, key) {
-    if (secret.stringData?.[key] !== undefined) return secret.stringData[key];
-    if (secret.data?.[key] !== undefined) return Buffer.from(secret.data[key], "base64").toString("utf8");
+    return secretBytes(secret, key)?.toString("utf8");
+}
+
+/** A Secret's value for `key` as bytes: keystores are binary. */
+export function secretBytes(secret, key) {
+    if (secret.stringData?.[key] !== undefined) return Buffer.from(secret.stringData[key], "utf8");
+    if (secret.data?.[key] !== undefined) return Buffer.from(secret.data[key], "base64");
     return undefined;
 }
 
@@ -119,9 +124,12 @@ export function serviceMaterial(objects, service) {
             }
             if (source.secret) {
                 const secret = find(objects, "Secret", source.secret.name);
-                for (const item of source.secret.items) files[item.path] = { text: secretValue(secret, item.key), mode: item.mode };
+                for (const item of source.secret.items) files[item.path] = { text: secretValue(secret, item.key), bytes: secretBytes(secret, item.key), mode: item.mode };
             }
         }
+        // The keystore password reaches the app as an environment variable; a test app writes it down.
+        const password = env.MTLS_KEYSTORE_PASSWORD?.valueFrom?.secretKeyRef;
+        if (password) files["keystore-password"] = { text: secretValue(find(objects, "Secret", password.name), password.key), mode: 0o400 };
         return { delivery, mountPath: mount.mountPath, readOnly: mount.readOnly, files, env, deployment };
     }
     delivery = "env";
@@ -139,11 +147,11 @@ export function serviceMaterial(objects, service) {
 /** Writes material as the kubelet would mount it (or as a test app would dump its env vars). */
 export function layOut(material, dir) {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    for (const [file, { text, mode }] of Object.entries(material.files)) {
+    for (const [file, { text, bytes, mode }] of Object.entries(material.files)) {
         if (text === undefined) throw new Error(`${dir}: ${file} has no content`);
         const target = path.join(dir, file);
-        fs.writeFileSync(target, text, { mode: 0o600 });
-        fs.chmodSync(target, file === "tls.key" ? 0o600 : mode ?? 0o444);
+        fs.writeFileSync(target, bytes ?? text, { mode: 0o600 });
+        fs.chmodSync(target, mode === 0o400 ? 0o600 : mode ?? 0o444);
     }
     return dir;
 }

@@ -44,6 +44,7 @@ async function main(): Promise<void> {
         keySecret: await pulumi.isSecret(cert.privateKeyPem),
         mounts,
         algorithms: mtls.KEY_ALGORITHMS,
+        keystoreFormats: mtls.KEYSTORE_FORMATS,
     }));
 }
 main().catch((err) => { console.error(err); process.exit(1); });
@@ -90,18 +91,22 @@ describe("the npm package", () => {
         expect(out.keySecret).toBe(true);
         expect(out.mounts).toEqual([{ name: "mtls-api", mountPath: "/certs", readOnly: true }]);
         expect(out.algorithms).toContain("ED25519");
+        expect(out.keystoreFormats).toEqual(["pkcs12", "jks"]);
         expect(Date.parse(out.notAfter)).toBeGreaterThan(Date.now());
     });
 
-    it("takes the Pulumi SDKs as peers: one copy each in the consumer, none nested under the package", () => {
+    it("takes the Pulumi SDKs as peers: one copy each in the consumer, none nested under the package; pins its PKCS#12 encoder", () => {
         const project = path.join(work, "consumer");
         const installed = path.join(project, "node_modules", ...pkg.name.split("/"));
         expect(fs.existsSync(path.join(installed, "node_modules", "@pulumi"))).toBe(false);
-        for (const sdk of ["@pulumi/pulumi", "@pulumi/kubernetes", "@pulumi/tls"]) {
+        for (const sdk of ["@pulumi/pulumi", "@pulumi/kubernetes", "@pulumi/tls", "@pulumi/random"]) {
             expect(fs.existsSync(path.join(project, "node_modules", sdk, "package.json")), sdk).toBe(true);
         }
         const shipped = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8"));
-        expect(shipped.dependencies ?? {}).toEqual({});
-        expect(Object.keys(shipped.peerDependencies).sort()).toEqual(["@pulumi/kubernetes", "@pulumi/pulumi", "@pulumi/tls"]);
+        // Exact versions: the bytes of every keystore depend on the encoder (see the README's Keystores section).
+        expect(shipped.dependencies).toEqual({ asn1js: pkg.dependencies.asn1js, pkijs: pkg.dependencies.pkijs });
+        expect(Object.values(shipped.dependencies).every((v) => /^\d+\.\d+\.\d+$/.test(v as string))).toBe(true);
+        expect(Object.keys(shipped.peerDependencies).sort()).toEqual(["@pulumi/kubernetes", "@pulumi/pulumi", "@pulumi/random", "@pulumi/tls"]);
+        expect(shipped.peerDependencies["@pulumi/random"]).toBe("^4.21.2");
     });
 });

@@ -9,6 +9,17 @@ export interface PeerMaterial {
     ca: string;
 }
 
+/** A peer that presents a PKCS#12 keystore (OpenSSL reads it under Node) and trusts PEM certificates. */
+export interface KeystorePeer {
+    pfx: Buffer;
+    passphrase: string;
+    ca: string;
+}
+
+function credentials(peer: PeerMaterial | KeystorePeer): tls.SecureContextOptions {
+    return "pfx" in peer ? { pfx: peer.pfx, passphrase: peer.passphrase, ca: peer.ca } : { key: peer.key, cert: peer.chain, ca: peer.ca };
+}
+
 export interface HandshakeResult {
     ok: boolean;
     /** The client certificate's CN as the server saw it. */
@@ -16,9 +27,9 @@ export interface HandshakeResult {
     error?: string;
 }
 
-export async function mtlsHandshake(server: PeerMaterial, client: PeerMaterial, servername: string, timeoutMs = 5000): Promise<HandshakeResult> {
+export async function mtlsHandshake(server: PeerMaterial | KeystorePeer, client: PeerMaterial | KeystorePeer, servername: string, timeoutMs = 5000): Promise<HandshakeResult> {
     let clientCN: string | undefined;
-    const srv = tls.createServer({ key: server.key, cert: server.chain, ca: server.ca, requestCert: true, rejectUnauthorized: true }, (socket) => {
+    const srv = tls.createServer({ ...credentials(server), requestCert: true, rejectUnauthorized: true }, (socket) => {
         clientCN = socket.getPeerCertificate().subject?.CN as string | undefined;
         socket.end("ok\n");
     });
@@ -28,7 +39,7 @@ export async function mtlsHandshake(server: PeerMaterial, client: PeerMaterial, 
     try {
         return await new Promise<HandshakeResult>((resolve) => {
             const timer = setTimeout(() => { socket.destroy(); resolve({ ok: false, error: "timeout" }); }, timeoutMs);
-            const socket = tls.connect({ host: "127.0.0.1", port, servername, key: client.key, cert: client.chain, ca: client.ca });
+            const socket = tls.connect({ host: "127.0.0.1", port, servername, ...credentials(client) });
             socket.on("data", (data) => {
                 clearTimeout(timer);
                 socket.end();

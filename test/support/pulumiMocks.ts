@@ -1,10 +1,12 @@
 /**
  * Pulumi's mocks for the fast tier: every registration is recorded by type,
- * tls resources are issued for real by the test double, Kubernetes objects get
+ * tls resources are issued for real by the test double, random passwords drawn by
+ * another, Kubernetes objects get
  * a generated name the way the provider's auto-naming would.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
+import { issueRandomResource } from "./randomDouble";
 import { issueTlsResource } from "./tlsDouble";
 
 export interface RecordedResource {
@@ -91,7 +93,7 @@ export async function setupMocks(options: MockOptions = {}): Promise<void> {
             }
             let state: Record<string, any> = remembered && remembered.inputs === JSON.stringify(inputs)
                 ? remembered.state
-                : (await issueTlsResource(args.type, inputs)) ?? { ...inputs };
+                : (await issueTlsResource(args.type, inputs)) ?? issueRandomResource(args.type, inputs) ?? { ...inputs };
             if (options.stateful) previousState.set(key, { inputs: JSON.stringify(inputs), state });
             if (args.type.startsWith("kubernetes:") && args.custom !== false) {
                 const metadata = { ...(state.metadata ?? {}) };
@@ -112,6 +114,9 @@ export async function setupMocks(options: MockOptions = {}): Promise<void> {
  * say) register on their own schedule, after the outputs have resolved.
  */
 export async function settle(quietMs = 25): Promise<void> {
+    // First the runtime's own queue: a registration whose inputs are still being computed (a
+    // keystore being built, say) holds it open while the event loop looks idle.
+    await (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs();
     let seen = -1;
     while (seen !== recorded.length) {
         seen = recorded.length;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// mTLS e2e harness: real TLS peers (OpenSSL, curl, Python/uvicorn+httpx, Go, Node)
-// against a set of certificate directories. See README.md beside this file.
+// mTLS e2e harness: real TLS peers (OpenSSL, curl, Python/uvicorn+httpx, Go, Node, and on
+// request Java/JSSE over the PKCS#12 stores) against a set of certificate directories.
+// See README.md beside this file.
 //
 //   node test/e2e/peers/run.mjs --scenario scenario.json [--json result.json] [options]
 import { spawn, spawnSync } from "node:child_process";
@@ -16,18 +17,22 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "..", "..");
 const CACHE = process.env.MTLS_E2E_CACHE ?? join(homedir(), ".cache", "mtls-e2e");
 const CLIENT_PEERS = ["openssl", "curl", "python", "go", "node"];
-const SERVER_PEERS = ["openssl", "python", "go", "node"];
+const SERVER_PEERS = ["openssl", "python", "go", "node", "java"];
+// Java reads the PKCS#12 keystore and truststore instead of PEM, so it runs only when asked for.
+const OPTIONAL_PEERS = ["java"];
+const KNOWN_PEERS = [...CLIENT_PEERS, ...OPTIONAL_PEERS];
 const USAGE = `usage: node test/e2e/peers/run.mjs --scenario FILE [--json FILE] [options]
   --scenario FILE     scenario JSON (format: test/e2e/peers/README.md)
   --json FILE         write results as JSON
   --peers LIST        peers to use, comma-separated (default: ${CLIENT_PEERS.join(",")});
-                      a name is used both as client and, where it has one, as server
+                      a name is used both as client and, where it has one, as server;
+                      also: java (reads keystore.p12, truststore.p12, keystore-password)
   --tls LIST          client TLS passes: 1.3 (clients uncapped: TLS 1.3 is negotiated),
                       1.2 (clients capped at TLS 1.2); default: 1.3,1.2
   --case-timeout S    seconds per connection attempt (default: 8)
   --max-seconds S     hard limit for the whole run; peers are killed after it (default: 900)
   --keep-work         keep the temp work dir (split chains, generated certs, peer logs)
-  --setup-only        only install/build the Python venv and the Go peer, then exit
+  --setup-only        only install/build the Python venv, the Go peer and the Java peer, then exit
   --quiet             print only failures, the per-peer table and the summary line
 exit: 0 all cases as expected, 1 some case deviated, 2 usage/setup error`;
 
@@ -64,7 +69,7 @@ const die = (msg) => {
 const CASE_TIMEOUT = Number(opts["case-timeout"]);
 const MAX_SECONDS = Number(opts["max-seconds"]);
 const PEERS = opts.peers.split(",").map((s) => s.trim()).filter(Boolean);
-for (const p of PEERS) if (!CLIENT_PEERS.includes(p)) die(`unknown peer ${p} (known: ${CLIENT_PEERS.join(", ")})`);
+for (const p of PEERS) if (!KNOWN_PEERS.includes(p)) die(`unknown peer ${p} (known: ${KNOWN_PEERS.join(", ")})`);
 const TLS_VERSIONS = opts.tls.split(",").map((s) => s.trim());
 for (const v of TLS_VERSIONS) if (!["1.2", "1.3"].includes(v)) die(`--tls: ${v} is not 1.2 or 1.3`);
 if (!(CASE_TIMEOUT > 0) || !(MAX_SECONDS > 0)) die("--case-timeout and --max-seconds must be positive");
@@ -187,13 +192,38 @@ function ensureGo() {
     return bin;
 }
 
+/** Compiles the Java peer (JDK only) into the cache; returns the class path. */
+function ensureJava() {
+    const ver = sh("java", ["-version"]);
+    if (ver.code !== 0) die(`java not found: ${ver.out}`);
+    if (sh("javac", ["-version"]).code !== 0) die("javac not found: the Java peer is compiled from source");
+    const src = readFileSync(join(HERE, "java", "MtlsPeer.java"), "utf8");
+    const dir = join(CACHE, "java", `mtls-e2e-peer-${hash(src, ver.out)}`);
+    if (existsSync(join(dir, "MtlsPeer.class"))) return dir;
+    mkdirSync(dirname(dir), { recursive: true });
+    const tmp = `${dir}.tmp-${process.pid}`;
+    console.error(`run.mjs: compiling Java peer ${dir} (${ver.out.split("\n")[0]})`);
+    const r = sh("javac", ["-d", tmp, join(HERE, "java", "MtlsPeer.java")]);
+    if (r.code !== 0) die(`javac failed: ${r.out}`);
+    try {
+        renameSync(tmp, dir);
+    } catch {
+        rmSync(tmp, { recursive: true, force: true }); // another run won the race
+    }
+    return dir;
+}
+
 const usesPython = PEERS.includes("python");
 const usesGo = PEERS.includes("go");
+const usesJava = PEERS.includes("java");
 const PYTHON = usesPython || opts["setup-only"] ? ensurePython() : null;
 const GOPEER = usesGo || opts["setup-only"] ? ensureGo() : null;
+const JAVAPEER = usesJava || opts["setup-only"] ? ensureJava() : null;
+// A short-lived JVM per client call: C1 only and the serial collector start fastest.
+const JAVA = (mode) => ["java", ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", JAVAPEER, "MtlsPeer", mode]];
 for (const tool of ["openssl", "curl"]) if (sh(tool, ["--version"]).error && sh(tool, ["version"]).error) die(`${tool} not found`);
 if (opts["setup-only"]) {
-    console.log(`python: ${PYTHON}\ngo peer: ${GOPEER}`);
+    console.log(`python: ${PYTHON}\ngo peer: ${GOPEER}\njava peer: ${JAVAPEER}`);
     clearTimeout(deadline);
     process.exit(0);
 }
@@ -206,6 +236,7 @@ const versions = {
     python: usesPython
         ? sh(PYTHON, ["-c", "import sys,ssl,fastapi,uvicorn,httpx;print(sys.version.split()[0],ssl.OPENSSL_VERSION,'fastapi',fastapi.__version__,'uvicorn',uvicorn.__version__,'httpx',httpx.__version__)"]).out
         : null,
+    java: usesJava ? sh("java", ["-version"]).out.split("\n")[0] : null,
 };
 
 // ---------------------------------------------------------------- scenario
@@ -227,6 +258,8 @@ S.dir = absDir(S.dir);
 if (!S.dnsName) die("server.dnsName missing");
 if (!Array.isArray(S.allowedClients)) die("server.allowedClients must be an array");
 need(S.dir, ["ca.crt", "tls.crt", "tls.key"], "server");
+const JAVA_STORES = ["keystore.p12", "truststore.p12", "keystore-password"];
+if (usesJava) need(S.dir, JAVA_STORES, "server (the Java peer serves from the PKCS#12 stores)");
 const EXPECTS = ["ok", "forbidden", "refused"];
 const clients = (scenario.clients ?? []).map((c, i) => {
     const e = { ...c, label: c.label ?? `client ${i + 1}`, dir: absDir(c.dir) };
@@ -239,6 +272,7 @@ const badServers = (scenario.badServers ?? []).map((b, i) => {
     const e = { ...b, label: b.label ?? `bad server ${i + 1}`, dir: absDir(b.dir), dnsName: b.dnsName ?? S.dnsName };
     if ((e.expect ?? "refused") !== "refused") die(`bad server "${e.label}": expect can only be "refused"`);
     need(e.dir, ["tls.crt", "tls.key"], `bad server "${e.label}"`);
+    if (usesJava) need(e.dir, JAVA_STORES, `bad server "${e.label}" (the Java peer serves from the PKCS#12 stores)`);
     return e;
 });
 const livenessEntry =
@@ -291,6 +325,7 @@ const SERVER_DESC = {
     python: "uvicorn+FastAPI",
     go: "Go net/http",
     node: "Node https",
+    java: "Java SSLServerSocket (JSSE, PKCS#12 stores)",
 };
 
 /** Starts a server peer; resolves { port, stop(), log() } or { error }. */
@@ -312,6 +347,10 @@ function startServer(peer, dir, { noClientAuth = false } = {}) {
         if (peer === "python") [cmd, args] = [PYTHON, [join(HERE, "python", "peer.py"), ...common]];
         if (peer === "go") [cmd, args] = [GOPEER, common];
         if (peer === "node") [cmd, args] = [process.execPath, [join(HERE, "node-peer.mjs"), ...common]];
+        if (peer === "java") {
+            const [java, javaArgs] = JAVA("server");
+            [cmd, args] = [java, [...javaArgs, ...common.slice(1)]];
+        }
     }
     return new Promise((res) => {
         const p = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
@@ -399,6 +438,10 @@ async function clientRequest(peer, { port, dnsName, ca, dir, tls }) {
     if (peer === "python") r = await run(PYTHON, [join(HERE, "python", "peer.py"), ...common], { timeoutMs });
     if (peer === "go") r = await run(GOPEER, common, { timeoutMs });
     if (peer === "node") r = await run(process.execPath, [join(HERE, "node-peer.mjs"), ...common], { timeoutMs });
+    if (peer === "java") {
+        const [java, javaArgs] = JAVA("client");
+        r = await run(java, [...javaArgs, ...javaClientArgs({ url, port, dnsName, ca, dir, tls })], { timeoutMs });
+    }
     if (r.timedOut) return { outcome: "timeout", error: `killed after ${timeoutMs} ms` };
     const line = r.stdout.trim().split("\n").pop();
     try {
@@ -406,6 +449,22 @@ async function clientRequest(peer, { port, dnsName, ca, dir, tls }) {
     } catch {
         return { outcome: "error", error: `peer printed no result (exit ${r.code}): ${(r.stderr || r.stdout).slice(-400)}` };
     }
+}
+
+/**
+ * The Java client's arguments: the keystore of `dir` when it has one (else its PEM pair),
+ * and its truststore when it trusts its own CA bundle (else the PEM file given).
+ */
+function javaClientArgs({ url, port, dnsName, ca, dir, tls }) {
+    const args = ["--url", url, "--connect", `127.0.0.1:${port}`, "--servername", dnsName, "--timeout", String(CASE_TIMEOUT)];
+    const has = (file) => dir && existsSync(join(dir, file));
+    if (has("keystore-password")) args.push("--password-file", join(dir, "keystore-password"));
+    if (has("keystore.p12")) args.push("--keystore", join(dir, "keystore.p12"));
+    else if (dir) args.push("--cert", join(dir, "tls.crt"), "--key", join(dir, "tls.key"));
+    if (dir && ca === join(dir, "ca.crt") && has("truststore.p12")) args.push("--truststore", join(dir, "truststore.p12"));
+    else args.push("--ca", ca);
+    if (tls === "1.2") args.push("--tls", "1.2");
+    return args;
 }
 
 /** JSON body, or the client certificate read off openssl s_server's -www HTML page. */
@@ -567,7 +626,7 @@ function judgeHandshake(entry, serverPeer, r, serverLog) {
 // ---------------------------------------------------------------- phases
 const t0 = Date.now();
 const servers = SERVER_PEERS.filter((p) => PEERS.includes(p));
-const clientPeers = CLIENT_PEERS.filter((p) => PEERS.includes(p));
+const clientPeers = KNOWN_PEERS.filter((p) => PEERS.includes(p));
 
 log(`mTLS peers: servers [${servers.join(", ")}], clients [${clientPeers.join(", ")}], TLS ${TLS_VERSIONS.join(", ")}`);
 for (const [k, v] of Object.entries(versions)) if (v) log(`  ${k}: ${v}`);
