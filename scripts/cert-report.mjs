@@ -26,15 +26,111 @@ const TYPES = {
     deployment: "kubernetes:apps/v1:Deployment",
 };
 
-/** The last `::`-separated parts of a URN: its type (last of the type chain) and name. */
+/** @typedef {import("./cli.mjs").StackOutputs} StackOutputs */
+/** @typedef {import("./cli.mjs").CaOutputs} CaOutputs */
+/** @typedef {import("../infra/graph.js").PreviousAllowlist} PreviousAllowlist */
+/** @typedef {typeof import("../infra/graph.js")} GraphModule */
+/**
+ * A resource's state in `pulumi preview --json`. Its inputs and outputs are foreign JSON, each
+ * provider's own (hence `any`); a value the engine does not know yet is UNKNOWN, a secret "[secret]".
+ * @typedef {object} ResourceState
+ * @property {string} [urn]
+ * @property {string} [type]
+ * @property {Record<string, any>} [inputs]
+ * @property {Record<string, any>} [outputs]
+ */
+/**
+ * One step of `pulumi preview --json`.
+ * @typedef {object} PreviewStep
+ * @property {string} op create, update, same, delete, replace, create-replacement, delete-replaced, ...
+ * @property {string} [urn]
+ * @property {ResourceState} [oldState]
+ * @property {ResourceState} [newState]
+ * @property {string[]} [diffReasons]
+ * @property {string[]} [replaceReasons]
+ * @property {Record<string, unknown>} [detailedDiff]
+ */
+/**
+ * The parts of `pulumi preview --json` the report reads.
+ * @typedef {object} Preview
+ * @property {PreviewStep[]} [steps]
+ * @property {Record<string, string>} [config] the stack config as the engine passed it (structured values as JSON)
+ * @property {{ severity: string, message: string }[]} [diagnostics]
+ */
+/**
+ * @typedef {object} ParsedUrn
+ * @property {string} type the last type of the type chain
+ * @property {string} name
+ * @property {string[]} parentTypes the types of the parents, outermost first
+ */
+/** @typedef {ParsedUrn & { step: PreviewStep }} IndexedStep one step per URN, with its URN's parts */
+/** @typedef {"absent" | "create" | "update" | "replace" | "delete" | "same"} StepAction */
+/**
+ * A row of the certificates table.
+ * @typedef {object} CertificateRow
+ * @property {string} service
+ * @property {"new" | "reissued" | "rotated" | "deleted" | "unchanged"} action
+ * @property {string[]} why
+ * @property {string[] | undefined} sansBefore
+ * @property {string[] | undefined} sansAfter
+ * @property {string | undefined} notAfterBefore
+ * @property {string | undefined} notAfterAfter "issued on apply" when the certificate is issued anew
+ */
+/**
+ * A row of the CAs table.
+ * @typedef {object} CaRow
+ * @property {string} ca the resource name of the generation (`ca`, `ca-g2`, ...)
+ * @property {string | undefined} commonName
+ * @property {"new" | "rotated" | "deleted" | "unchanged"} action
+ * @property {string[]} why
+ * @property {string | undefined} notAfterBefore
+ */
+/**
+ * A Deployment the change touches.
+ * @typedef {object} DeploymentRow
+ * @property {string} deployment the service's name
+ * @property {string} action `rolls`, `created` or `deleted`
+ */
+/**
+ * A call the change allows or no longer allows, by node label.
+ * @typedef {object} Call
+ * @property {string | undefined} from
+ * @property {string | undefined} to
+ * @property {string} identity what the caller presents
+ */
+/**
+ * Who may call whom after the change, or why the graph could not be drawn.
+ * @typedef {{ error: string, mermaid?: undefined }
+ *     | { error?: undefined, mermaid: string, added: Call[], removed: Call[] }} GraphSection
+ */
+/**
+ * The report model: what `--format json` prints and renderMarkdown renders.
+ * @typedef {object} Report
+ * @property {string} summary
+ * @property {string} rotationPhase
+ * @property {CertificateRow[]} certificates
+ * @property {CaRow[]} cas
+ * @property {DeploymentRow[]} deployments
+ * @property {GraphSection} [graph] only when the preview carries the stack's services config
+ */
+
+/**
+ * The last `::`-separated parts of a URN: its type (last of the type chain) and name.
+ * @param {string} urn
+ * @returns {ParsedUrn}
+ */
 export function parseUrn(urn) {
     const parts = urn.split("::");
     const typeChain = parts[2] ?? "";
-    return { type: typeChain.split("$").pop(), name: parts.slice(3).join("::"), parentTypes: typeChain.split("$").slice(0, -1) };
+    return { type: /** @type {string} */ (typeChain.split("$").pop()), name: parts.slice(3).join("::"), parentTypes: typeChain.split("$").slice(0, -1) };
 }
 
 const REPLACING = new Set(["replace", "create-replacement", "delete-replaced", "discard-replaced"]);
 
+/**
+ * @param {PreviewStep | undefined} step
+ * @returns {StepAction}
+ */
 function stepAction(step) {
     if (!step) return "absent";
     if (REPLACING.has(step.op)) return "replace";
@@ -44,6 +140,12 @@ function stepAction(step) {
     return "same";
 }
 
+/**
+ * `value`, or undefined when it is absent, not known at preview, or a secret.
+ * @template T
+ * @param {T} value
+ * @returns {T | undefined}
+ */
 function known(value) {
     if (value === undefined || value === null) return undefined;
     if (value === UNKNOWN || value === "[secret]") return undefined;
@@ -51,13 +153,23 @@ function known(value) {
     return value;
 }
 
+/**
+ * The top-level input keys the engine names as changed.
+ * @param {PreviewStep | undefined} step
+ * @returns {string[]}
+ */
 function changedKeys(step) {
     const keys = new Set([...(step?.diffReasons ?? []), ...(step?.replaceReasons ?? []), ...Object.keys(step?.detailedDiff ?? {})]);
     return [...keys].map((k) => k.replace(/[[.].*$/, ""));
 }
 
-/** Merges the steps for one URN (a replace may show as create-replacement and delete-replaced). */
+/**
+ * Merges the steps for one URN (a replace may show as create-replacement and delete-replaced).
+ * @param {Preview} preview
+ * @returns {IndexedStep[]}
+ */
 function indexSteps(preview) {
+    /** @type {Map<string, PreviewStep>} */
     const byUrn = new Map();
     for (const step of preview.steps ?? []) {
         const urn = step.urn ?? step.newState?.urn ?? step.oldState?.urn;
@@ -67,9 +179,14 @@ function indexSteps(preview) {
             byUrn.set(urn, { ...previous, ...step, oldState: step.oldState ?? previous?.oldState, newState: step.newState ?? previous?.newState });
         }
     }
-    return [...byUrn.values()].map((step) => ({ step, ...parseUrn(step.urn ?? step.newState?.urn ?? step.oldState?.urn) }));
+    return [...byUrn.values()].map((step) => ({ step, ...parseUrn(/** @type {string} */ (step.urn ?? step.newState?.urn ?? step.oldState?.urn)) }));
 }
 
+/**
+ * The SANs a CertRequest state asks for: DNS names, URIs, IP addresses.
+ * @param {ResourceState | undefined} state
+ * @returns {string[] | undefined}
+ */
 function sans(state) {
     const inputs = state?.inputs ?? {};
     const dns = known(inputs.dnsNames) ?? [];
@@ -78,7 +195,11 @@ function sans(state) {
     return state ? [...dns, ...uris, ...ips] : undefined;
 }
 
-/** A key's algorithm in the stack config's words (ECDSA-P256, RSA-2048, ED25519), from tls.PrivateKey inputs. */
+/**
+ * A key's algorithm in the stack config's words (ECDSA-P256, RSA-2048, ED25519), from tls.PrivateKey inputs.
+ * @param {any} inputs the state's inputs: foreign JSON, the tls provider's, or undefined
+ * @returns {string | undefined}
+ */
 function keyAlgorithm(inputs) {
     const algorithm = known(inputs?.algorithm);
     if (algorithm === "ECDSA") return known(inputs.ecdsaCurve) ? `ECDSA-${inputs.ecdsaCurve}` : undefined;
@@ -86,7 +207,11 @@ function keyAlgorithm(inputs) {
     return algorithm;
 }
 
-/** A leaf's usage in the stack config's words, from its extended key usages. */
+/**
+ * A leaf's usage in the stack config's words, from its extended key usages.
+ * @param {unknown} allowedUses
+ * @returns {"both" | "server" | "client" | "none" | undefined}
+ */
 function usage(allowedUses) {
     const uses = known(allowedUses);
     if (!Array.isArray(uses)) return undefined;
@@ -98,6 +223,10 @@ function usage(allowedUses) {
 /**
  * "was → is" when both sides are known and differ; `true` when they are not known but the
  * engine names the field as changed; undefined when it did not change.
+ * @param {unknown} before
+ * @param {unknown} after
+ * @param {boolean} engineSaysChanged
+ * @returns {string | true | undefined}
  */
 function compare(before, after, engineSaysChanged) {
     if (before !== undefined && after !== undefined) return before === after ? undefined : `${before} → ${after}`;
@@ -109,17 +238,22 @@ function compare(before, after, engineSaysChanged) {
  * states show it. The states are compared, not only the engine's diff: when the request
  * is replaced the engine may list only the certificate's request as changed, and the
  * other changes (validity, usage) would go unmentioned.
+ * @param {{ key?: PreviewStep, csr?: PreviewStep, cert?: PreviewStep }} steps the service's key, CSR and certificate
+ * @param {string} phase the CA rotation phase
+ * @returns {string[]}
  */
 export function certificateChanges({ key, csr, cert }, phase) {
+    /** @type {string[]} */
     const reasons = [];
     const csrKeys = changedKeys(csr);
     const certKeys = changedKeys(cert);
     const keyKeys = changedKeys(key);
 
     // A list the engine does not know yet at preview would read as every SAN removed.
+    /** @param {ResourceState | undefined} state */
     const settled = (state) => state && ["dnsNames", "uris", "ipAddresses"].every((k) => state.inputs?.[k] === undefined || known(state.inputs[k]) !== undefined);
-    const sansBefore = settled(csr?.oldState) ? sans(csr.oldState) : undefined;
-    const sansAfter = settled(csr?.newState) ? sans(csr.newState) : undefined;
+    const sansBefore = settled(csr?.oldState) ? sans(csr?.oldState) : undefined;
+    const sansAfter = settled(csr?.newState) ? sans(csr?.newState) : undefined;
     const sanKeyChanged = csrKeys.some((k) => ["dnsNames", "uris", "ipAddresses"].includes(k));
     if (sansBefore && sansAfter && (sanKeyChanged || JSON.stringify(sansBefore) !== JSON.stringify(sansAfter))) {
         const added = sansAfter.some((n) => !sansBefore.includes(n));
@@ -145,7 +279,11 @@ export function certificateChanges({ key, csr, cert }, phase) {
     return reasons;
 }
 
-/** Resource name of a CA generation, as the program names it. */
+/**
+ * Resource name of a CA generation, as the program names it.
+ * @param {string} generationKey
+ * @returns {string}
+ */
 function caName(generationKey) {
     const n = Number(String(generationKey).replace(/^generation-/, ""));
     return n === 1 ? "ca" : `ca-g${n}`;
@@ -153,9 +291,15 @@ function caName(generationKey) {
 
 const ALLOWLIST_ENV = { commonNames: "MTLS_ALLOWED_CLIENTS", spiffeIds: "MTLS_ALLOWED_SPIFFE_IDS" };
 
-/** A Deployment state's allowlists, from its container's environment. */
+/**
+ * A Deployment state's allowlists, from its container's environment.
+ * @param {ResourceState | undefined} state
+ * @returns {PreviousAllowlist}
+ */
 function allowlists(state) {
+    /** @type {{ name: string, value?: unknown }[]} */
     const env = state?.inputs?.spec?.template?.spec?.containers?.[0]?.env ?? [];
+    /** @param {string} name */
     const list = (name) => String(known(env.find((e) => e.name === name)?.value) ?? "").split(",").filter(Boolean);
     return { commonNames: list(ALLOWLIST_ENV.commonNames), spiffeIds: list(ALLOWLIST_ENV.spiffeIds) };
 }
@@ -165,6 +309,9 @@ function allowlists(state) {
  * from the stack config the preview ran with (so it is complete, changing or not); what
  * the services admitted before comes from the allowlists in the previous state of each
  * Deployment the preview touches: a Deployment it does not list keeps its allowlists.
+ * @param {Preview} preview
+ * @param {IndexedStep[]} steps
+ * @returns {GraphSection | undefined}
  */
 function callGraphSection(preview, steps) {
     const config = preview.config ?? {};
@@ -175,9 +322,10 @@ function callGraphSection(preview, steps) {
     try {
         spec = specFromEngineConfig(config, { project, stack });
     } catch (err) {
-        return { error: err.message };
+        return { error: /** @type {Error} */ (err).message };
     }
-    const { callGraph, compareCallGraph, renderMermaid } = loadTypeScript("infra/graph.ts");
+    const { callGraph, compareCallGraph, renderMermaid } = /** @type {GraphModule} */ (loadTypeScript("infra/graph.ts"));
+    /** @type {Record<string, PreviousAllowlist>} */
     const previous = {};
     for (const s of steps) {
         if (s.type !== TYPES.deployment || stepAction(s.step) === "same") continue;
@@ -185,6 +333,7 @@ function callGraphSection(preview, steps) {
     }
     const graph = compareCallGraph(callGraph(spec), previous, spec);
     const nodeName = new Map(graph.nodes.map((n) => [n.id, n.kind === "service" || n.label.length < 2 ? n.label[0] : `${n.label[0]} (${n.label[1]})`]));
+    /** @param {import("../infra/graph.js").GraphChange} change */
     const calls = (change) => graph.edges.filter((e) => e.change === change).map((e) => ({ from: nodeName.get(e.from), to: nodeName.get(e.to), identity: e.label }));
     return { mermaid: renderMermaid(graph), added: calls("added"), removed: calls("removed") };
 }
@@ -193,12 +342,18 @@ function callGraphSection(preview, steps) {
  * Builds the report model from a preview's JSON. The engine lists only the
  * resources that change (plus the stack itself), so the full set of
  * certificates and CAs comes from the stack's current outputs.
+ * @param {Preview} preview
+ * @returns {Report}
  */
 export function buildReport(preview) {
     const steps = indexSteps(preview);
+    /**
+     * @param {string} type
+     * @param {string} name
+     */
     const find = (type, name) => steps.find((s) => s.type === type && s.name === name)?.step;
     const stack = steps.find((s) => s.type === "pulumi:pulumi:Stack")?.step;
-    const current = stack?.oldState?.outputs ?? {};
+    const current = /** @type {StackOutputs} */ (stack?.oldState?.outputs ?? {});
     const ledger = steps.find((s) => s.name === "ca-rotation" && s.type.endsWith("RotationLedger"))?.step;
     const phase = known(ledger?.newState?.inputs?.phase) ?? known(current.rotation?.phase) ?? "steady";
     const rotationChanged = Boolean(ledger && stepAction(ledger) !== "same");
@@ -216,12 +371,14 @@ export function buildReport(preview) {
         const clock = steps.find((s) => s.name === `${name}-renewal` && s.type.endsWith("RenewalClock"))?.step;
         const certAction = stepAction(cert);
         const keyAction = stepAction(key);
+        /** @type {CertificateRow["action"]} */
         let action;
         if (certAction === "delete") action = "deleted";
         else if (certAction === "create" && !cert?.oldState && !outputs) action = "new";
         else if (certAction === "replace" || certAction === "create") action = keyAction === "replace" ? "rotated" : "reissued";
         else action = "unchanged";
 
+        /** @type {string[]} */
         const why = [];
         if (action === "new") why.push("new service");
         if (action === "deleted") why.push("service removed");
@@ -246,6 +403,7 @@ export function buildReport(preview) {
         };
     });
 
+    /** @type {Map<string, CaOutputs | undefined>} */
     const caNames = new Map(Object.entries(current.cas ?? {}).map(([generation, ca]) => [caName(generation), ca]));
     for (const s of steps) {
         if (s.type === TYPES.selfSigned && s.parentTypes.includes(TYPES.certificateAuthority)) caNames.set(s.name.replace(/-root$/, ""), caNames.get(s.name.replace(/-root$/, "")));
@@ -253,10 +411,12 @@ export function buildReport(preview) {
     const cas = [...caNames.entries()].sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true })).map(([name, outputs]) => {
         const root = find(TYPES.selfSigned, `${name}-root`);
         const rootAction = stepAction(root);
+        /** @type {CaRow["action"]} */
         let action = "unchanged";
         if (rootAction === "delete") action = "deleted";
         else if (rootAction === "create" && !root?.oldState && !outputs) action = "new";
         else if (rootAction === "replace" || rootAction === "create") action = "rotated";
+        /** @type {string[]} */
         const why = [];
         if (rotationChanged && action !== "unchanged") why.push(`CA rotation (phase ${phase})`);
         if (action === "rotated" && why.length === 0) why.push(changedKeys(root).join(", ") || "inputs changed");
@@ -271,11 +431,19 @@ export function buildReport(preview) {
 
     const rolling = steps
         .filter((s) => s.type === TYPES.deployment && ["update", "replace", "create", "delete"].includes(stepAction(s.step)))
-        .map((s) => ({ deployment: s.name.replace(/-deployment$/, ""), action: { create: "created", delete: "deleted" }[stepAction(s.step)] ?? "rolls" }));
+        .map((s) => ({ deployment: s.name.replace(/-deployment$/, ""), action: /** @type {Partial<Record<StepAction, string>>} */ ({ create: "created", delete: "deleted" })[stepAction(s.step)] ?? "rolls" }));
 
     const graph = callGraphSection(preview, steps);
+    /**
+     * @param {{ action: string }[]} items
+     * @param {string} action
+     */
     const count = (items, action) => items.filter((x) => x.action === action).length;
-    const parts = (items, actions) => actions.map((a) => [a, count(items, a)]).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`);
+    /**
+     * @param {{ action: string }[]} items
+     * @param {string[]} actions
+     */
+    const parts = (items, actions) => actions.map((a) => /** @type {[string, number]} */ ([a, count(items, a)])).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`);
     const summary = [
         `Certificates: ${parts(certificates, ["new", "reissued", "rotated", "deleted", "unchanged"]).join(", ") || "none"}`,
         `CAs: ${parts(cas, ["new", "rotated", "deleted", "unchanged"]).join(", ") || "none"}`,
@@ -285,11 +453,17 @@ export function buildReport(preview) {
     return { summary, rotationPhase: phase, certificates, cas, deployments: rolling, ...(graph ? { graph } : {}) };
 }
 
+/** @param {string[] | undefined} values */
 const list = (values) => (values && values.length ? values.join(", ") : "—");
 
-/** The call graph for the comment: the diagram, then the changed calls as text for readers that do not render Mermaid. */
+/**
+ * The call graph for the comment: the diagram, then the changed calls as text for readers that do not render Mermaid.
+ * @param {GraphSection} graph
+ * @returns {string[]}
+ */
 function graphMarkdown(graph) {
-    if (graph.error) return ["#### Who may call whom", "", `The graph could not be drawn: ${graph.error.split("\n").join(" ")}`];
+    if (graph.error !== undefined) return ["#### Who may call whom", "", `The graph could not be drawn: ${graph.error.split("\n").join(" ")}`];
+    /** @param {Call} c */
     const call = (c) => `${c.from} → ${c.to} as \`${c.identity}\``;
     return [
         "#### Who may call whom",
@@ -303,15 +477,20 @@ function graphMarkdown(graph) {
     ];
 }
 
-/** Markdown for a pull-request comment. */
+/**
+ * Markdown for a pull-request comment.
+ * @param {Report} report
+ * @param {string} [title]
+ * @returns {string}
+ */
 export function renderMarkdown(report, title = "Certificate changes") {
     const lines = [`### ${title}`, "", `**${report.summary}**`, ""];
     lines.push("| service | action | why | SANs before → after | notAfter |", "|---|---|---|---|---|");
     for (const c of report.certificates) {
         let sanText = list(c.sansAfter ?? c.sansBefore);
         if (c.sansBefore && c.sansAfter && JSON.stringify(c.sansBefore) !== JSON.stringify(c.sansAfter)) {
-            const added = c.sansAfter.filter((n) => !c.sansBefore.includes(n));
-            const removed = c.sansBefore.filter((n) => !c.sansAfter.includes(n));
+            const added = c.sansAfter.filter((n) => !/** @type {string[]} */ (c.sansBefore).includes(n));
+            const removed = c.sansBefore.filter((n) => !/** @type {string[]} */ (c.sansAfter).includes(n));
             sanText = [added.length ? `added ${added.join(", ")}` : "", removed.length ? `removed ${removed.join(", ")}` : ""].filter(Boolean).join("; ") || "reordered";
         }
         const notAfter = c.action === "unchanged" ? c.notAfterBefore ?? "—" : `${c.notAfterBefore ?? "—"} → ${c.notAfterAfter ?? "—"}`;
@@ -325,9 +504,15 @@ export function renderMarkdown(report, title = "Certificate changes") {
     return `${lines.join("\n")}\n`;
 }
 
-/** Runs `pulumi preview --json` for a stack through the project's wrapper and returns the parsed JSON. */
+/**
+ * Runs `pulumi preview --json` for a stack through the project's wrapper and returns the parsed JSON.
+ * @param {string} stack
+ * @param {string[]} [extra] more flags for `pulumi preview`
+ * @returns {Preview} foreign JSON, the engine's
+ */
 export function previewJson(stack, extra = []) {
     const result = pulumiCapture(["preview", "--json", "--non-interactive", "--stack", stack, ...extra]);
+    /** @type {Preview} */
     let parsed;
     try {
         parsed = JSON.parse(result.stdout);
@@ -341,15 +526,20 @@ export function previewJson(stack, extra = []) {
     return parsed;
 }
 
+/**
+ * @param {string[]} args
+ * @returns {number} the exit code
+ */
 function main(args) {
+    /** @type {Preview} */
     let preview;
     try {
         const from = argument(args, "--from");
         const stack = argument(args, "--stack");
         if (!from && !stack) throw new Error("give --stack <name> (runs pulumi preview --json) or --from <preview.json>");
-        preview = from ? JSON.parse(fs.readFileSync(from, "utf8")) : previewJson(stack);
+        preview = from ? JSON.parse(fs.readFileSync(from, "utf8")) : previewJson(/** @type {string} */ (stack));
     } catch (err) {
-        console.error(`cert-report: ${err.message}`);
+        console.error(`cert-report: ${/** @type {Error} */ (err).message}`);
         return 2;
     }
     const report = buildReport(preview);

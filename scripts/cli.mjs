@@ -8,13 +8,50 @@ import YAML from "yaml";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const WRAPPER = path.join(path.dirname(fileURLToPath(import.meta.url)), "pulumi.mjs");
 
-/** The value after `--name` in `args`, or undefined. */
+/**
+ * The stack outputs the scripts read, from `pulumi stack output --json` or the stack's state in a preview.
+ * Foreign JSON: a stack deployed by an older program lacks some, so every field is optional here
+ * (infra/program.ts has the outputs the program writes now).
+ * @typedef {object} StackOutputs
+ * @property {Record<string, ServiceOutputs>} [services]
+ * @property {Record<string, CaOutputs>} [cas] per CA generation (`generation-1`, ...)
+ * @property {{ generation?: number, phase?: string }} [rotation]
+ * @property {string} [rootNotAfter]
+ * @property {string} [caNotAfter] the 0.1 name of `rootNotAfter`
+ */
+/**
+ * A service certificate's outputs (never a key).
+ * @typedef {object} ServiceOutputs
+ * @property {string} [commonName]
+ * @property {string} notAfter
+ * @property {string} [renewAt]
+ * @property {string[]} [dnsNames]
+ * @property {string[]} [uris]
+ */
+/**
+ * A CA generation's outputs.
+ * @typedef {object} CaOutputs
+ * @property {string} [commonName]
+ * @property {string} notAfter
+ * @property {string} [renewAt]
+ */
+
+/**
+ * The value after `--name` in `args`, or undefined.
+ * @param {string[]} args
+ * @param {string} name
+ * @returns {string | undefined}
+ */
 export function argument(args, name) {
     const i = args.indexOf(name);
     return i >= 0 ? args[i + 1] : undefined;
 }
 
-/** Runs the Pulumi CLI through the project's wrapper (its backend and passphrase defaults) and captures its output. */
+/**
+ * Runs the Pulumi CLI through the project's wrapper (its backend and passphrase defaults) and captures its output.
+ * @param {string[]} args
+ * @returns {import("node:child_process").SpawnSyncReturns<string>}
+ */
 export function pulumiCapture(args) {
     return spawnSync(process.execPath, [WRAPPER, "--", ...args], { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
 }
@@ -23,6 +60,10 @@ export function pulumiCapture(args) {
  * Why `pulumi refresh` cannot work for this stack, or undefined when it can: a stack that renders
  * manifests to a directory has no cluster to read its objects back from, and Pulumi's kubernetes
  * provider fails with "configured Kubernetes cluster is unreachable".
+ * @param {string} stack
+ * @param {string[]} args the Pulumi command and its flags
+ * @param {string} [root] the project root
+ * @returns {string | undefined}
  */
 export function refreshRefusal(stack, args, root = ROOT) {
     const refreshing = args[0] === "refresh" || args.includes("--refresh") || args.includes("-r") || args.some((a) => a.startsWith("--refresh="));

@@ -12,30 +12,57 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 const LAUNCHER = path.join(ROOT, "node_modules", "pulumi", "run.js");
 export const PROVIDERS = ["tls", "random", "kubernetes"];
 
+/**
+ * @typedef {object} EngineStatus
+ * @property {boolean} ready the CLI and every plugin are installed
+ * @property {string[]} missing each absent part, with its version and path
+ * @property {string[]} missingPlugins the providers (of PROVIDERS) not installed
+ * @property {boolean} cliMissing
+ * @property {string[]} standIns the installed plugins that are this project's stand-ins
+ * @property {string} cliVersion
+ */
+
+/** @returns {string} */
 export function pulumiHome() {
     return process.env.PULUMI_HOME || path.join(os.homedir(), ".pulumi");
 }
 
+/**
+ * @param {string} file
+ * @returns {any} the parsed file: foreign JSON (an npm package.json)
+ */
 function readJson(file) {
     return JSON.parse(fs.readFileSync(file, "utf8"));
 }
 
+/** @returns {string} */
 export function cliVersion() {
     return readJson(path.join(ROOT, "node_modules", "pulumi", "package.json")).version;
 }
 
+/**
+ * @param {string} name a provider of PROVIDERS
+ * @returns {string}
+ */
 export function pluginVersion(name) {
     return readJson(path.join(ROOT, "node_modules", "@pulumi", name, "package.json")).pulumi.version;
 }
 
+/** @returns {string} */
 export function cliPath() {
     return path.join(pulumiHome(), "versions", cliVersion(), "bin", "pulumi");
 }
 
-/** What is installed: `missing` names each absent part, `standIns` the plugins that are this project's stand-ins. */
+/**
+ * What is installed: `missing` names each absent part, `standIns` the plugins that are this project's stand-ins.
+ * @returns {EngineStatus}
+ */
 export function engineStatus() {
+    /** @type {string[]} */
     const missing = [];
+    /** @type {string[]} */
     const standIns = [];
+    /** @type {string[]} */
     const missingPlugins = [];
     if (!fs.existsSync(cliPath())) missing.push(`pulumi CLI ${cliVersion()} (${cliPath()})`);
     for (const name of PROVIDERS) {
@@ -52,10 +79,13 @@ export function engineStatus() {
  * Makes sure the CLI and plugins are installed before a command runs: first the
  * ordinary download (the launcher, `pulumi plugin install`), and where that
  * fails, a build from Go modules with its progress shown. Returns true when ready.
+ * @param {{ log?: (message: string) => void }} [options] `log` shows the progress (stderr by default)
+ * @returns {boolean}
  */
 export function ensureEngine({ log = (m) => console.error(m) } = {}) {
     let status = engineStatus();
     if (status.ready) return true;
+    /** @type {string[]} */
     const downloadFailed = [];
     if (status.cliMissing) {
         log(`Pulumi CLI ${status.cliVersion} is not installed: trying the pulumi launcher's download...`);

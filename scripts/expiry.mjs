@@ -15,15 +15,37 @@ import { isoSecond } from "./time.mjs";
 
 const DAY = 86_400_000;
 
-/** Parses `30d`, `720h` or `2w` into milliseconds; throws with the accepted forms. */
+/** @typedef {import("./cli.mjs").StackOutputs} StackOutputs */
+/**
+ * A certificate or CA that ends within the threshold.
+ * @typedef {object} ExpiringItem
+ * @property {"certificate" | "ca"} kind
+ * @property {string} name the service, or the CA generation with its CN
+ * @property {string} notAfter
+ * @property {string} [renewAt]
+ * @property {number} daysLeft whole days from now to notAfter, negative once it has passed
+ */
+
+/**
+ * Parses `30d`, `720h` or `2w` into milliseconds; throws with the accepted forms.
+ * @param {string | undefined} text
+ * @returns {number}
+ */
 export function parseDuration(text) {
     const match = /^(\d+)(h|d|w)$/.exec(String(text ?? "").trim());
     if (!match) throw new Error(`--within ${JSON.stringify(text)} is not a duration; use a number followed by h, d or w, e.g. 30d`);
-    return Number(match[1]) * { h: 3_600_000, d: DAY, w: 7 * DAY }[match[2]];
+    return Number(match[1]) * { h: 3_600_000, d: DAY, w: 7 * DAY }[/** @type {"h" | "d" | "w"} */ (match[2])];
 }
 
-/** Every certificate and CA in the stack outputs whose notAfter is within `withinMs` of `now`, soonest first; times as ISO 8601 to the second. */
+/**
+ * Every certificate and CA in the stack outputs whose notAfter is within `withinMs` of `now`, soonest first; times as ISO 8601 to the second.
+ * @param {StackOutputs} outputs
+ * @param {Date} now
+ * @param {number} withinMs
+ * @returns {ExpiringItem[]}
+ */
 export function findExpiring(outputs, now, withinMs) {
+    /** @type {Omit<ExpiringItem, "daysLeft">[]} */
     const items = [];
     for (const [name, svc] of Object.entries(outputs.services ?? {})) {
         items.push({ kind: "certificate", name, notAfter: svc.notAfter, renewAt: svc.renewAt });
@@ -39,6 +61,7 @@ export function findExpiring(outputs, now, withinMs) {
         .sort((a, b) => Date.parse(a.notAfter) - Date.parse(b.notAfter));
 }
 
+/** @returns {Date} the clock, or MTLS_NOW when set */
 function now() {
     const fixed = process.env.MTLS_NOW;
     if (!fixed) return new Date();
@@ -47,6 +70,10 @@ function now() {
     return new Date(parsed);
 }
 
+/**
+ * @param {string[]} args
+ * @returns {StackOutputs} foreign JSON: a file, or what `pulumi stack output --json` printed
+ */
 function readOutputs(args) {
     const from = argument(args, "--from");
     if (from) return JSON.parse(fs.readFileSync(from, "utf8"));
@@ -57,6 +84,10 @@ function readOutputs(args) {
     return JSON.parse(result.stdout);
 }
 
+/**
+ * @param {string[]} args
+ * @returns {number} the exit code
+ */
 function main(args) {
     let within;
     let outputs;
@@ -64,7 +95,7 @@ function main(args) {
         within = parseDuration(argument(args, "--within") ?? "30d");
         outputs = readOutputs(args);
     } catch (err) {
-        console.error(`expiry: ${err.message}`);
+        console.error(`expiry: ${/** @type {Error} */ (err).message}`);
         return 2;
     }
     const expiring = findExpiring(outputs, now(), within);

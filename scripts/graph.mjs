@@ -13,25 +13,47 @@ import { loadTypeScript } from "./typescript.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-/** The project's name and the folder of its stack files, from Pulumi.yaml. */
+/** @typedef {typeof import("../infra/spec.js")} SpecModule */
+/** @typedef {typeof import("../infra/graph.js")} GraphModule */
+/** @typedef {import("../infra/spec.js").StackSpec} StackSpec */
+
+/**
+ * The project's name and the folder of its stack files, from Pulumi.yaml.
+ * @param {string} root
+ * @returns {{ name: string, stackConfigDir: string }}
+ */
 function project(root) {
     const doc = parseYaml(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
     return { name: doc.name, stackConfigDir: path.join(root, doc.stackConfigDir ?? ".") };
 }
 
-/** A stack file's `config:` block as the engine hands it to the program: every value a string, structured ones as JSON. */
+/**
+ * A stack file's `config:` block as the engine hands it to the program: every value a string, structured ones as JSON.
+ * @param {string} yamlText
+ * @returns {Record<string, string>}
+ */
 export function engineConfig(yamlText) {
     const doc = parseYaml(yamlText) ?? {};
     return Object.fromEntries(Object.entries(doc.config ?? {}).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
 }
 
-/** The checked spec of a stack from its config as the engine passes it; throws StackConfigError with every problem. */
+/**
+ * The checked spec of a stack from its config as the engine passes it; throws StackConfigError with every problem.
+ * @param {Record<string, string>} config
+ * @param {{ project: string, stack: string }} names
+ * @returns {StackSpec}
+ */
 export function specFromEngineConfig(config, names) {
-    const { parseStackConfig, rawStackConfigFromEngine } = loadTypeScript("infra/spec.ts");
+    const { parseStackConfig, rawStackConfigFromEngine } = /** @type {SpecModule} */ (loadTypeScript("infra/spec.ts"));
     return parseStackConfig(rawStackConfigFromEngine(config), names);
 }
 
-/** The Mermaid flowchart of a stack file. */
+/**
+ * The Mermaid flowchart of a stack file.
+ * @param {string} stack
+ * @param {string} [root] the project root
+ * @returns {string}
+ */
 export function stackGraph(stack, root = ROOT) {
     const { name, stackConfigDir } = project(root);
     const file = path.join(stackConfigDir, `Pulumi.${stack}.yaml`);
@@ -40,10 +62,14 @@ export function stackGraph(stack, root = ROOT) {
         throw new Error(`no stack file ${path.relative(root, file)}; use one of ${stacks.join(", ")}`);
     }
     const spec = specFromEngineConfig(engineConfig(fs.readFileSync(file, "utf8")), { project: name, stack });
-    const { callGraph, renderMermaid } = loadTypeScript("infra/graph.ts");
+    const { callGraph, renderMermaid } = /** @type {GraphModule} */ (loadTypeScript("infra/graph.ts"));
     return renderMermaid(callGraph(spec));
 }
 
+/**
+ * @param {string[]} args
+ * @returns {number} the exit code
+ */
 function main(args) {
     const stack = argument(args, "--stack");
     let text;
@@ -51,7 +77,7 @@ function main(args) {
         if (!stack) throw new Error("give --stack <name>: the stack file stacks/Pulumi.<name>.yaml to draw");
         text = stackGraph(stack);
     } catch (err) {
-        console.error(`graph: ${err.message}`);
+        console.error(`graph: ${/** @type {Error} */ (err).message}`);
         return 2;
     }
     const out = argument(args, "--out");

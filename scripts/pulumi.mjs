@@ -25,7 +25,9 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const stateDir = path.join(root, ".pulumi-state");
 const launcher = path.join(root, "node_modules", "pulumi", "run.js");
 
+/** @returns {NodeJS.ProcessEnv} the environment for the CLI, with the project's backend and passphrase defaults */
 function pulumiEnv() {
+    /** @type {NodeJS.ProcessEnv} */
     const env = { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" };
     if (!env.PULUMI_BACKEND_URL) {
         fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
@@ -42,12 +44,24 @@ function pulumiEnv() {
     return env;
 }
 
+/**
+ * Runs the pinned Pulumi CLI in the project root.
+ * @param {string[]} args
+ * @param {NodeJS.ProcessEnv} env
+ * @param {{ quiet?: boolean }} [options] `quiet` captures the output instead of showing it
+ * @returns {number} the exit status
+ */
 function pulumi(args, env, options = {}) {
     const result = spawnSync(process.execPath, [launcher, ...args], { cwd: root, env, stdio: options.quiet ? "pipe" : "inherit" });
     if (result.error) throw result.error;
     return result.status ?? 1;
 }
 
+/**
+ * The value of `--stack`, `-s` or `--stack=` in `args`.
+ * @param {string[]} args
+ * @returns {string | undefined}
+ */
 function takeStack(args) {
     const i = args.findIndex((a) => a === "--stack" || a === "-s");
     if (i >= 0 && args[i + 1]) return args[i + 1];
@@ -94,7 +108,7 @@ if (command === "preview" && status === 0 && !rest.includes("--json")) {
         const report = buildReport(previewJson(stack));
         console.log(`\n${renderMarkdown(report, `Certificate changes — ${stack}`)}`);
     } catch (err) {
-        console.error(`certificate report unavailable: ${err.message}`);
+        console.error(`certificate report unavailable: ${/** @type {Error} */ (err).message}`);
     }
 }
 process.exit(status);

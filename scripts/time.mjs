@@ -5,7 +5,13 @@
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
-/** `value` as ISO 8601 UTC to the second (fractions cut, as X.509 does); anything that is not an ISO 8601 time is returned as it is. */
+/**
+ * `value` as ISO 8601 UTC to the second (fractions cut, as X.509 does); anything that is not an
+ * ISO 8601 time is returned as it is.
+ * @template T
+ * @param {T} value
+ * @returns {T | string}
+ */
 export function isoSecond(value) {
     if (typeof value !== "string" || !ISO_8601.test(value)) return value;
     const ms = Date.parse(value);

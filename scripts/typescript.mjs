@@ -14,9 +14,15 @@ import vm from "node:vm";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(path.join(ROOT, "package.json"));
+/** @type {Map<string, { exports: Record<string, unknown> }>} */
 const loaded = new Map();
 
-/** The file a relative specifier names: `./spec` → `./spec.ts`, `../components` → `../components/index.ts`. */
+/**
+ * The file a relative specifier names: `./spec` → `./spec.ts`, `../components` → `../components/index.ts`.
+ * @param {string} from the importing file
+ * @param {string} specifier
+ * @returns {string}
+ */
 function resolveModule(from, specifier) {
     const base = path.resolve(path.dirname(from), specifier);
     for (const candidate of [base, `${base}.ts`, path.join(base, "index.ts")]) {
@@ -25,10 +31,16 @@ function resolveModule(from, specifier) {
     throw new Error(`${path.relative(ROOT, from)} imports ${specifier}, which is not a TypeScript file of this project`);
 }
 
+/**
+ * @param {string} file
+ * @returns {Record<string, unknown>} the module's exports
+ */
 function evaluate(file) {
     const cached = loaded.get(file);
     if (cached) return cached.exports;
+    /** @type {typeof import("typescript")} */
     const ts = require("typescript");
+    /** @type {{ exports: Record<string, unknown> }} */
     const module = { exports: {} };
     // Registered before it runs, so that import cycles see the partial exports as Node's own loader would.
     loaded.set(file, module);
@@ -36,6 +48,7 @@ function evaluate(file) {
         fileName: file,
         compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
     });
+    /** @param {string} specifier */
     const localRequire = (specifier) => {
         if (specifier.startsWith("node:")) return require(specifier);
         if (specifier.startsWith(".")) return evaluate(resolveModule(file, specifier));
@@ -46,7 +59,14 @@ function evaluate(file) {
     return module.exports;
 }
 
-/** The exports of a TypeScript module of this project, by its path from the project root (e.g. `infra/graph.ts`). */
+/**
+ * The exports of a TypeScript module of this project, by its path from the project root (e.g. `infra/graph.ts`).
+ * The loader cannot check the module's type: the caller names it, with a cast to
+ * `typeof import("../infra/graph.js")` for instance.
+ * @template [T=Record<string, unknown>]
+ * @param {string} relativePath
+ * @returns {T}
+ */
 export function loadTypeScript(relativePath) {
-    return evaluate(path.resolve(ROOT, relativePath));
+    return /** @type {T} */ (evaluate(path.resolve(ROOT, relativePath)));
 }

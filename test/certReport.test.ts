@@ -2,8 +2,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "./support/stackConfig";
-// @ts-expect-error plain ESM script without type declarations
 import { buildReport, parseUrn, renderMarkdown } from "../scripts/cert-report.mjs";
+import type { Preview, PreviewStep } from "../scripts/cert-report.mjs";
+import { drawnGraph } from "./support/certReport";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const SERVICES = ["user-service", "order-service", "payment-service"];
@@ -25,7 +26,7 @@ function dnsNames(service: string, extra: string[] = []): string[] {
 }
 
 /** A preview of the dev stack with nothing changing; `patch` edits steps by URN name. */
-function preview(patch: Record<string, (s: Step) => Step> = {}, extraSteps: Step[] = []): { steps: Step[] } {
+function preview(patch: Record<string, (s: Step) => Step> = {}, extraSteps: Step[] = []): Preview {
     const steps: Step[] = [];
     const add = (typeChain: string, name: string, inputs: Record<string, any> = {}, outputs: Record<string, any> = {}) => {
         const state = { urn: urn(typeChain, name), type: typeChain.split("$").pop(), inputs, outputs: { ...inputs, ...outputs } };
@@ -54,7 +55,7 @@ function preview(patch: Record<string, (s: Step) => Step> = {}, extraSteps: Step
         rotation: { generation: 1, phase: "steady" },
     };
     const stack = { op: "same", urn: urn("pulumi:pulumi:Stack", "mtls-dev"), oldState: { type: "pulumi:pulumi:Stack", outputs: stackOutputs } };
-    return { steps: [stack, ...steps.filter((st) => st.op !== "same"), ...extraSteps] };
+    return { steps: [stack, ...steps.filter((st) => st.op !== "same"), ...extraSteps] as PreviewStep[] };
 }
 
 const replace = (diffReasons: string[], newInputs: Record<string, any> = {}) => (s: Step): Step => ({
@@ -203,12 +204,12 @@ function deploymentState(service: string, callers: string[]): Step {
 describe("cert-report: who may call whom", () => {
     it("draws the graph of the config the preview ran with, nothing changed", () => {
         const report = buildReport(withConfig(preview()));
-        expect(report.graph.added).toEqual([]);
-        expect(report.graph.removed).toEqual([]);
-        expect(report.graph.mermaid).toContain(`svc_order_service -->|"${devId("order-service")}"| svc_user_service`);
+        expect(drawnGraph(report).added).toEqual([]);
+        expect(drawnGraph(report).removed).toEqual([]);
+        expect(drawnGraph(report).mermaid).toContain(`svc_order_service -->|"${devId("order-service")}"| svc_user_service`);
         expect(report.summary).toBe("Certificates: 3 unchanged · CAs: 1 unchanged · Deployments rolling: none · Calls: unchanged");
         const md = renderMarkdown(report);
-        expect(md).toContain(`#### Who may call whom\n\n\`\`\`mermaid\n${report.graph.mermaid}\`\`\`\n`);
+        expect(md).toContain(`#### Who may call whom\n\n\`\`\`mermaid\n${drawnGraph(report).mermaid}\`\`\`\n`);
         expect(md).toContain("Calls added: —\nCalls removed: —");
     });
 
@@ -222,11 +223,11 @@ describe("cert-report: who may call whom", () => {
                 newState: deploymentState("user-service", ["order-service"]),
             }),
         }), services));
-        expect(report.graph.added).toEqual([{ from: "report-service (namespace reports-dev)", to: "user-service", identity: devId("report-service", "reports-dev") }]);
-        expect(report.graph.removed).toEqual([{ from: "payment-service", to: "user-service", identity: devId("payment-service") }]);
+        expect(drawnGraph(report).added).toEqual([{ from: "report-service (namespace reports-dev)", to: "user-service", identity: devId("report-service", "reports-dev") }]);
+        expect(drawnGraph(report).removed).toEqual([{ from: "payment-service", to: "user-service", identity: devId("payment-service") }]);
         expect(report.summary).toMatch(/ · Calls: 1 added, 1 removed$/);
-        expect(report.graph.mermaid).toContain(`ext_1 ==>|"added: ${devId("report-service", "reports-dev")}"| svc_user_service`);
-        expect(report.graph.mermaid).toContain(`svc_payment_service -.->|"removed: ${devId("payment-service")}"| svc_user_service`);
+        expect(drawnGraph(report).mermaid).toContain(`ext_1 ==>|"added: ${devId("report-service", "reports-dev")}"| svc_user_service`);
+        expect(drawnGraph(report).mermaid).toContain(`svc_payment_service -.->|"removed: ${devId("payment-service")}"| svc_user_service`);
         const md = renderMarkdown(report);
         expect(md).toContain(`Calls added: report-service (namespace reports-dev) → user-service as \`${devId("report-service", "reports-dev")}\``);
         expect(md).toContain(`Calls removed: payment-service → user-service as \`${devId("payment-service")}\``);
@@ -238,9 +239,9 @@ describe("cert-report: who may call whom", () => {
         const report = buildReport(withConfig(preview({
             "user-service-deployment": () => ({ op: "delete", oldState: deploymentState("user-service", ["order-service", "payment-service"]) }),
         }, [{ op: "create", urn: urn("mtls:index:MtlsWorkload$kubernetes:apps/v1:Deployment", "audit-service-deployment"), newState: deploymentState("audit-service", ["order-service"]) }]), services));
-        expect(report.graph.added).toEqual([{ from: "order-service", to: "audit-service", identity: devId("order-service") }]);
-        expect(report.graph.removed.map((c: any) => `${c.from}>${c.to}`)).toEqual(["order-service>user-service", "payment-service>user-service"]);
-        expect(report.graph.mermaid).toContain(`svc_user_service["user-service<br/>removed"]`);
+        expect(drawnGraph(report).added).toEqual([{ from: "order-service", to: "audit-service", identity: devId("order-service") }]);
+        expect(drawnGraph(report).removed.map((c: any) => `${c.from}>${c.to}`)).toEqual(["order-service>user-service", "payment-service>user-service"]);
+        expect(drawnGraph(report).mermaid).toContain(`svc_user_service["user-service<br/>removed"]`);
     });
 
     it("reads only the allowlists from a Deployment, never the key an env delivery carries", () => {
@@ -254,7 +255,7 @@ describe("cert-report: who may call whom", () => {
                 op: "update", oldState: withKey(deploymentState("user-service", ["order-service"])), newState: withKey(deploymentState("user-service", ["order-service", "payment-service"])),
             }),
         })));
-        expect(report.graph.added).toEqual([{ from: "payment-service", to: "user-service", identity: devId("payment-service") }]);
+        expect(drawnGraph(report).added).toEqual([{ from: "payment-service", to: "user-service", identity: devId("payment-service") }]);
         expect(JSON.stringify(report) + renderMarkdown(report)).not.toContain("PRIVATE KEY");
     });
 
@@ -264,7 +265,7 @@ describe("cert-report: who may call whom", () => {
         expect(renderMarkdown(plain)).not.toContain("Who may call whom");
         const broken = withConfig(preview(), [{ name: "a", image: "i", port: 1, allowFrom: ["ghost"] }]);
         const report = buildReport(broken);
-        expect(report.graph.error).toMatch(/mtls:services\[0\]\.allowFrom\[0\]: "ghost" is not a service of this stack/);
+        expect(report.graph?.error).toMatch(/mtls:services\[0\]\.allowFrom\[0\]: "ghost" is not a service of this stack/);
         expect(renderMarkdown(report)).toContain("The graph could not be drawn: the stack config has 1 problem:");
     });
 });
@@ -286,7 +287,7 @@ describe("cert-report on a preview the real engine produced", () => {
     });
 
     it("draws the e2e stack's graph from the config the preview ran with; the SAN change changes no call", () => {
-        const graph = buildReport(preview).graph;
+        const graph = drawnGraph(buildReport(preview));
         expect(graph.added).toEqual([]);
         expect(graph.removed).toEqual([]);
         expect(graph.mermaid.match(/-->/g)).toHaveLength(2);

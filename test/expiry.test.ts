@@ -3,9 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-// @ts-expect-error plain ESM script without type declarations
 import { findExpiring, parseDuration } from "../scripts/expiry.mjs";
-// @ts-expect-error plain ESM script without type declarations
 import { isoSecond } from "../scripts/time.mjs";
 
 const outputs = {

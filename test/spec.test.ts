@@ -358,15 +358,13 @@ describe("readRawStackConfig", () => {
 
 describe("the config contract is pure", () => {
     it("loads with no package resolvable: every import it follows is a file of this project or a node: built-in", async () => {
-        // @ts-expect-error plain ESM script without type declarations
         const { loadTypeScript } = await import("../scripts/typescript.mjs");
-        const spec = loadTypeScript("infra/spec.ts");
+        const spec = loadTypeScript<typeof import("../infra/spec")>("infra/spec.ts");
         expect(typeof spec.parseStackConfig).toBe("function");
         expect(() => spec.parseStackConfig({ namespace: "shop" }, names)).toThrow(/mtls:services: is required/);
     });
 
     it("negative control: a module that imports a Pulumi package is refused by the same loader", async () => {
-        // @ts-expect-error plain ESM script without type declarations
         const { loadTypeScript } = await import("../scripts/typescript.mjs");
         expect(() => loadTypeScript("components/checks.ts")).toThrow(/@pulumi\/pulumi/);
     });
