@@ -4,6 +4,8 @@
  * touches Pulumi, so every rule is tested with plain values.
  */
 
+import { DEFAULTS } from "./defaults";
+
 /** Key algorithms a certificate or CA may use. */
 export const KEY_ALGORITHMS = [
     "ECDSA-P256",
@@ -114,10 +116,8 @@ export function leafAllowedUses(usage: Usage, algorithm: KeyAlgorithm): string[]
     return uses;
 }
 
-export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
-
 /** The DNS names a Kubernetes Service is reached by, shortest first. */
-export function serviceDnsNames(service: string, namespace: string, clusterDomain: string = DEFAULT_CLUSTER_DOMAIN): string[] {
+export function serviceDnsNames(service: string, namespace: string, clusterDomain: string = DEFAULTS.clusterDomain): string[] {
     return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.${clusterDomain}`];
 }
 
@@ -216,11 +216,22 @@ export interface ArgumentProblem {
     message: string;
 }
 
+/** What is wrong with a number of hours, or undefined when it is a whole number above 0. */
+export function hoursProblem(value: unknown): string | undefined {
+    return isPositiveInteger(value) ? undefined : `must be a whole number of hours greater than 0, got ${JSON.stringify(value)}`;
+}
+
+/** The problem of each argument whose value is not a whole number of hours. */
+function hoursProblems(values: Record<string, unknown>): ArgumentProblem[] {
+    return Object.entries(values).flatMap(([argument, value]) => {
+        const message = hoursProblem(value);
+        return message === undefined ? [] : [{ argument, message }];
+    });
+}
+
 /** A certificate's lifetime and renew window. */
 export function certificateLifetimeProblems(validityHours: unknown, renewBeforeHours: unknown): ArgumentProblem[] {
-    const problems: ArgumentProblem[] = [];
-    if (!isPositiveInteger(validityHours)) problems.push({ argument: "validityHours", message: `must be a whole number of hours greater than 0, got ${JSON.stringify(validityHours)}` });
-    if (!isPositiveInteger(renewBeforeHours)) problems.push({ argument: "renewBeforeHours", message: `must be a whole number of hours greater than 0, got ${JSON.stringify(renewBeforeHours)}` });
+    const problems = hoursProblems({ validityHours, renewBeforeHours });
     if (problems.length === 0 && (renewBeforeHours as number) >= (validityHours as number)) {
         problems.push({
             argument: "renewBeforeHours",
@@ -232,12 +243,12 @@ export function certificateLifetimeProblems(validityHours: unknown, renewBeforeH
 
 /** A CA's lifetimes: an intermediate cannot outlive its root. */
 export function caLifetimeProblems(validityHours: unknown, intermediateValidityHours?: unknown): ArgumentProblem[] {
-    const problems: ArgumentProblem[] = [];
-    if (!isPositiveInteger(validityHours)) problems.push({ argument: "validityHours", message: `must be a whole number of hours greater than 0, got ${JSON.stringify(validityHours)}` });
+    const problems = hoursProblems({ validityHours });
     if (intermediateValidityHours !== undefined) {
-        if (!isPositiveInteger(intermediateValidityHours)) {
-            problems.push({ argument: "intermediateValidityHours", message: `must be a whole number of hours greater than 0, got ${JSON.stringify(intermediateValidityHours)}` });
-        } else if (isPositiveInteger(validityHours) && intermediateValidityHours > validityHours) {
+        const wrong = hoursProblem(intermediateValidityHours);
+        if (wrong !== undefined) {
+            problems.push({ argument: "intermediateValidityHours", message: wrong });
+        } else if (isPositiveInteger(validityHours) && (intermediateValidityHours as number) > validityHours) {
             problems.push({
                 argument: "intermediateValidityHours",
                 message: `${intermediateValidityHours} exceeds validityHours (${validityHours}); an intermediate cannot outlive its root`,

@@ -34,6 +34,7 @@ import {
     PodSecurityLevel,
     caLifetimeProblems,
     rotationProblems,
+    hoursProblem,
     certificateLifetimeProblems,
     deliveryProblems,
     servingProblems,
@@ -240,11 +241,12 @@ class Checker {
 
     hours(path: string, value: unknown, fallback: number): number {
         if (value === undefined) return fallback;
-        if (!isPositiveInteger(value)) {
-            this.add(path, `must be a whole number of hours greater than 0, got ${show(value)}`);
+        const wrong = hoursProblem(value);
+        if (wrong !== undefined) {
+            this.add(path, wrong);
             return fallback;
         }
-        return value;
+        return value as number;
     }
 
     keyAlgorithm(path: string, value: unknown, fallback: KeyAlgorithm): KeyAlgorithm {
