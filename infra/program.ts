@@ -25,23 +25,24 @@ export interface ServiceCertificateOutputs {
     commonName: pulumi.Output<string>;
     /** Common name of the CA that signed it. */
     issuer: string;
-    notAfter: pulumi.Output<string>;
-    renewAt: pulumi.Output<string>;
-    daysLeft: pulumi.Output<number>;
+    /** Undefined, as the other fields read from the certificate, when the provider returned none (plain mocks). */
+    notAfter: pulumi.Output<string | undefined>;
+    renewAt: pulumi.Output<string | undefined>;
+    daysLeft: pulumi.Output<number | undefined>;
     issueReason: pulumi.Output<string>;
-    fingerprintSha256: pulumi.Output<string>;
-    dnsNames: pulumi.Output<string[]>;
-    uris: pulumi.Output<string[]>;
+    fingerprintSha256: pulumi.Output<string | undefined>;
+    dnsNames: pulumi.Output<string[] | undefined>;
+    uris: pulumi.Output<string[] | undefined>;
 }
 
 export interface CaOutputs {
     commonName: string;
     /** `signing`, `trusted` (rotating in or out) */
     role: "signing" | "trusted";
-    notAfter: pulumi.Output<string>;
+    notAfter: pulumi.Output<string | undefined>;
     /** When to start rotating: two longest leaf lifetimes before the CA ends. */
-    renewAt: pulumi.Output<string>;
-    daysLeft: pulumi.Output<number>;
+    renewAt: pulumi.Output<string | undefined>;
+    daysLeft: pulumi.Output<number | undefined>;
 }
 
 export interface StackOutputs {
@@ -51,10 +52,10 @@ export interface StackOutputs {
     caSigningCertPem: pulumi.Output<string>;
     /** Intermediates between the signing certificate and the root; empty without one. */
     caChainPem: pulumi.Output<string>;
-    caSigningNotAfter: pulumi.Output<string>;
+    caSigningNotAfter: pulumi.Output<string | undefined>;
     /** Only with `mtls:ca.exportPrivateKey: true`, and always a secret. */
     caPrivateKeyPem?: pulumi.Output<string>;
-    caNotAfter: pulumi.Output<string>;
+    caNotAfter: pulumi.Output<string | undefined>;
     /** Per CA generation. */
     cas: Record<string, CaOutputs>;
     rotation: { generation: number; phase: string };
@@ -198,8 +199,9 @@ export function deployStack(spec: StackSpec): StackOutputs {
             commonName: caCommonName(spec.ca.commonName, generation),
             role: generation === plan.signing ? "signing" : "trusted",
             notAfter: ca.notAfter,
-            renewAt: ca.notAfter.apply((end) => new Date(Date.parse(end) - 2 * longestLeafHours * 3_600_000).toISOString()),
-            daysLeft: ca.notAfter.apply((end) => daysUntil(end)),
+            renewAt: ca.notAfter.apply((end) =>
+                (end === undefined ? undefined : new Date(Date.parse(end) - 2 * longestLeafHours * 3_600_000).toISOString())),
+            daysLeft: ca.notAfter.apply((end) => (end === undefined ? undefined : daysUntil(end))),
         };
     }
 
