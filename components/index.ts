@@ -11,3 +11,5 @@ export * from "./ingressRules";
 export * from "./istioObjects";
 export * from "./istioMesh";
 export * from "./istioServerPolicy";
+export * from "./workloadSelector";
+export * from "./workloadWiring";

@@ -1,0 +1,129 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { CertificateMaterial } from "./certificateMaterial";
+import { DEFAULTS } from "./defaults";
+import { Delivery, describeProblems, deliveryProblems } from "./rules";
+import {
+    PodWiring, WorkloadSelector, describeSelector, podServiceAccount, podTemplateOf, podWiringConflicts, selectsWorkload,
+    wirePodTemplate, withPodTemplate, workloadKind, workloadSelectorProblems,
+} from "./workloadSelector";
+
+export interface WorkloadWiringArgs {
+    /** The material to add: its volume, mount and variables go into the selected workload's pods. */
+    material: CertificateMaterial;
+    /** Which workload gets it, by name, labels or annotations of the workload's own metadata. Exactly one must match. */
+    selector: WorkloadSelector;
+    /**
+     * The service account the selected workload runs as. Name the same account in the certificate
+     * (`ServiceCertificate`'s `serviceAccountName`), so its SPIFFE ID is the workload's identity: a
+     * workload whose pod template runs as another account (none means `default`) is refused.
+     */
+    serviceAccountName: string;
+    /**
+     * `files`: the material mounted read-only at `mountPath`, with the `MTLS_*_FILE` variables;
+     * `env`: the PEM text in `MTLS_CERT`, `MTLS_KEY`, `MTLS_CA`.
+     * @default "files"
+     */
+    delivery?: Delivery;
+    /**
+     * Directory of the mounted material, with `files`. A selected container that already mounts
+     * something there is refused.
+     * @default "/etc/mtls"
+     */
+    mountPath?: string;
+    /**
+     * Names of the containers that get the mount and variables.
+     * @default every container of the pod (not the init containers)
+     */
+    containers?: string[];
+}
+
+/**
+ * Adds a `CertificateMaterial` to a workload declared elsewhere: a Deployment, StatefulSet,
+ * DaemonSet, Job or CronJob of the program, or one that `k8s.yaml.v2.ConfigFile` or
+ * `k8s.helm.v4.Chart` creates. Give `transform` to those resources' `transforms` option (or to
+ * `pulumi.runtime.registerResourceTransform`); it adds the volume, mounts, variables and roll
+ * annotations to the selected workload's pod template as it is registered. Then call
+ * `requireMatch` with those resources, so that a selector that matched nothing stops the run.
+ */
+export class WorkloadWiring extends pulumi.ComponentResource {
+    /** The resource transform that wires the selected workload. */
+    public readonly transform: pulumi.ResourceTransform;
+    /** The workloads wired so far, as `Kind namespace/name`. */
+    public readonly wired: string[] = [];
+    private readonly label: string;
+    private readonly wiringName: string;
+
+    constructor(name: string, args: WorkloadWiringArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mtls:index:WorkloadWiring", name, {}, opts);
+        const delivery = args.delivery ?? DEFAULTS.workload.delivery;
+        const mountPath = args.mountPath ?? DEFAULTS.workload.mountPath;
+        const problems = [
+            ...workloadSelectorProblems(args.selector),
+            ...deliveryProblems(delivery, args.material.rollout, args.mountPath),
+            ...(typeof args.serviceAccountName === "string" && args.serviceAccountName !== "" ? [] : [{
+                argument: "serviceAccountName", message: "is required: the service account the workload runs as, which the certificate names too",
+            }]),
+        ];
+        if (problems.length > 0) throw new pulumi.ResourceError(describeProblems("WorkloadWiring", name, problems), this);
+        this.wiringName = name;
+        this.label = `WorkloadWiring ${name}: selector ${describeSelector(args.selector)}`;
+        const files = delivery === "files" ? args.material.mount(mountPath) : undefined;
+        const wiring: PodWiring = {
+            volumes: files ? [files.volume] : [],
+            volumeMounts: files ? [files.volumeMount] : [],
+            env: files ? files.env : args.material.env(),
+            annotations: args.material.podAnnotations(),
+        };
+        this.transform = (resource) => {
+            if (!selectsWorkload(args.selector, resource.type, resource.props)) return undefined;
+            const kind = workloadKind(resource.type) as string;
+            const where = `${kind} ${resource.props.metadata?.namespace ?? "(default namespace)"}/${resource.props.metadata?.name ?? resource.name}`;
+            if (this.wired.length > 0 && !this.wired.includes(where)) {
+                throw new Error(`${this.label} matches both ${this.wired[0]} and ${where}; one material is one identity, so narrow the selector (add a name or a label only one of them carries) or give each workload its own certificate and WorkloadWiring`);
+            }
+            const template = podTemplateOf(resource.type, resource.props);
+            if (!template) throw new Error(`${this.label}: ${where} has no pod template to wire`);
+            const account = podServiceAccount(template);
+            if (account !== args.serviceAccountName) {
+                throw new Error(`${this.label}: ${where} runs as service account ${account}, but the certificate names ${args.serviceAccountName}; set the workload's serviceAccountName (for a chart, its values) to ${args.serviceAccountName}, or name ${account} in the certificate and here`);
+            }
+            const conflicts = podWiringConflicts(template, wiring, args.containers);
+            if (conflicts.length > 0) throw new Error(`${this.label}: cannot wire ${where}: ${conflicts.join("; ")}`);
+            if (!this.wired.includes(where)) this.wired.push(where);
+            return { props: withPodTemplate(resource.type, resource.props, wirePodTemplate(template, wiring, args.containers)), opts: resource.opts };
+        };
+        this.registerOutputs({});
+    }
+
+    /**
+     * Checks, once `sources` are registered (their transforms have run then, a chart's and a
+     * YAML file's objects included), that exactly one workload was wired; the run stops at preview
+     * otherwise, naming the selector. The returned Output is the wired workload, `Kind ns/name`.
+     */
+    public requireMatch(sources: pulumi.Resource[]): pulumi.Output<string> {
+        const result = pulumi.all(sources.map((s) => s.urn)).apply(() => {
+            const problem = wiringMatchProblem(this.label, this.wired, sources.length);
+            if (problem !== undefined) throw new pulumi.ResourceError(problem, this);
+            return this.wired[0];
+        });
+        new WorkloadWiringCheck(`${this.wiringName}-match`, result, { parent: this });
+        return result;
+    }
+}
+
+/** Carries the match check as its output, so a failed check fails the run. @internal */
+class WorkloadWiringCheck extends pulumi.ComponentResource {
+    constructor(name: string, workload: pulumi.Output<string>, opts: pulumi.ComponentResourceOptions) {
+        super("mtls:index:WorkloadWiringCheck", name, {}, opts);
+        this.registerOutputs({ workload });
+    }
+}
+
+/** Why a wiring's matches are not exactly one workload, once its sources are registered; undefined when they are. */
+export function wiringMatchProblem(label: string, wired: readonly string[], sourceCount: number): string | undefined {
+    if (wired.length === 0) {
+        return `${label} matched no workload among ${sourceCount} source(s); check the workload's metadata (name, labels, annotations) and that its resource has transforms: [wiring.transform]`;
+    }
+    if (wired.length > 1) return `${label} matches ${wired.join(" and ")}; narrow the selector so it picks one workload`;
+    return undefined;
+}
