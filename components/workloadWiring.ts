@@ -48,8 +48,7 @@ export interface WorkloadWiringArgs {
 export class WorkloadWiring extends pulumi.ComponentResource {
     /** The resource transform that wires the selected workload. */
     public readonly transform: pulumi.ResourceTransform;
-    /** The workloads wired so far, as `Kind namespace/name`. */
-    public readonly wired: string[] = [];
+    private readonly matched: string[] = [];
     private readonly label: string;
     private readonly wiringName: string;
 
@@ -78,8 +77,8 @@ export class WorkloadWiring extends pulumi.ComponentResource {
             if (!selectsWorkload(args.selector, resource.type, resource.props)) return undefined;
             const kind = workloadKind(resource.type) as string;
             const where = `${kind} ${resource.props.metadata?.namespace ?? "(default namespace)"}/${resource.props.metadata?.name ?? resource.name}`;
-            if (this.wired.length > 0 && !this.wired.includes(where)) {
-                throw new Error(`${this.label} matches both ${this.wired[0]} and ${where}; one material is one identity, so narrow the selector (add a name or a label only one of them carries) or give each workload its own certificate and WorkloadWiring`);
+            if (this.matched.length > 0 && !this.matched.includes(where)) {
+                throw new Error(`${this.label} matches both ${this.matched[0]} and ${where}; one material is one identity, so narrow the selector (add a name or a label only one of them carries) or give each workload its own certificate and WorkloadWiring`);
             }
             const template = podTemplateOf(resource.type, resource.props);
             if (!template) throw new Error(`${this.label}: ${where} has no pod template to wire`);
@@ -89,35 +88,60 @@ export class WorkloadWiring extends pulumi.ComponentResource {
             }
             const conflicts = podWiringConflicts(template, wiring, args.containers);
             if (conflicts.length > 0) throw new Error(`${this.label}: cannot wire ${where}: ${conflicts.join("; ")}`);
-            if (!this.wired.includes(where)) this.wired.push(where);
+            if (!this.matched.includes(where)) this.matched.push(where);
             return { props: withPodTemplate(resource.type, resource.props, wirePodTemplate(template, wiring, args.containers)), opts: resource.opts };
         };
         this.registerOutputs({});
     }
 
+    /** The workloads wired so far, as `Kind namespace/name`. */
+    public get wired(): readonly string[] {
+        return this.matched;
+    }
+
     /**
      * Checks, once `sources` are registered (their transforms have run then, a chart's and a
-     * YAML file's objects included), that exactly one workload was wired; the run stops at preview
-     * otherwise, naming the selector. The returned Output is the wired workload, `Kind ns/name`.
+     * YAML file's objects included), that exactly one workload was wired. The check is a small
+     * dynamic resource whose `check` refuses the run at preview, naming the selector, when none
+     * was. The returned Output is the wired workload, `Kind ns/name`, or undefined when none was.
      */
-    public requireMatch(sources: pulumi.Resource[]): pulumi.Output<string> {
-        const result = pulumi.all(sources.map((s) => s.urn)).apply(() => {
-            const problem = wiringMatchProblem(this.label, this.wired, sources.length);
-            if (problem !== undefined) throw new pulumi.ResourceError(problem, this);
-            return this.wired[0];
-        });
-        new WorkloadWiringCheck(`${this.wiringName}-match`, result, { parent: this });
-        return result;
+    public requireMatch(sources: pulumi.Resource[]): pulumi.Output<string | undefined> {
+        const problem = pulumi.all(sources.map((s) => s.urn)).apply(() => wiringMatchProblem(this.label, this.matched, sources.length) ?? "");
+        new WorkloadWiringCheck(`${this.wiringName}-match`, {
+            problem,
+            workload: problem.apply(() => this.matched[0] ?? ""),
+        }, { parent: this });
+        return problem.apply(() => this.matched[0]);
     }
 }
 
-/** Carries the match check as its output, so a failed check fails the run. @internal */
-class WorkloadWiringCheck extends pulumi.ComponentResource {
-    constructor(name: string, workload: pulumi.Output<string>, opts: pulumi.ComponentResourceOptions) {
-        super("mtls:index:WorkloadWiringCheck", name, {}, opts);
-        this.registerOutputs({ workload });
+const matchCheckProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: any, news: any) {
+        return { inputs: news, failures: news.problem ? [{ property: "selector", reason: news.problem }] : [] };
+    },
+    async diff(_id: string, olds: any, news: any) {
+        return { changes: olds.workload !== news.workload };
+    },
+    async create(inputs: any) {
+        return { id: inputs.workload || "none", outs: inputs };
+    },
+    async update(_id: string, _olds: any, news: any) {
+        return { outs: news };
+    },
+};
+
+/**
+ * Holds which workload a wiring matched; its `check` (run at every preview) refuses a wiring that
+ * matched none, so the refusal needs no exception inside an Output. @internal
+ */
+class WorkloadWiringCheck extends pulumi.dynamic.Resource {
+    constructor(name: string, args: { problem: pulumi.Input<string>; workload: pulumi.Input<string> }, opts: pulumi.CustomResourceOptions) {
+        super(matchCheckProvider, name, { ...args }, opts, "mtls", "WorkloadWiringCheck");
     }
 }
+
+/** The dynamic provider of the match check, exported for tests that drive `check` as the engine would. @internal */
+export const workloadWiringCheckProvider = matchCheckProvider;
 
 /** Why a wiring's matches are not exactly one workload, once its sources are registered; undefined when they are. */
 export function wiringMatchProblem(label: string, wired: readonly string[], sourceCount: number): string | undefined {

@@ -5,7 +5,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { named, resetRecorded, setupMocks, valueOf } from "./support/pulumiMocks";
+import { named, resetRecorded, settle, setupMocks, valueOf } from "./support/pulumiMocks";
 
 type Components = typeof import("../components");
 let c: Components;
@@ -144,6 +144,24 @@ describe("WorkloadWiring's transform", () => {
         const taken = setup("taken").wiring;
         await expect(transformed(taken, deploymentProps({ containers: [{ name: "api", volumeMounts: [{ name: "x", mountPath: "/etc/mtls" }] }] }))).rejects.toThrow(
             "cannot wire Deployment team/api: container api already mounts volume x at /etc/mtls");
+    });
+
+    it("requireMatch registers a check that refuses at preview when nothing matched, and passes the one match", async () => {
+        const none = setup("nothing");
+        const matchedNothing = none.wiring.requireMatch([none.material]);
+        expect(await valueOf(matchedNothing)).toBeUndefined();
+        await settle();
+        const check = named("pulumi-nodejs:dynamic/mtls:WorkloadWiringCheck", "nothing-match").inputs;
+        expect(check.problem).toMatch(/^WorkloadWiring nothing: selector \{ name api \} matched no workload among 1 source\(s\)/);
+        const verdict = await c.workloadWiringCheckProvider.check!({}, check);
+        expect(verdict.failures).toEqual([{ property: "selector", reason: check.problem }]);
+
+        const one = setup("one");
+        await transformed(one.wiring, deploymentProps());
+        expect(await valueOf(one.wiring.requireMatch([one.material]))).toBe("Deployment team/api");
+        await settle();
+        const passed = named("pulumi-nodejs:dynamic/mtls:WorkloadWiringCheck", "one-match").inputs;
+        expect((await c.workloadWiringCheckProvider.check!({}, passed)).failures).toEqual([]);
     });
 
     it("refuses bad arguments before anything is wired, by argument", () => {
