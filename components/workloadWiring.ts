@@ -49,6 +49,8 @@ export class WorkloadWiring extends pulumi.ComponentResource {
     /** The resource transform that wires the selected workload. */
     public readonly transform: pulumi.ResourceTransform;
     private readonly matched: string[] = [];
+    private readonly problems: string[] = [];
+    private wiring!: PodWiring;
     private readonly label: string;
     private readonly wiringName: string;
 
@@ -73,28 +75,46 @@ export class WorkloadWiring extends pulumi.ComponentResource {
             env: files ? files.env : args.material.env(),
             annotations: args.material.podAnnotations(),
         };
+        // A transform that throws leaves the engine waiting on the failed registration (seen with a
+        // program's own Deployment), so problems are recorded and refused by requireMatch's check.
         this.transform = (resource) => {
             if (!selectsWorkload(args.selector, resource.type, resource.props)) return undefined;
             const kind = workloadKind(resource.type) as string;
             const where = `${kind} ${resource.props.metadata?.namespace ?? "(default namespace)"}/${resource.props.metadata?.name ?? resource.name}`;
-            if (this.matched.length > 0 && !this.matched.includes(where)) {
-                throw new Error(`${this.label} matches both ${this.matched[0]} and ${where}; one material is one identity, so narrow the selector (add a name or a label only one of them carries) or give each workload its own certificate and WorkloadWiring`);
-            }
-            const template = podTemplateOf(resource.type, resource.props);
-            if (!template) throw new Error(`${this.label}: ${where} has no pod template to wire`);
-            const account = podServiceAccount(template);
-            if (account !== args.serviceAccountName) {
-                throw new Error(`${this.label}: ${where} runs as service account ${account}, but the certificate names ${args.serviceAccountName}; set the workload's serviceAccountName (for a chart, its values) to ${args.serviceAccountName}, or name ${account} in the certificate and here`);
-            }
-            const conflicts = podWiringConflicts(template, wiring, args.containers);
-            if (conflicts.length > 0) throw new Error(`${this.label}: cannot wire ${where}: ${conflicts.join("; ")}`);
+            const problem = this.problemWith(where, resource, args);
             if (!this.matched.includes(where)) this.matched.push(where);
+            if (problem !== undefined) {
+                this.problems.push(problem);
+                return undefined;
+            }
+            const template = podTemplateOf(resource.type, resource.props) as Record<string, any>;
             return { props: withPodTemplate(resource.type, resource.props, wirePodTemplate(template, wiring, args.containers)), opts: resource.opts };
         };
+        this.wiring = wiring;
         this.registerOutputs({});
     }
 
-    /** The workloads wired so far, as `Kind namespace/name`. */
+    /** Why this workload cannot be wired, or undefined when it can. */
+    private problemWith(where: string, resource: pulumi.ResourceTransformArgs, args: WorkloadWiringArgs): string | undefined {
+        if (this.matched.length > 0 && !this.matched.includes(where)) {
+            return `${this.label} matches both ${this.matched[0]} and ${where}; one material is one identity, so narrow the selector (add a name or a label only one of them carries) or give each workload its own certificate and WorkloadWiring`;
+        }
+        const template = podTemplateOf(resource.type, resource.props);
+        if (!template) return `${this.label}: ${where} has no pod template to wire`;
+        const account = podServiceAccount(template);
+        if (account !== args.serviceAccountName) {
+            return `${this.label}: ${where} runs as service account ${account}, but the certificate names ${args.serviceAccountName}; set the workload's serviceAccountName (for a chart, its values) to ${args.serviceAccountName}, or name ${account} in the certificate and here`;
+        }
+        const conflicts = podWiringConflicts(template, this.wiring, args.containers);
+        return conflicts.length > 0 ? `${this.label}: cannot wire ${where}: ${conflicts.join("; ")}` : undefined;
+    }
+
+    /** What stops the wiring so far: a second match, another service account, a taken mount path. */
+    public get refusals(): readonly string[] {
+        return this.problems;
+    }
+
+    /** The workloads the selector matched so far, as `Kind namespace/name`. */
     public get wired(): readonly string[] {
         return this.matched;
     }
@@ -106,12 +126,13 @@ export class WorkloadWiring extends pulumi.ComponentResource {
      * was. The returned Output is the wired workload, `Kind ns/name`, or undefined when none was.
      */
     public requireMatch(sources: pulumi.Resource[]): pulumi.Output<string | undefined> {
-        const problem = pulumi.all(sources.map((s) => s.urn)).apply(() => wiringMatchProblem(this.label, this.matched, sources.length) ?? "");
+        const problem = pulumi.all(sources.map((s) => s.urn)).apply(() =>
+            [...this.problems, wiringMatchProblem(this.label, this.matched, sources.length)].filter((p) => p !== undefined).join("\n") ?? "");
         new WorkloadWiringCheck(`${this.wiringName}-match`, {
             problem,
-            workload: problem.apply(() => this.matched[0] ?? ""),
+            workload: problem.apply((p) => (p === "" ? this.matched[0] ?? "" : "")),
         }, { parent: this });
-        return problem.apply(() => this.matched[0]);
+        return problem.apply((p) => (p === "" ? this.matched[0] : undefined));
     }
 }
 
@@ -148,6 +169,5 @@ export function wiringMatchProblem(label: string, wired: readonly string[], sour
     if (wired.length === 0) {
         return `${label} matched no workload among ${sourceCount} source(s); check the workload's metadata (name, labels, annotations) and that its resource has transforms: [wiring.transform]`;
     }
-    if (wired.length > 1) return `${label} matches ${wired.join(" and ")}; narrow the selector so it picks one workload`;
     return undefined;
 }

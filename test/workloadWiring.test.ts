@@ -133,17 +133,25 @@ describe("WorkloadWiring's transform", () => {
         expect(wiring.wired).toEqual([]);
     });
 
-    it("refuses a second workload, a workload of another service account, and a taken mount path", async () => {
+    it("refuses a second workload, a workload of another service account, and a taken mount path, leaving it unwired", async () => {
         const { wiring } = setup("strict", { selector: { labels: { app: "api" } } });
-        await transformed(wiring, deploymentProps());
-        await expect(transformed(wiring, deploymentProps({ name: "api-canary" }))).rejects.toThrow(
-            "WorkloadWiring strict: selector { labels app=api } matches both Deployment team/api and Deployment team/api-canary; one material is one identity");
+        expect(await transformed(wiring, deploymentProps())).toBeDefined();
+        expect(await transformed(wiring, deploymentProps({ name: "api-canary" }))).toBeUndefined();
+        expect(wiring.refusals).toEqual([expect.stringMatching(
+            /^WorkloadWiring strict: selector \{ labels app=api \} matches both Deployment team\/api and Deployment team\/api-canary; one material is one identity/)]);
         const other = setup("account").wiring;
-        await expect(transformed(other, deploymentProps({ serviceAccountName: "default" }))).rejects.toThrow(
-            "WorkloadWiring account: selector { name api }: Deployment team/api runs as service account default, but the certificate names api");
+        expect(await transformed(other, deploymentProps({ serviceAccountName: "default" }))).toBeUndefined();
+        expect(other.refusals).toEqual([expect.stringMatching(
+            /^WorkloadWiring account: selector \{ name api \}: Deployment team\/api runs as service account default, but the certificate names api/)]);
         const taken = setup("taken").wiring;
-        await expect(transformed(taken, deploymentProps({ containers: [{ name: "api", volumeMounts: [{ name: "x", mountPath: "/etc/mtls" }] }] }))).rejects.toThrow(
-            "cannot wire Deployment team/api: container api already mounts volume x at /etc/mtls");
+        expect(await transformed(taken, deploymentProps({ containers: [{ name: "api", volumeMounts: [{ name: "x", mountPath: "/etc/mtls" }] }] }))).toBeUndefined();
+        expect(taken.refusals).toEqual([expect.stringContaining("cannot wire Deployment team/api: container api already mounts volume x at /etc/mtls")]);
+        // The refusal reaches the run through the match check, which fails the preview.
+        const checked = taken.requireMatch([]);
+        expect(await valueOf(checked)).toBeUndefined();
+        await settle();
+        const check = named("pulumi-nodejs:dynamic/mtls:WorkloadWiringCheck", "taken-match").inputs;
+        expect((await c.workloadWiringCheckProvider.check!({}, check)).failures).toEqual([{ property: "selector", reason: taken.refusals[0] }]);
     });
 
     it("requireMatch registers a check that refuses at preview when nothing matched, and passes the one match", async () => {
