@@ -4,7 +4,7 @@ import { checked, together } from "./checks";
 import { DEFAULTS, defaultIntermediateValidityHours } from "./defaults";
 import { CA_ALLOWED_USES, KeyAlgorithm, caLifetimeProblems, keyAlgorithmProblems } from "./rules";
 import { newTlsPrivateKey } from "./tlsKey";
-import { joinPemCertificates, summarizeCertificate } from "./x509";
+import { isoTime, joinPemCertificates, readCertificate } from "./x509";
 
 /**
  * Anything that can sign service certificates: a `CertificateAuthority` of
@@ -19,8 +19,8 @@ export interface CertificateIssuer {
     chainPem: pulumi.Input<string>;
     /** The certificates peers trust: the root, plus any root that is being rotated in or out. */
     trustBundlePem: pulumi.Input<string>;
-    /** End of validity of the signing certificate, ISO 8601; leaves may not outlive it. */
-    notAfter?: pulumi.Input<string>;
+    /** End of validity of the signing certificate, ISO 8601; leaves may not outlive it. Undefined: no limit. */
+    notAfter?: pulumi.Input<string | undefined>;
 }
 
 export interface CertificateAuthorityArgs {
@@ -72,10 +72,13 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Ce
     public readonly trustBundlePem: pulumi.Output<string>;
     /** The key that signs leaves. Secret. */
     public readonly privateKeyPem: pulumi.Output<string>;
-    /** End of validity of the signing certificate, ISO 8601. */
-    public readonly notAfter: pulumi.Output<string>;
-    /** End of validity of the root, ISO 8601. */
-    public readonly rootNotAfter: pulumi.Output<string>;
+    /**
+     * End of validity of the signing certificate, ISO 8601, read from the certificate (else the
+     * provider's `validityEndTime`); undefined when the provider returned neither, as plain mocks do.
+     */
+    public readonly notAfter: pulumi.Output<string | undefined>;
+    /** End of validity of the root, ISO 8601; undefined as `notAfter` is. */
+    public readonly rootNotAfter: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: CertificateAuthorityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mtls:index:CertificateAuthority", name, {}, opts);
@@ -98,7 +101,7 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Ce
             validityPeriodHours: rootValidity,
         }, { parent: this });
 
-        let signing: { certPem: pulumi.Output<string>; keyPem: pulumi.Output<string> };
+        let signing: { certPem: pulumi.Output<string>; keyPem: pulumi.Output<string>; validityEndTime: pulumi.Output<string> };
         if (args.intermediate) {
             const intermediateKey = newTlsPrivateKey(`${name}-intermediate-key`, keyAlgorithm, { parent: this });
             const request = new tls.CertRequest(`${name}-intermediate-csr`, {
@@ -116,10 +119,10 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Ce
                 allowedUses: [...CA_ALLOWED_USES],
                 validityPeriodHours: pulumi.output(lifetimes).apply(([root, hours]) => hours ?? defaultIntermediateValidityHours(root)),
             }, { parent: this });
-            signing = { certPem: intermediate.certPem, keyPem: intermediateKey.privateKeyPem };
+            signing = { certPem: intermediate.certPem, keyPem: intermediateKey.privateKeyPem, validityEndTime: intermediate.validityEndTime };
             this.chainPem = intermediate.certPem;
         } else {
-            signing = { certPem: root.certPem, keyPem: rootKey.privateKeyPem };
+            signing = { certPem: root.certPem, keyPem: rootKey.privateKeyPem, validityEndTime: root.validityEndTime };
             this.chainPem = pulumi.output("");
         }
 
@@ -129,8 +132,8 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Ce
         this.trustBundlePem = pulumi
             .all([root.certPem, args.additionalTrustedCertPems ?? []])
             .apply(([rootPem, extra]) => joinPemCertificates([rootPem, ...extra]));
-        this.notAfter = signing.certPem.apply((pem) => summarizeCertificate(pem).notAfter);
-        this.rootNotAfter = root.certPem.apply((pem) => summarizeCertificate(pem).notAfter);
+        this.notAfter = issuedNotAfter(signing.certPem, signing.validityEndTime);
+        this.rootNotAfter = issuedNotAfter(root.certPem, root.validityEndTime);
 
         this.registerOutputs({
             rootCertPem: this.rootCertPem,
@@ -142,4 +145,9 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Ce
             rootNotAfter: this.rootNotAfter,
         });
     }
+}
+
+/** The end of validity as the certificate says, else as the provider's `validityEndTime` says, else undefined. */
+export function issuedNotAfter(certPem: pulumi.Input<string>, validityEndTime: pulumi.Input<string>): pulumi.Output<string | undefined> {
+    return pulumi.all([certPem, validityEndTime]).apply(([pem, end]) => readCertificate(pem)?.notAfter ?? isoTime(end));
 }

@@ -73,6 +73,11 @@ export function materialVolumeName(name: string): string {
     return `${full.slice(0, 54).replace(/-+$/, "")}-${createHash("sha256").update(full).digest("hex").slice(0, 8)}`;
 }
 
+/** SHA-256 of a CA bundle, lower-case hex; undefined when there is no bundle (a mock that returned no PEM). */
+export function sha256OfBundle(pem: string | undefined): string | undefined {
+    return typeof pem === "string" && pem !== "" ? createHash("sha256").update(pem).digest("hex") : undefined;
+}
+
 export interface CertificateMaterialArgs {
     /** The certificate whose chain, CA bundle and key are published. */
     certificate: Pick<ServiceCertificate, "chainPem" | "caBundlePem" | "privateKeyPem" | "fingerprintSha256"> & Partial<Pick<ServiceCertificate, "identity">>;
@@ -141,8 +146,8 @@ export class CertificateMaterial extends pulumi.ComponentResource {
     public readonly keystores: readonly KeystoreFormat[];
     /** The password of the stores, with keystores. Secret. */
     public readonly keystorePassword?: pulumi.Output<string>;
-    private readonly fingerprint: pulumi.Output<string>;
-    private readonly caBundleSha256: pulumi.Output<string>;
+    private readonly fingerprint: pulumi.Output<string | undefined>;
+    private readonly caBundleSha256: pulumi.Output<string | undefined>;
     private readonly passwordVersion?: pulumi.Output<string>;
 
     constructor(name: string, args: CertificateMaterialArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -204,7 +209,7 @@ export class CertificateMaterial extends pulumi.ComponentResource {
         this.configMapName = this.configMap.metadata.name;
         this.secretName = this.secret.metadata.name;
         this.fingerprint = pulumi.output(args.certificate.fingerprintSha256);
-        this.caBundleSha256 = pulumi.output(args.certificate.caBundlePem).apply((pem) => createHash("sha256").update(pem).digest("hex"));
+        this.caBundleSha256 = pulumi.output(args.certificate.caBundlePem).apply((pem) => sha256OfBundle(pem));
         this.registerOutputs({
             configMapName: this.configMapName,
             secretName: this.secretName,
@@ -299,6 +304,11 @@ export class CertificateMaterial extends pulumi.ComponentResource {
     public podAnnotations(): Record<string, pulumi.Output<string>> {
         const password: Record<string, pulumi.Output<string>> = this.passwordVersion ? { [ANNOTATIONS.keystorePasswordVersion]: this.passwordVersion } : {};
         if (this.rollout === "hot") return password;
-        return { [ANNOTATIONS.certSha256]: this.fingerprint, [ANNOTATIONS.caBundleSha256]: this.caBundleSha256, ...password };
+        // Undefined only when no certificate was readable (plain mocks); the SDK then leaves the key out.
+        return {
+            [ANNOTATIONS.certSha256]: this.fingerprint as pulumi.Output<string>,
+            [ANNOTATIONS.caBundleSha256]: this.caBundleSha256 as pulumi.Output<string>,
+            ...password,
+        };
     }
 }

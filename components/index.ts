@@ -20,6 +20,9 @@ export { KEYSTORE_FILES, PKCS12_STORE_TYPE } from "./keystores";
 export { IDENTITY_ENV, MtlsWorkload } from "./mtlsWorkload";
 export type { MtlsWorkloadArgs, RunAsIds } from "./mtlsWorkload";
 export type { Caller, PeerIdentity } from "./identity";
+export { WorkloadWiring } from "./workloadWiring";
+export type { WorkloadWiringArgs } from "./workloadWiring";
+export type { WorkloadSelector } from "./workloadSelector";
 export { workloadLabels } from "./ingressRules";
 export type { IngressSource } from "./ingressRules";
 

@@ -72,9 +72,12 @@ export function strictPeerAuthenticationSpec(): { mtls: { mode: "STRICT" } } {
     return { mtls: { mode: "STRICT" } };
 }
 
-/** The four entries of Istio's `cacerts` Secret, from the signing CA. */
+/**
+ * The four entries of Istio's `cacerts` Secret, from the signing CA. A missing PEM (a mock that
+ * returned none) makes an empty entry rather than a failed program.
+ */
 export function istioCaCertsData(ca: { signingCertPem: string; signingKeyPem: string; rootCertPem: string; trustBundlePem: string }): Record<string, string> {
-    const pem = (text: string) => (text.endsWith("\n") ? text : `${text}\n`);
+    const pem = (text: string | undefined) => (typeof text !== "string" || text === "" ? "" : text.endsWith("\n") ? text : `${text}\n`);
     return {
         [ISTIO_CA_SECRET.keys.caCert]: pem(ca.signingCertPem),
         [ISTIO_CA_SECRET.keys.caKey]: pem(ca.signingKeyPem),

@@ -126,7 +126,7 @@ export interface RenewalClockArgs {
      * End of validity of the signing CA; a renewal that would outlive it is refused.
      * @default no limit
      */
-    issuerNotAfter?: pulumi.Input<string>;
+    issuerNotAfter?: pulumi.Input<string | undefined>;
 }
 
 /** Remembers when a certificate was issued; its `issuedAt` moves when the certificate is due for renewal. */

@@ -81,11 +81,11 @@ export class RotatingCertificateAuthority extends pulumi.ComponentResource imple
     /** Every trusted generation's root (and any additional certificates), one PEM. */
     public readonly trustBundlePem: pulumi.Output<string>;
     /** End of validity of the signing certificate, ISO 8601. */
-    public readonly notAfter: pulumi.Output<string>;
+    public readonly notAfter: pulumi.Output<string | undefined>;
     /** The signing generation's root certificate. */
     public readonly rootCertPem: pulumi.Output<string>;
     /** End of validity of the signing generation's root, ISO 8601. */
-    public readonly rootNotAfter: pulumi.Output<string>;
+    public readonly rootNotAfter: pulumi.Output<string | undefined>;
     /** Common name of the signing generation's root. */
     public readonly commonName: pulumi.Output<string>;
     /** The state applied: generation and phase. */

@@ -88,7 +88,8 @@ export class RotationLedger extends pulumi.dynamic.Resource {
     declare public readonly phase: pulumi.Output<string>;
 
     constructor(name: string, args: RotationLedgerArgs, opts?: pulumi.CustomResourceOptions) {
-        super(ledgerProvider, name, args, opts, "mtls", "RotationLedger");
+        // A copy: the SDK adds its `__provider` key to the object it is given, which would leak into the caller's value.
+        super(ledgerProvider, name, { ...args }, opts, "mtls", "RotationLedger");
     }
 }
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import type { CertificateIssuer } from "./certificateAuthority";
+import { CertificateIssuer, issuedNotAfter } from "./certificateAuthority";
 import { DEFAULTS } from "./defaults";
 import type { PeerIdentity } from "./identity";
 import { checked, together } from "./checks";
@@ -17,7 +17,7 @@ import {
 } from "./rules";
 import { RenewalClock, daysUntil } from "./renewalClock";
 import { newTlsPrivateKey } from "./tlsKey";
-import { joinPemCertificates, summarizeCertificate } from "./x509";
+import { joinPemCertificates, readCertificate } from "./x509";
 
 export interface ServiceCertificateArgs {
     /** The CA that signs this certificate. */
@@ -104,18 +104,24 @@ export class ServiceCertificate extends pulumi.ComponentResource {
     public readonly privateKeyPem: pulumi.Output<string>;
     /** Common name of the certificate. */
     public readonly commonName: pulumi.Output<string>;
+    /*
+     * The fields below are read from the issued certificate. When the provider returned no
+     * readable certificate (plain Pulumi mocks echo the inputs, which hold no `certPem`), they fall
+     * back to the provider's own outputs where it has them (`validityEndTime`, the request's SANs)
+     * and are otherwise undefined; they never fail the program.
+     */
     /** End of validity, ISO 8601. */
-    public readonly notAfter: pulumi.Output<string>;
-    /** When the certificate enters its renew window, ISO 8601. */
-    public readonly renewAt: pulumi.Output<string>;
-    /** SHA-256 of the certificate, lower-case hex. */
-    public readonly fingerprintSha256: pulumi.Output<string>;
-    /** DNS SANs as issued. */
-    public readonly dnsNames: pulumi.Output<string[]>;
-    /** URI SANs as issued. */
-    public readonly uris: pulumi.Output<string[]>;
-    /** Whole days until `notAfter`, as of this run's clock. */
-    public readonly daysLeft: pulumi.Output<number>;
+    public readonly notAfter: pulumi.Output<string | undefined>;
+    /** When the certificate enters its renew window, ISO 8601; undefined without `notAfter`. */
+    public readonly renewAt: pulumi.Output<string | undefined>;
+    /** SHA-256 of the certificate, lower-case hex; undefined without a readable certificate. */
+    public readonly fingerprintSha256: pulumi.Output<string | undefined>;
+    /** DNS SANs as issued (else as the certificate request holds them). */
+    public readonly dnsNames: pulumi.Output<string[] | undefined>;
+    /** URI SANs as issued (else as the certificate request holds them). */
+    public readonly uris: pulumi.Output<string[] | undefined>;
+    /** Whole days until `notAfter`, as of this run's clock; undefined without `notAfter`. */
+    public readonly daysLeft: pulumi.Output<number | undefined>;
     /** Who holds this certificate, as peers see it: give it to a server's `allowFrom`. */
     public readonly identity: PeerIdentity;
     /** Why the current certificate was issued (`first issue`, `inside renew window: 12 days left`, ...); empty without autoRenew. */
@@ -170,19 +176,20 @@ export class ServiceCertificate extends pulumi.ComponentResource {
             earlyRenewalHours: renewBeforeHours,
         }, { parent: this, ...rotation });
 
-        const summary = cert.certPem.apply(summarizeCertificate);
+        const summary = cert.certPem.apply((pem) => readCertificate(pem));
         this.certPem = cert.certPem;
         this.chainPem = pulumi.all([cert.certPem, args.issuer.chainPem]).apply(([leaf, chain]) => joinPemCertificates([leaf, chain]));
         this.caBundlePem = pulumi.output(args.issuer.trustBundlePem);
         this.privateKeyPem = pulumi.secret(key.privateKeyPem);
-        this.commonName = summary.commonName;
-        this.notAfter = summary.notAfter;
-        this.renewAt = pulumi.all([summary.notAfter, renewBeforeHours]).apply(([end, hours]) =>
-            new Date(Date.parse(end) - hours * 3_600_000).toISOString());
-        this.fingerprintSha256 = summary.fingerprintSha256;
-        this.dnsNames = summary.dnsNames;
-        this.uris = summary.uris;
-        this.daysLeft = summary.notAfter.apply((end) => daysUntil(end));
+        this.commonName = pulumi.all([summary, request.subject, args.serviceName])
+            .apply(([issued, asked, service]) => issued?.commonName ?? asked?.commonName ?? service);
+        this.notAfter = issuedNotAfter(cert.certPem, cert.validityEndTime);
+        this.renewAt = pulumi.all([this.notAfter, renewBeforeHours]).apply(([end, hours]) =>
+            (end === undefined ? undefined : new Date(Date.parse(end) - hours * 3_600_000).toISOString()));
+        this.fingerprintSha256 = summary.apply((issued) => issued?.fingerprintSha256);
+        this.dnsNames = pulumi.all([summary, request.dnsNames]).apply(([issued, asked]) => issued?.dnsNames ?? asked);
+        this.uris = pulumi.all([summary, request.uris]).apply(([issued, asked]) => issued?.uris ?? asked);
+        this.daysLeft = this.notAfter.apply((end) => (end === undefined ? undefined : daysUntil(end)));
         this.issueReason = clock ? clock.reason : pulumi.output("");
         this.identity = { commonName: args.serviceName, spiffeId: uris.apply((u) => u[0]) };
 

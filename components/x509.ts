@@ -20,13 +20,17 @@ export interface CertificateSummary {
 
 const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
-/** Splits a bundle into its PEM certificates, each ending in a newline. */
-export function splitPemCertificates(bundle: string): string[] {
+/**
+ * Splits a bundle into its PEM certificates, each ending in a newline. Anything that is not a
+ * string (a provider, or a mock, that returned no PEM) holds no certificate.
+ */
+export function splitPemCertificates(bundle: string | undefined): string[] {
+    if (typeof bundle !== "string") return [];
     return (bundle.match(PEM_BLOCK) ?? []).map((block) => `${block}\n`);
 }
 
-/** Joins PEM certificates into one bundle, one per block, dropping duplicates. */
-export function joinPemCertificates(pems: readonly string[]): string {
+/** Joins PEM certificates into one bundle, one per block, dropping duplicates and missing values. */
+export function joinPemCertificates(pems: readonly (string | undefined)[]): string {
     const blocks = pems.flatMap(splitPemCertificates);
     return [...new Set(blocks)].join("");
 }
@@ -74,4 +78,26 @@ export function summarizeCertificate(pem: string): CertificateSummary {
         ...sans,
         serialNumber: cert.serialNumber.toLowerCase(),
     };
+}
+
+/**
+ * Summarises the first certificate of a PEM bundle, or undefined when there is no readable
+ * certificate: a provider output that is missing (plain Pulumi mocks echo inputs, which hold no
+ * `certPem`) or not a certificate. Components read issued fields through this, so such outputs
+ * end up undefined instead of failing the program.
+ */
+export function readCertificate(pem: unknown): CertificateSummary | undefined {
+    if (typeof pem !== "string" || splitPemCertificates(pem).length === 0) return undefined;
+    try {
+        return summarizeCertificate(pem);
+    } catch {
+        return undefined;
+    }
+}
+
+/** An RFC 3339 time (as the tls provider writes `validityEndTime`) as ISO 8601, or undefined. */
+export function isoTime(value: unknown): string | undefined {
+    if (typeof value !== "string" || value === "") return undefined;
+    const parsed = Date.parse(value);
+    return Number.isNaN(parsed) ? undefined : new Date(parsed).toISOString();
 }

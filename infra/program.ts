@@ -22,23 +22,24 @@ export interface ServiceCertificateOutputs {
     commonName: pulumi.Output<string>;
     /** Common name of the CA that signed it. */
     issuer: string;
-    notAfter: pulumi.Output<string>;
-    renewAt: pulumi.Output<string>;
-    daysLeft: pulumi.Output<number>;
+    /** Undefined, as the other fields read from the certificate, when the provider returned none (plain mocks). */
+    notAfter: pulumi.Output<string | undefined>;
+    renewAt: pulumi.Output<string | undefined>;
+    daysLeft: pulumi.Output<number | undefined>;
     issueReason: pulumi.Output<string>;
-    fingerprintSha256: pulumi.Output<string>;
-    dnsNames: pulumi.Output<string[]>;
-    uris: pulumi.Output<string[]>;
+    fingerprintSha256: pulumi.Output<string | undefined>;
+    dnsNames: pulumi.Output<string[] | undefined>;
+    uris: pulumi.Output<string[] | undefined>;
 }
 
 export interface CaOutputs {
     commonName: string;
     /** `signing`, `trusted` (rotating in or out) */
     role: "signing" | "trusted";
-    notAfter: pulumi.Output<string>;
+    notAfter: pulumi.Output<string | undefined>;
     /** When to start rotating: two longest leaf lifetimes before the CA ends. */
-    renewAt: pulumi.Output<string>;
-    daysLeft: pulumi.Output<number>;
+    renewAt: pulumi.Output<string | undefined>;
+    daysLeft: pulumi.Output<number | undefined>;
 }
 
 export interface StackOutputs {
@@ -49,11 +50,11 @@ export interface StackOutputs {
     /** Intermediates between the signing certificate and its root; empty without one. */
     signingChainPem: pulumi.Output<string>;
     /** End of validity of the signing certificate. */
-    signingNotAfter: pulumi.Output<string>;
+    signingNotAfter: pulumi.Output<string | undefined>;
     /** Only with `mtls:ca.exportPrivateKey: true`, and always a secret. */
     signingPrivateKeyPem?: pulumi.Output<string>;
     /** End of validity of the signing generation's root. */
-    rootNotAfter: pulumi.Output<string>;
+    rootNotAfter: pulumi.Output<string | undefined>;
     /** Per CA generation. */
     cas: Record<string, CaOutputs>;
     rotation: { generation: number; phase: string };
@@ -67,11 +68,11 @@ export interface StackOutputs {
     /** @deprecated 0.1 name of `signingChainPem`; removed in 0.3. */
     caChainPem: pulumi.Output<string>;
     /** @deprecated 0.1 name of `signingNotAfter`; removed in 0.3. */
-    caSigningNotAfter: pulumi.Output<string>;
+    caSigningNotAfter: pulumi.Output<string | undefined>;
     /** @deprecated 0.1 name of `signingPrivateKeyPem`; removed in 0.3. */
     caPrivateKeyPem?: pulumi.Output<string>;
     /** @deprecated 0.1 name of `rootNotAfter`; removed in 0.3. */
-    caNotAfter: pulumi.Output<string>;
+    caNotAfter: pulumi.Output<string | undefined>;
 }
 
 /** The project root: relative paths in the stack config are resolved against it. */
@@ -201,8 +202,9 @@ export function deployStack(spec: StackSpec): StackOutputs {
             commonName: generationCommonName(spec.ca.commonName, generation),
             role,
             notAfter: authority.notAfter,
-            renewAt: authority.notAfter.apply((end) => new Date(Date.parse(end) - 2 * longestLeafHours * 3_600_000).toISOString()),
-            daysLeft: authority.notAfter.apply((end) => daysUntil(end)),
+            renewAt: authority.notAfter.apply((end) =>
+                (end === undefined ? undefined : new Date(Date.parse(end) - 2 * longestLeafHours * 3_600_000).toISOString())),
+            daysLeft: authority.notAfter.apply((end) => (end === undefined ? undefined : daysUntil(end))),
         };
     }
 

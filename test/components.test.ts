@@ -142,10 +142,10 @@ describe("ServiceCertificate", () => {
         ]);
         const cert = named(TLS.signed, "user-service-cert").inputs;
         expect(cert).toMatchObject({ validityPeriodHours: 100, earlyRenewalHours: 30 });
-        const hoursLeft = (Date.parse(notAfter) - before) / 3_600_000;
+        const hoursLeft = (Date.parse(notAfter as string) - before) / 3_600_000;
         expect(hoursLeft).toBeGreaterThan(99);
         expect(hoursLeft).toBeLessThanOrEqual(100.01);
-        expect(Date.parse(notAfter) - Date.parse(renewAt)).toBe(30 * 3_600_000);
+        expect(Date.parse(notAfter as string) - Date.parse(renewAt as string)).toBe(30 * 3_600_000);
         expect(fingerprint).toBe(parseCertificate(pem).node.fingerprint256.replace(/:/g, "").toLowerCase());
     });
 

@@ -10,7 +10,7 @@ describe("the package's runtime exports", () => {
         expect(Object.keys(surface).sort()).toEqual([
             "CertificateAuthority", "CertificateMaterial", "DEFAULTS", "DEFAULT_MOUNT_PATH", "DELIVERIES", "IDENTITY_ENV",
             "IstioMesh", "IstioServerPolicy", "KEYSTORE_FILES", "KEYSTORE_FORMATS", "KEY_ALGORITHMS", "MATERIAL_KEYS", "MTLS_ENV", "MtlsWorkload", "POD_SECURITY_LEVELS",
-            "PKCS12_STORE_TYPE", "ROLLOUTS", "ROTATION_PHASES", "RotatingCertificateAuthority", "SECRET_TYPES", "ServiceCertificate", "USAGES",
+            "PKCS12_STORE_TYPE", "ROLLOUTS", "ROTATION_PHASES", "RotatingCertificateAuthority", "SECRET_TYPES", "ServiceCertificate", "USAGES", "WorkloadWiring",
             "issuerFromStack", "rotationPlan", "serviceDnsNames", "spiffeId", "workloadLabels",
         ].sort());
     });

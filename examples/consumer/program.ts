@@ -29,7 +29,7 @@ export async function consumerStack() {
     if (!pulumi.runtime.isDryRun()) fs.mkdirSync(renderDirectory, { recursive: true, mode: 0o700 });
     const provider = new k8s.Provider("kubernetes", { renderYamlToDirectory: renderDirectory });
 
-    const outputs: Record<string, { notAfter: pulumi.Output<string>; fingerprintSha256: pulumi.Output<string> }> = {};
+    const outputs: Record<string, { notAfter: pulumi.Output<string | undefined>; fingerprintSha256: pulumi.Output<string | undefined> }> = {};
     for (const svc of services) {
         const certificate = new ServiceCertificate(svc.name, { issuer, serviceName: svc.name, namespace, trustDomain, usage: svc.usage });
         const material = new CertificateMaterial(svc.name, { certificate, namespace }, { providers: [provider] });

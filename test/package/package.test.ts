@@ -4,6 +4,7 @@
  * under Pulumi's mocks.
  */
 import { execFileSync } from "node:child_process";
+import { builtinModules } from "node:module";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../support/stackConfig";
 
 const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8"));
+const EXAMPLE_TEST = "examples/testing/certificates.test.ts";
 let work: string;
 let tarball: string;
 
@@ -64,6 +66,13 @@ beforeAll(() => {
         files: ["index.ts"],
     }));
     fs.writeFileSync(path.join(project, "index.ts"), PROGRAM);
+    // The consumer test from examples/testing, as a consumer writes it: against the installed package.
+    fs.mkdirSync(path.join(project, "test"));
+    fs.copyFileSync(path.join(PROJECT_ROOT, EXAMPLE_TEST), path.join(project, "test", path.basename(EXAMPLE_TEST)));
+    fs.writeFileSync(path.join(project, "tsconfig.test.json"), JSON.stringify({
+        compilerOptions: { target: "ES2022", module: "node16", moduleResolution: "node16", strict: true, esModuleInterop: true, outDir: "bin-test", types: ["node"] },
+        include: ["test/**/*.ts"],
+    }));
     sh("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path.join(work, "k.pem"),
         "-out", path.join(work, "cert.pem"), "-days", "30", "-subj", "/CN=api",
         "-addext", "subjectAltName=DNS:api,DNS:api.team,DNS:api.team.svc,DNS:api.team.svc.cluster.local"], work);
@@ -93,6 +102,38 @@ describe("the npm package", () => {
         expect(out.algorithms).toContain("ED25519");
         expect(out.keystoreFormats).toEqual(["pkcs12", "jks"]);
         expect(Date.parse(out.notAfter)).toBeGreaterThan(Date.now());
+    });
+
+    it("ships the testing export, whose code needs nothing beyond Node, the Pulumi SDKs and the package's own dependencies", () => {
+        const project = path.join(work, "consumer");
+        const installed = path.join(project, "node_modules", ...pkg.name.split("/"));
+        const shipped = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8"));
+        expect(shipped.exports["./testing"]).toEqual({ types: "./dist/components/testing/index.d.ts", default: "./dist/components/testing/index.js" });
+        const required = new Set<string>();
+        const walk = (dir: string) => {
+            for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+                const full = path.join(dir, entry.name);
+                if (entry.isDirectory()) walk(full);
+                else if (entry.name.endsWith(".js")) {
+                    for (const m of fs.readFileSync(full, "utf8").matchAll(/require\("([^"]+)"\)/g)) if (!m[1].startsWith(".")) required.add(m[1]);
+                }
+            }
+        };
+        walk(path.join(installed, "dist"));
+        const own = Object.keys(shipped.dependencies ?? {});
+        const foreign = [...required].filter((m) => !m.startsWith("node:") && !m.startsWith("@pulumi/") && !builtinModules.includes(m) && !own.includes(m));
+        expect(foreign).toEqual([]);
+        expect(fs.existsSync(path.join(project, "node_modules", "vitest"))).toBe(false);
+        expect(fs.existsSync(path.join(project, "node_modules", "@peculiar"))).toBe(false);
+    });
+
+    it("runs the example consumer test (examples/testing) against the installed package with node --test", () => {
+        const project = path.join(work, "consumer");
+        sh(path.join(project, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.test.json"], project);
+        const report = execFileSync(process.execPath, ["--test", "--test-reporter=tap", "bin-test/"], { cwd: project, encoding: "utf8", env: { ...process.env } });
+        expect(report).toMatch(/^# pass 2$/m);
+        expect(report).toMatch(/^# fail 0$/m);
+        expect(report).toContain("names the service and its SPIFFE ID, and chains to the team's root");
     });
 
     it("takes the Pulumi SDKs as peers: one copy each in the consumer, none nested under the package; pins its PKCS#12 encoder", () => {

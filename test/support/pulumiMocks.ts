@@ -1,24 +1,14 @@
 /**
- * Pulumi's mocks for the fast tier: every registration is recorded by type,
- * tls resources are issued for real by the test double, random passwords drawn by
- * another, Kubernetes objects get
- * a generated name the way the provider's auto-naming would.
+ * Pulumi's mocks for the fast tier, a thin user of the package's `testing` export: every
+ * registration is recorded by type, tls resources are issued for real by the test double,
+ * Kubernetes objects get a generated name the way the provider's auto-naming would.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "node:crypto";
-import { issueRandomResource } from "./randomDouble";
-import { issueTlsResource } from "./tlsDouble";
+import { MockRegistration, MtlsMocks, mtlsMocks } from "../../components/testing";
 
-export interface RecordedResource {
-    type: string;
-    name: string;
-    /** Inputs with secrets unwrapped. */
-    inputs: Record<string, any>;
-    /** Dotted paths of the inputs that arrived as secrets. */
-    secretInputs: string[];
-    state: Record<string, any>;
-    provider?: string;
-}
+export { unwrapSecrets } from "../../components/testing";
+
+export type RecordedResource = MockRegistration;
 
 export const recorded: RecordedResource[] = [];
 
@@ -36,37 +26,11 @@ export function named(type: string, name: string): RecordedResource {
     return hit;
 }
 
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+let current: MtlsMocks | undefined;
 
-/** Replaces the runtime's secret wrappers with their values, noting where they were. */
-export function unwrapSecrets(value: any, path = "", secrets: string[] = []): any {
-    if (Array.isArray(value)) return value.map((v, i) => unwrapSecrets(v, `${path}[${i}]`, secrets));
-    if (value && typeof value === "object") {
-        if (value[SECRET_SIG] === SECRET_VALUE) {
-            secrets.push(path);
-            return unwrapSecrets(value.value, path, secrets);
-        }
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v, path ? `${path}.${k}` : k, secrets)]));
-    }
-    return value;
-}
-
-/** Kubernetes auto-naming: a suffix derived from the inputs, so changed data gets a new name as on a replace. */
-function autoName(name: string, inputs: Record<string, any>): string {
-    const digest = createHash("sha256").update(JSON.stringify(inputs)).digest("hex").slice(0, 8);
-    return `${name}-${digest}`;
-}
-
-/**
- * What a stateful run remembers, like the engine's state: a resource registered
- * again with the same inputs keeps its previous outputs (tls resources are
- * replaced on any input change, so equal inputs mean the same key or certificate).
- */
-const previousState = new Map<string, { inputs: string; state: Record<string, any> }>();
-
+/** Forget what a stateful run remembered, as a fresh stack would. */
 export function forgetState(): void {
-    previousState.clear();
+    current?.forgetState();
 }
 
 export interface MockOptions {
@@ -79,34 +43,14 @@ export interface MockOptions {
     stackReferences?: (name: string) => { outputs: Record<string, unknown>; secretOutputNames?: string[] };
 }
 
+/** The package's testing mocks (components/testing), recording every registration in `recorded`. */
 export async function setupMocks(options: MockOptions = {}): Promise<void> {
-    await pulumi.runtime.setMocks({
-        async newResource(args: pulumi.runtime.MockResourceArgs) {
-            const secretInputs: string[] = [];
-            const inputs = unwrapSecrets(args.inputs, "", secretInputs);
-            const key = `${args.type}::${args.name}`;
-            const remembered = options.stateful ? previousState.get(key) : undefined;
-            if (args.type === "pulumi:pulumi:StackReference" && options.stackReferences) {
-                const state = { name: inputs.name, ...options.stackReferences(inputs.name) };
-                recorded.push({ type: args.type, name: args.name, inputs, secretInputs, state, provider: args.provider });
-                return { id: inputs.name, state };
-            }
-            let state: Record<string, any> = remembered && remembered.inputs === JSON.stringify(inputs)
-                ? remembered.state
-                : (await issueTlsResource(args.type, inputs)) ?? issueRandomResource(args.type, inputs) ?? { ...inputs };
-            if (options.stateful) previousState.set(key, { inputs: JSON.stringify(inputs), state });
-            if (args.type.startsWith("kubernetes:") && args.custom !== false) {
-                const metadata = { ...(state.metadata ?? {}) };
-                metadata.name ??= autoName(args.name, inputs);
-                state = { ...state, metadata };
-            }
-            recorded.push({ type: args.type, name: args.name, inputs, secretInputs, state, provider: args.provider });
-            return { id: `${args.name}-id`, state };
-        },
-        call(args: pulumi.runtime.MockCallArgs) {
-            return args.inputs;
-        },
-    }, options.project ?? "mtls", options.stack ?? "dev", options.preview ?? false);
+    current = mtlsMocks({
+        stateful: options.stateful,
+        stackReferences: options.stackReferences,
+        onRegister: (registration) => { recorded.push(registration); },
+    });
+    await pulumi.runtime.setMocks(current, options.project ?? "mtls", options.stack ?? "dev", options.preview ?? false);
 }
 
 /**

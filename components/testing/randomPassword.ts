@@ -1,7 +1,7 @@
 /**
- * TEST DOUBLE of the random provider's RandomPassword under Pulumi's mocks: a fresh
- * password of the asked length from the documented character sets and minimums. Its
- * `bcryptHash` is a marked placeholder, not bcrypt: nothing here reads it.
+ * A test double of the random provider's RandomPassword for Pulumi's mocks (the keystores'
+ * password): a fresh password of the asked length from the provider's documented character sets
+ * and minimums. Its `bcryptHash` is a marked placeholder (`$double$...`), not bcrypt.
  */
 import { createHash, randomInt } from "node:crypto";
 
