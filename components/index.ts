@@ -16,11 +16,19 @@ export { ServiceCertificate } from "./serviceCertificate";
 export type { ServiceCertificateArgs } from "./serviceCertificate";
 export { CertificateMaterial, DEFAULT_MOUNT_PATH, MATERIAL_KEYS, MTLS_ENV, SECRET_TYPES } from "./certificateMaterial";
 export type { CertificateMaterialArgs, MaterialMount, SecretType } from "./certificateMaterial";
+export type { WorkloadMaterial } from "./workloadMaterial";
 export { IDENTITY_ENV, MtlsWorkload } from "./mtlsWorkload";
 export type { MtlsWorkloadArgs, RunAsIds } from "./mtlsWorkload";
 export type { Caller, PeerIdentity } from "./identity";
 export { workloadLabels } from "./ingressRules";
 export type { IngressSource } from "./ingressRules";
+
+// Issued in the cluster: cert-manager and trust-manager
+export { CertManagerIssuer } from "./certManagerIssuer";
+export type { CertManagerIssuerArgs } from "./certManagerIssuer";
+export { CertManagerCertificate } from "./certManagerCertificate";
+export type { CertManagerCertificateArgs } from "./certManagerCertificate";
+export type { IssuerRef } from "./certManagerObjects";
 
 // Istio
 export { IstioMesh } from "./istioMesh";
@@ -29,6 +37,17 @@ export { IstioServerPolicy } from "./istioServerPolicy";
 export type { IstioServerPolicyArgs } from "./istioServerPolicy";
 
 // Vocabulary and defaults
-export { DELIVERIES, KEY_ALGORITHMS, POD_SECURITY_LEVELS, ROLLOUTS, ROTATION_PHASES, USAGES, serviceDnsNames, spiffeId } from "./rules";
-export type { Delivery, KeyAlgorithm, PodSecurityLevel, Rollout, RotationPhase, Usage } from "./rules";
+export {
+    CERT_MANAGER_ISSUER_KINDS,
+    DELIVERIES,
+    ISSUANCES,
+    KEY_ALGORITHMS,
+    POD_SECURITY_LEVELS,
+    ROLLOUTS,
+    ROTATION_PHASES,
+    USAGES,
+    serviceDnsNames,
+    spiffeId,
+} from "./rules";
+export type { CertManagerIssuerKind, Delivery, Issuance, KeyAlgorithm, PodSecurityLevel, Rollout, RotationPhase, Usage } from "./rules";
 export { DEFAULTS } from "./defaults";

@@ -8,8 +8,8 @@ describe("the package's runtime exports", () => {
     it("are exactly the curated names", async () => {
         const surface = await import("../components");
         expect(Object.keys(surface).sort()).toEqual([
-            "CertificateAuthority", "CertificateMaterial", "DEFAULTS", "DEFAULT_MOUNT_PATH", "DELIVERIES", "IDENTITY_ENV",
-            "IstioMesh", "IstioServerPolicy", "KEY_ALGORITHMS", "MATERIAL_KEYS", "MTLS_ENV", "MtlsWorkload", "POD_SECURITY_LEVELS",
+            "CERT_MANAGER_ISSUER_KINDS", "CertManagerCertificate", "CertManagerIssuer", "CertificateAuthority", "CertificateMaterial", "DEFAULTS", "DEFAULT_MOUNT_PATH", "DELIVERIES", "IDENTITY_ENV",
+            "ISSUANCES", "IstioMesh", "IstioServerPolicy", "KEY_ALGORITHMS", "MATERIAL_KEYS", "MTLS_ENV", "MtlsWorkload", "POD_SECURITY_LEVELS",
             "ROLLOUTS", "ROTATION_PHASES", "RotatingCertificateAuthority", "SECRET_TYPES", "ServiceCertificate", "USAGES",
             "issuerFromStack", "rotationPlan", "serviceDnsNames", "spiffeId", "workloadLabels",
         ]);
