@@ -1,7 +1,20 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CERT_FILE_MODE, DEFAULT_MOUNT_PATH, KEY_FILE_MODE, MATERIAL_KEYS, MTLS_ENV, materialVolumeName } from "./certificateMaterial";
-import { CERT_MANAGER_API_VERSION, CERT_MANAGER_SECRET_KEYS, IssuerRef, certificateSecretName, certificateSpec } from "./certManagerObjects";
+import {
+    CERT_FILE_MODE,
+    DEFAULT_MOUNT_PATH,
+    KEY_FILE_MODE,
+    MATERIAL_KEYS,
+    MTLS_ENV,
+    materialVolumeName,
+} from "./certificateMaterial";
+import {
+    CERT_MANAGER_API_VERSION,
+    CERT_MANAGER_SECRET_KEYS,
+    IssuerRef,
+    certificateSecretName,
+    certificateSpec,
+} from "./certManagerObjects";
 import { checked, together } from "./checks";
 import { DEFAULTS } from "./defaults";
 import type { PeerIdentity } from "./identity";
@@ -117,7 +130,10 @@ export class CertManagerCertificate extends pulumi.ComponentResource implements 
     constructor(name: string, args: CertManagerCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mtls:index:CertManagerCertificate", name, {}, opts);
         const check = checked(this, "CertManagerCertificate", name);
-        const keyAlgorithm = check<KeyAlgorithm>(args.keyAlgorithm ?? DEFAULTS.certificate.keyAlgorithm, keyAlgorithmProblems);
+        const keyAlgorithm = check<KeyAlgorithm>(
+            args.keyAlgorithm ?? DEFAULTS.certificate.keyAlgorithm,
+            keyAlgorithmProblems,
+        );
         const usage = check<Usage>(args.usage ?? DEFAULTS.certificate.usage, usageProblems);
         const settings = check(
             together<[KeyAlgorithm, number, number]>(
@@ -135,37 +151,65 @@ export class CertManagerCertificate extends pulumi.ComponentResource implements 
 
         this.dnsNames = pulumi
             .all([args.serviceName, args.namespace, args.clusterDomain ?? DEFAULTS.clusterDomain, args.dnsNames ?? []])
-            .apply(([service, namespace, clusterDomain, extra]) => uniqueInOrder(serviceDnsNames(service, namespace, clusterDomain), extra));
+            .apply(([service, namespace, clusterDomain, extra]) =>
+                uniqueInOrder(serviceDnsNames(service, namespace, clusterDomain), extra),
+            );
         this.uris = pulumi
             .all([args.trustDomain, args.namespace, args.serviceAccountName ?? args.serviceName])
-            .apply(([trustDomain, namespace, account]) => (trustDomain ? [spiffeId(trustDomain, namespace, account)] : []));
+            .apply(([trustDomain, namespace, account]) =>
+                trustDomain ? [spiffeId(trustDomain, namespace, account)] : [],
+            );
         this.commonName = pulumi.output(args.serviceName);
-        this.secretName = pulumi.output(args.secretName ?? pulumi.output(args.serviceName).apply(certificateSecretName));
+        this.secretName = pulumi.output(
+            args.secretName ?? pulumi.output(args.serviceName).apply(certificateSecretName),
+        );
         this.trustBundleConfigMapName = pulumi.output(args.issuer.trustBundleConfigMapName);
         this.caBundlePem = pulumi.output(args.issuer.trustBundlePem);
 
-        const names = pulumi.all([this.secretName, this.commonName, this.dnsNames, this.uris, pulumi.output(args.ipAddresses ?? [])]);
-        const rest = pulumi.all([pulumi.output(usage), pulumi.output(settings), pulumi.output(args.issuer.issuerRef), pulumi.output(args.labels ?? {})]);
-        const spec = pulumi.all([names, rest]).apply(([[secretName, commonName, dnsNames, uris, ipAddresses], [u, [algorithm, validity, renewBefore], issuerRef, labels]]) =>
-            certificateSpec({
-                secretName,
-                commonName,
-                dnsNames,
-                uris,
-                ipAddresses,
-                usage: u,
-                keyAlgorithm: algorithm,
-                validityHours: validity,
-                renewBeforeHours: renewBefore,
-                issuerRef: issuerRef as IssuerRef,
-                labels: labels as Record<string, string>,
-            }));
-        this.certificate = new k8s.apiextensions.CustomResource(`${name}-certificate`, {
-            apiVersion: CERT_MANAGER_API_VERSION,
-            kind: "Certificate",
-            metadata: { name: args.serviceName, namespace: args.namespace, labels: args.labels },
-            spec,
-        }, { parent: this });
+        const names = pulumi.all([
+            this.secretName,
+            this.commonName,
+            this.dnsNames,
+            this.uris,
+            pulumi.output(args.ipAddresses ?? []),
+        ]);
+        const rest = pulumi.all([
+            pulumi.output(usage),
+            pulumi.output(settings),
+            pulumi.output(args.issuer.issuerRef),
+            pulumi.output(args.labels ?? {}),
+        ]);
+        const spec = pulumi
+            .all([names, rest])
+            .apply(
+                ([
+                    [secretName, commonName, dnsNames, uris, ipAddresses],
+                    [u, [algorithm, validity, renewBefore], issuerRef, labels],
+                ]) =>
+                    certificateSpec({
+                        secretName,
+                        commonName,
+                        dnsNames,
+                        uris,
+                        ipAddresses,
+                        usage: u,
+                        keyAlgorithm: algorithm,
+                        validityHours: validity,
+                        renewBeforeHours: renewBefore,
+                        issuerRef: issuerRef as IssuerRef,
+                        labels: labels as Record<string, string>,
+                    }),
+            );
+        this.certificate = new k8s.apiextensions.CustomResource(
+            `${name}-certificate`,
+            {
+                apiVersion: CERT_MANAGER_API_VERSION,
+                kind: "Certificate",
+                metadata: { name: args.serviceName, namespace: args.namespace, labels: args.labels },
+                spec,
+            },
+            { parent: this },
+        );
 
         this.volumeName = materialVolumeName(name);
         this.identity = { commonName: args.serviceName, spiffeId: this.uris.apply((u) => u[0]) };
@@ -185,29 +229,35 @@ export class CertManagerCertificate extends pulumi.ComponentResource implements 
      * `tls.key` (0400) from cert-manager's Secret, `ca.crt` (0444) from trust-manager's ConfigMap.
      */
     public volumes(): k8s.types.input.core.v1.Volume[] {
-        return [{
-            name: this.volumeName,
-            projected: {
-                defaultMode: CERT_FILE_MODE,
-                sources: [
-                    {
-                        configMap: {
-                            name: this.trustBundleConfigMapName,
-                            items: [{ key: MATERIAL_KEYS.ca, path: MATERIAL_KEYS.ca, mode: CERT_FILE_MODE }],
+        return [
+            {
+                name: this.volumeName,
+                projected: {
+                    defaultMode: CERT_FILE_MODE,
+                    sources: [
+                        {
+                            configMap: {
+                                name: this.trustBundleConfigMapName,
+                                items: [{ key: MATERIAL_KEYS.ca, path: MATERIAL_KEYS.ca, mode: CERT_FILE_MODE }],
+                            },
                         },
-                    },
-                    {
-                        secret: {
-                            name: this.secretName,
-                            items: [
-                                { key: CERT_MANAGER_SECRET_KEYS.cert, path: MATERIAL_KEYS.cert, mode: CERT_FILE_MODE },
-                                { key: CERT_MANAGER_SECRET_KEYS.key, path: MATERIAL_KEYS.key, mode: KEY_FILE_MODE },
-                            ],
+                        {
+                            secret: {
+                                name: this.secretName,
+                                items: [
+                                    {
+                                        key: CERT_MANAGER_SECRET_KEYS.cert,
+                                        path: MATERIAL_KEYS.cert,
+                                        mode: CERT_FILE_MODE,
+                                    },
+                                    { key: CERT_MANAGER_SECRET_KEYS.key, path: MATERIAL_KEYS.key, mode: KEY_FILE_MODE },
+                                ],
+                            },
                         },
-                    },
-                ],
+                    ],
+                },
             },
-        }];
+        ];
     }
 
     /** A read-only mount of the material at `dir`. */
@@ -236,9 +286,18 @@ export class CertManagerCertificate extends pulumi.ComponentResource implements 
      */
     public env(): k8s.types.input.core.v1.EnvVar[] {
         return [
-            { name: MTLS_ENV.cert, valueFrom: { secretKeyRef: { name: this.secretName, key: CERT_MANAGER_SECRET_KEYS.cert } } },
-            { name: MTLS_ENV.key, valueFrom: { secretKeyRef: { name: this.secretName, key: CERT_MANAGER_SECRET_KEYS.key } } },
-            { name: MTLS_ENV.ca, valueFrom: { configMapKeyRef: { name: this.trustBundleConfigMapName, key: MATERIAL_KEYS.ca } } },
+            {
+                name: MTLS_ENV.cert,
+                valueFrom: { secretKeyRef: { name: this.secretName, key: CERT_MANAGER_SECRET_KEYS.cert } },
+            },
+            {
+                name: MTLS_ENV.key,
+                valueFrom: { secretKeyRef: { name: this.secretName, key: CERT_MANAGER_SECRET_KEYS.key } },
+            },
+            {
+                name: MTLS_ENV.ca,
+                valueFrom: { configMapKeyRef: { name: this.trustBundleConfigMapName, key: MATERIAL_KEYS.ca } },
+            },
         ];
     }
 

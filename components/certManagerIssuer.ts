@@ -53,13 +53,22 @@ export interface CertManagerIssuerArgs {
 export function certManagerIssuerProblems(kind: unknown, clusterResourceNamespace: unknown) {
     const problems = [];
     if (!(CERT_MANAGER_ISSUER_KINDS as readonly unknown[]).includes(kind)) {
-        problems.push({ argument: "kind", message: `${JSON.stringify(kind)} is not a cert-manager issuer kind; use one of ${CERT_MANAGER_ISSUER_KINDS.join(", ")}` });
+        problems.push({
+            argument: "kind",
+            message: `${JSON.stringify(kind)} is not a cert-manager issuer kind; use one of ${CERT_MANAGER_ISSUER_KINDS.join(", ")}`,
+        });
     }
     if (clusterResourceNamespace !== undefined) {
         if (kind !== "ClusterIssuer") {
-            problems.push({ argument: "clusterResourceNamespace", message: "only applies with kind: ClusterIssuer; remove it or set kind: ClusterIssuer" });
+            problems.push({
+                argument: "clusterResourceNamespace",
+                message: "only applies with kind: ClusterIssuer; remove it or set kind: ClusterIssuer",
+            });
         } else if (!isDns1123Label(clusterResourceNamespace)) {
-            problems.push({ argument: "clusterResourceNamespace", message: `${JSON.stringify(clusterResourceNamespace)} is not a namespace name` });
+            problems.push({
+                argument: "clusterResourceNamespace",
+                message: `${JSON.stringify(clusterResourceNamespace)} is not a namespace name`,
+            });
         }
     }
     return problems;
@@ -89,43 +98,65 @@ export class CertManagerIssuer extends pulumi.ComponentResource {
         super("mtls:index:CertManagerIssuer", name, {}, opts);
         this.kind = args.kind ?? "Issuer";
         const problems = certManagerIssuerProblems(this.kind, args.clusterResourceNamespace);
-        if (problems.length > 0) throw new pulumi.ResourceError(describeProblems("CertManagerIssuer", name, problems), this);
+        if (problems.length > 0)
+            throw new pulumi.ResourceError(describeProblems("CertManagerIssuer", name, problems), this);
         const cluster = this.kind === "ClusterIssuer";
-        const secretNamespace = cluster ? args.clusterResourceNamespace ?? DEFAULT_CLUSTER_RESOURCE_NAMESPACE : args.namespace;
+        const secretNamespace = cluster
+            ? (args.clusterResourceNamespace ?? DEFAULT_CLUSTER_RESOURCE_NAMESPACE)
+            : args.namespace;
 
         // A new signing certificate means new names: cert-manager reissues on a changed issuerRef, not on a changed Secret.
-        const signingSha256 = pulumi.output(args.ca.certPem).apply((pem) => createHash("sha256").update(pem).digest("hex"));
+        const signingSha256 = pulumi
+            .output(args.ca.certPem)
+            .apply((pem) => createHash("sha256").update(pem).digest("hex"));
         const perCa: pulumi.CustomResourceOptions = { parent: this, replacementTrigger: signingSha256 };
 
-        this.caSecret = new k8s.core.v1.Secret(`${name}-ca`, {
-            metadata: { namespace: secretNamespace, labels: args.labels },
-            type: "kubernetes.io/tls",
-            stringData: {
-                // The CA issuer appends this chain to each leaf and drops the self-signed root from it.
-                [CERT_MANAGER_SECRET_KEYS.cert]: pulumi.all([args.ca.certPem, args.ca.chainPem, args.ca.rootCertPem])
-                    .apply(joinPemCertificates),
-                [CERT_MANAGER_SECRET_KEYS.key]: pulumi.secret(args.ca.privateKeyPem),
-                [CERT_MANAGER_SECRET_KEYS.ca]: args.ca.rootCertPem,
+        this.caSecret = new k8s.core.v1.Secret(
+            `${name}-ca`,
+            {
+                metadata: { namespace: secretNamespace, labels: args.labels },
+                type: "kubernetes.io/tls",
+                stringData: {
+                    // The CA issuer appends this chain to each leaf and drops the self-signed root from it.
+                    [CERT_MANAGER_SECRET_KEYS.cert]: pulumi
+                        .all([args.ca.certPem, args.ca.chainPem, args.ca.rootCertPem])
+                        .apply(joinPemCertificates),
+                    [CERT_MANAGER_SECRET_KEYS.key]: pulumi.secret(args.ca.privateKeyPem),
+                    [CERT_MANAGER_SECRET_KEYS.ca]: args.ca.rootCertPem,
+                },
             },
-        }, perCa);
+            perCa,
+        );
 
-        this.issuer = new k8s.apiextensions.CustomResource(`${name}-issuer`, {
-            apiVersion: CERT_MANAGER_API_VERSION,
-            kind: this.kind,
-            metadata: { ...(cluster ? {} : { namespace: args.namespace }), labels: args.labels },
-            spec: this.caSecret.metadata.name.apply(caIssuerSpec),
-        }, perCa);
+        this.issuer = new k8s.apiextensions.CustomResource(
+            `${name}-issuer`,
+            {
+                apiVersion: CERT_MANAGER_API_VERSION,
+                kind: this.kind,
+                metadata: { ...(cluster ? {} : { namespace: args.namespace }), labels: args.labels },
+                spec: this.caSecret.metadata.name.apply(caIssuerSpec),
+            },
+            perCa,
+        );
 
         this.trustBundlePem = pulumi.output(args.trustBundlePem);
-        this.bundle = new k8s.apiextensions.CustomResource(`${name}-trust`, {
-            apiVersion: TRUST_MANAGER_API_VERSION,
-            kind: "Bundle",
-            metadata: { labels: args.labels },
-            spec: pulumi.all([args.trustBundlePem, args.namespace]).apply(([pem, namespace]) => bundleSpec(pem, namespace)),
-        }, { parent: this });
+        this.bundle = new k8s.apiextensions.CustomResource(
+            `${name}-trust`,
+            {
+                apiVersion: TRUST_MANAGER_API_VERSION,
+                kind: "Bundle",
+                metadata: { labels: args.labels },
+                spec: pulumi
+                    .all([args.trustBundlePem, args.namespace])
+                    .apply(([pem, namespace]) => bundleSpec(pem, namespace)),
+            },
+            { parent: this },
+        );
 
         const kind = this.kind;
-        this.issuerRef = this.issuer.metadata.name.apply((issuerName): IssuerRef => ({ name: issuerName, kind, group: CERT_MANAGER_GROUP }));
+        this.issuerRef = this.issuer.metadata.name.apply(
+            (issuerName): IssuerRef => ({ name: issuerName, kind, group: CERT_MANAGER_GROUP }),
+        );
         this.trustBundleConfigMapName = this.bundle.metadata.name;
         this.registerOutputs({ issuerRef: this.issuerRef, trustBundleConfigMapName: this.trustBundleConfigMapName });
     }

@@ -10,7 +10,16 @@ import {
 import { bundleSpec, certificateSpec } from "../components/certManagerObjects";
 import { RawStackConfig, StackConfigError, parseStackConfig } from "../infra/spec";
 import { parseCertificate } from "./support/certs";
-import { byType, named, recorded, resetRecorded, resolveDeep, settle, setupMocks, useConfig } from "./support/pulumiMocks";
+import {
+    byType,
+    named,
+    recorded,
+    resetRecorded,
+    resolveDeep,
+    settle,
+    setupMocks,
+    useConfig,
+} from "./support/pulumiMocks";
 
 const names = { project: "mtls", stack: "test" };
 const issuerRef = { name: "ca-issuer-abc", kind: "Issuer" as const, group: "cert-manager.io" as const };
@@ -59,7 +68,11 @@ describe("cert-manager mapping (pure)", () => {
 
     it("gives the same usages as the Pulumi path, in cert-manager's words", () => {
         expect(certManagerUsages("both", "ECDSA-P256")).toEqual(["digital signature", "server auth", "client auth"]);
-        expect(certManagerUsages("server", "RSA-2048")).toEqual(["digital signature", "key encipherment", "server auth"]);
+        expect(certManagerUsages("server", "RSA-2048")).toEqual([
+            "digital signature",
+            "key encipherment",
+            "server auth",
+        ]);
         expect(certManagerUsages("client", "ED25519")).toEqual(["digital signature", "client auth"]);
     });
 
@@ -93,14 +106,22 @@ describe("cert-manager mapping (pure)", () => {
     it("builds a Bundle that writes ca.crt into the one namespace", () => {
         expect(bundleSpec("PEM", "shop")).toEqual({
             sources: [{ inLine: "PEM" }],
-            target: { configMap: { key: "ca.crt" }, namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "shop" } } },
+            target: {
+                configMap: { key: "ca.crt" },
+                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "shop" } },
+            },
         });
     });
 
     it("refuses what cert-manager's validation refuses", () => {
         expect(certManagerCertificateProblems("ECDSA-P256", 2160, 720)).toEqual([]);
-        expect(certManagerCertificateProblems("ECDSA-P256", 24, 24).map((p) => p.argument)).toEqual(["renewBeforeHours"]);
-        expect(certManagerCertificateProblems("ECDSA-P256", 0.5, 0.05).map((p) => p.argument)).toEqual(["validityHours", "renewBeforeHours"]);
+        expect(certManagerCertificateProblems("ECDSA-P256", 24, 24).map((p) => p.argument)).toEqual([
+            "renewBeforeHours",
+        ]);
+        expect(certManagerCertificateProblems("ECDSA-P256", 0.5, 0.05).map((p) => p.argument)).toEqual([
+            "validityHours",
+            "renewBeforeHours",
+        ]);
     });
 
     it("refuses env delivery and restart rollout, which cannot follow in-cluster renewals", () => {
@@ -115,45 +136,71 @@ describe("mtls:issuance in the config contract", () => {
     it("defaults to pulumi for every service", () => {
         const spec = parseStackConfig(stack(), names);
         expect(spec.issuance).toEqual({ provider: "pulumi", issuerKind: "Issuer" });
-        expect(spec.services.map((s) => [s.issuance, s.rollout])).toEqual([["pulumi", "restart"], ["pulumi", "restart"]]);
+        expect(spec.services.map((s) => [s.issuance, s.rollout])).toEqual([
+            ["pulumi", "restart"],
+            ["pulumi", "restart"],
+        ]);
     });
 
     it("switches a stack to cert-manager, whose services roll out hot", () => {
         const spec = parseStackConfig(stack({ issuance: "cert-manager" }), names);
-        expect(spec.services.map((s) => [s.issuance, s.rollout])).toEqual([["cert-manager", "hot"], ["cert-manager", "hot"]]);
+        expect(spec.services.map((s) => [s.issuance, s.rollout])).toEqual([
+            ["cert-manager", "hot"],
+            ["cert-manager", "hot"],
+        ]);
     });
 
     it("lets one service override the stack", () => {
-        const spec = parseStackConfig(stack({}, [
-            { name: "user-service", image: "u:1", port: 8443, issuance: "cert-manager" },
-            { name: "order-service", image: "o:1", usage: "client" },
-        ]), names);
+        const spec = parseStackConfig(
+            stack({}, [
+                { name: "user-service", image: "u:1", port: 8443, issuance: "cert-manager" },
+                { name: "order-service", image: "o:1", usage: "client" },
+            ]),
+            names,
+        );
         expect(spec.services.map((s) => s.issuance)).toEqual(["cert-manager", "pulumi"]);
     });
 
     it("takes a ClusterIssuer with cert-manager's namespace by default", () => {
-        const spec = parseStackConfig(stack({ issuance: { provider: "cert-manager", issuerKind: "ClusterIssuer" } }), names);
-        expect(spec.issuance).toEqual({ provider: "cert-manager", issuerKind: "ClusterIssuer", clusterResourceNamespace: "cert-manager" });
+        const spec = parseStackConfig(
+            stack({ issuance: { provider: "cert-manager", issuerKind: "ClusterIssuer" } }),
+            names,
+        );
+        expect(spec.issuance).toEqual({
+            provider: "cert-manager",
+            issuerKind: "ClusterIssuer",
+            clusterResourceNamespace: "cert-manager",
+        });
     });
 
     it("refuses bad issuance settings by key path", () => {
-        expect(problemsOf(stack({ issuance: "vault" }))).toEqual([expect.stringMatching(/^mtls:issuance: "vault" is not an issuance; use one of pulumi, cert-manager$/)]);
-        expect(problemsOf(stack({ issuance: { provider: "cert-manager", issuerKind: "Vault" } })))
-            .toEqual([expect.stringMatching(/^mtls:issuance\.issuerKind: "Vault" is not a cert-manager issuer kind/)]);
-        expect(problemsOf(stack({ issuance: { provider: "cert-manager", clusterResourceNamespace: "cm" } })))
-            .toEqual([expect.stringMatching(/^mtls:issuance\.clusterResourceNamespace: only applies with issuerKind: ClusterIssuer/)]);
-        expect(problemsOf(stack({ issuance: { provider: "pulumi", issuerKind: "ClusterIssuer" } })))
-            .toEqual([expect.stringMatching(/^mtls:issuance\.issuerKind: only applies when a service is issued by cert-manager/)]);
-        expect(problemsOf(stack({}, [{ name: "a", image: "a:1", port: 1, issuance: "acme" }])))
-            .toEqual([expect.stringMatching(/^mtls:services\[0\]\.issuance: "acme" is not an issuance/)]);
+        expect(problemsOf(stack({ issuance: "vault" }))).toEqual([
+            expect.stringMatching(/^mtls:issuance: "vault" is not an issuance; use one of pulumi, cert-manager$/),
+        ]);
+        expect(problemsOf(stack({ issuance: { provider: "cert-manager", issuerKind: "Vault" } }))).toEqual([
+            expect.stringMatching(/^mtls:issuance\.issuerKind: "Vault" is not a cert-manager issuer kind/),
+        ]);
+        expect(problemsOf(stack({ issuance: { provider: "cert-manager", clusterResourceNamespace: "cm" } }))).toEqual([
+            expect.stringMatching(
+                /^mtls:issuance\.clusterResourceNamespace: only applies with issuerKind: ClusterIssuer/,
+            ),
+        ]);
+        expect(problemsOf(stack({ issuance: { provider: "pulumi", issuerKind: "ClusterIssuer" } }))).toEqual([
+            expect.stringMatching(/^mtls:issuance\.issuerKind: only applies when a service is issued by cert-manager/),
+        ]);
+        expect(problemsOf(stack({}, [{ name: "a", image: "a:1", port: 1, issuance: "acme" }]))).toEqual([
+            expect.stringMatching(/^mtls:services\[0\]\.issuance: "acme" is not an issuance/),
+        ]);
     });
 
     it("refuses a cert-manager service that could not follow its renewals, by key path", () => {
-        const problems = problemsOf(stack({ issuance: "cert-manager" }, [
-            { name: "a", image: "a:1", port: 1, delivery: "env" },
-            { name: "b", image: "b:1", port: 1, rollout: "restart" },
-            { name: "c", image: "c:1", port: 1, rollout: "hot" },
-        ]));
+        const problems = problemsOf(
+            stack({ issuance: "cert-manager" }, [
+                { name: "a", image: "a:1", port: 1, delivery: "env" },
+                { name: "b", image: "b:1", port: 1, rollout: "restart" },
+                { name: "c", image: "c:1", port: 1, rollout: "hot" },
+            ]),
+        );
         expect(problems).toEqual([
             expect.stringMatching(/^mtls:services\[0\]\.delivery: env cannot follow cert-manager's renewals/),
             expect.stringMatching(/^mtls:services\[1\]\.rollout: restart cannot work with cert-manager/),
@@ -161,8 +208,14 @@ describe("mtls:issuance in the config contract", () => {
     });
 
     it("refuses a renew window cert-manager would refuse, once, at the service's key", () => {
-        const problems = problemsOf(stack({ issuance: "cert-manager" }, [{ name: "a", image: "a:1", port: 1, validityHours: 48, renewBeforeHours: 48 }]));
-        expect(problems).toEqual([expect.stringMatching(/^mtls:services\[0\]\.renewBeforeHours: 48 must be less than validityHours/)]);
+        const problems = problemsOf(
+            stack({ issuance: "cert-manager" }, [
+                { name: "a", image: "a:1", port: 1, validityHours: 48, renewBeforeHours: 48 },
+            ]),
+        );
+        expect(problems).toEqual([
+            expect.stringMatching(/^mtls:services\[0\]\.renewBeforeHours: 48 must be less than validityHours/),
+        ]);
     });
 });
 
@@ -170,7 +223,9 @@ type Program = typeof import("../infra/program");
 let program: Program;
 
 function engineConfig(raw: RawStackConfig): Record<string, string> {
-    return Object.fromEntries(Object.entries(raw).map(([k, v]) => [`mtls:${k}`, typeof v === "string" ? v : JSON.stringify(v)]));
+    return Object.fromEntries(
+        Object.entries(raw).map(([k, v]) => [`mtls:${k}`, typeof v === "string" ? v : JSON.stringify(v)]),
+    );
 }
 
 async function run(raw: RawStackConfig): Promise<any> {
@@ -180,11 +235,21 @@ async function run(raw: RawStackConfig): Promise<any> {
     return outputs;
 }
 
-const API = { Issuer: "cert-manager.io/v1", ClusterIssuer: "cert-manager.io/v1", Certificate: "cert-manager.io/v1", Bundle: "trust.cert-manager.io/v1alpha1" };
+const API = {
+    Issuer: "cert-manager.io/v1",
+    ClusterIssuer: "cert-manager.io/v1",
+    Certificate: "cert-manager.io/v1",
+    Bundle: "trust.cert-manager.io/v1alpha1",
+};
 const crs = (kind: keyof typeof API) => byType(`kubernetes:${API[kind]}:${kind}`);
-const envOf = (service: string) => named("kubernetes:apps/v1:Deployment", `${service}-deployment`).inputs.spec.template.spec.containers[0].env;
-const volumeOf = (service: string) => named("kubernetes:apps/v1:Deployment", `${service}-deployment`).inputs.spec.template.spec.volumes[0];
-const files = (volume: any) => volume.projected.sources.flatMap((s: any) => (s.configMap ?? s.secret).items.map((i: any) => [i.path, i.mode])).sort();
+const envOf = (service: string) =>
+    named("kubernetes:apps/v1:Deployment", `${service}-deployment`).inputs.spec.template.spec.containers[0].env;
+const volumeOf = (service: string) =>
+    named("kubernetes:apps/v1:Deployment", `${service}-deployment`).inputs.spec.template.spec.volumes[0];
+const files = (volume: any) =>
+    volume.projected.sources
+        .flatMap((s: any) => (s.configMap ?? s.secret).items.map((i: any) => [i.path, i.mode]))
+        .sort();
 
 describe("a stack issued by cert-manager, under mocks", () => {
     beforeAll(async () => {
@@ -194,25 +259,41 @@ describe("a stack issued by cert-manager, under mocks", () => {
     beforeEach(resetRecorded);
     afterEach(() => vi.restoreAllMocks());
 
-    const mixed = () => stack({ kubernetes: { renderDirectory: "out/test-cm" } }, [
-        { name: "user-service", image: "u:1", port: 8443, allowFrom: ["order-service"], issuance: "cert-manager", keyAlgorithm: "ED25519" },
-        { name: "order-service", image: "o:1", usage: "client" },
-    ]);
+    const mixed = () =>
+        stack({ kubernetes: { renderDirectory: "out/test-cm" } }, [
+            {
+                name: "user-service",
+                image: "u:1",
+                port: 8443,
+                allowFrom: ["order-service"],
+                issuance: "cert-manager",
+                keyAlgorithm: "ED25519",
+            },
+            { name: "order-service", image: "o:1", usage: "client" },
+        ]);
 
     it("hands the CA to cert-manager as a kubernetes.io/tls Secret with the key as secret data, and a CA Issuer using it", async () => {
         const outputs = await run(mixed());
         const [issuer] = crs("Issuer");
         const caSecret = byType("kubernetes:core/v1:Secret").find((s) => s.inputs.type === "kubernetes.io/tls")!;
-        expect(issuer.inputs).toMatchObject({ apiVersion: "cert-manager.io/v1", metadata: { namespace: "shop" }, spec: { ca: { secretName: caSecret.state.metadata.name } } });
+        expect(issuer.inputs).toMatchObject({
+            apiVersion: "cert-manager.io/v1",
+            metadata: { namespace: "shop" },
+            spec: { ca: { secretName: caSecret.state.metadata.name } },
+        });
         expect(caSecret.inputs.metadata.namespace).toBe("shop");
         expect(caSecret.secretInputs).toContain("stringData");
         const root = named("tls:index/selfSignedCert:SelfSignedCert", "ca-root").state.certPem;
         expect(caSecret.inputs.stringData["tls.crt"]).toBe(root);
         expect(caSecret.inputs.stringData["ca.crt"]).toBe(root);
-        expect(caSecret.inputs.stringData["tls.key"]).toBe(named("tls:index/privateKey:PrivateKey", "ca-root-key").state.privateKeyPem);
+        expect(caSecret.inputs.stringData["tls.key"]).toBe(
+            named("tls:index/privateKey:PrivateKey", "ca-root-key").state.privateKeyPem,
+        );
         expect(parseCertificate(caSecret.inputs.stringData["tls.crt"]).isCa).toBe(true);
         // No private key anywhere but in Secrets, nor in the outputs.
-        for (const object of recorded.filter((r) => r.type.startsWith("kubernetes:") && r.type !== "kubernetes:core/v1:Secret")) {
+        for (const object of recorded.filter(
+            (r) => r.type.startsWith("kubernetes:") && r.type !== "kubernetes:core/v1:Secret",
+        )) {
             expect(JSON.stringify(object.inputs), object.name).not.toMatch(/PRIVATE KEY/);
         }
         expect(JSON.stringify(outputs)).not.toMatch(/PRIVATE KEY/);
@@ -225,9 +306,16 @@ describe("a stack issued by cert-manager, under mocks", () => {
         expect(certificate.inputs.metadata).toMatchObject({ name: "user-service", namespace: "shop" });
         expect(certificate.inputs.spec).toEqual({
             secretName: "user-service-mtls-tls",
-            secretTemplate: { labels: { "app.kubernetes.io/name": "user-service", "app.kubernetes.io/part-of": "mtls" } },
+            secretTemplate: {
+                labels: { "app.kubernetes.io/name": "user-service", "app.kubernetes.io/part-of": "mtls" },
+            },
             commonName: "user-service",
-            dnsNames: ["user-service", "user-service.shop", "user-service.shop.svc", "user-service.shop.svc.cluster.local"],
+            dnsNames: [
+                "user-service",
+                "user-service.shop",
+                "user-service.shop.svc",
+                "user-service.shop.svc.cluster.local",
+            ],
             uris: ["spiffe://dev.shop.internal/ns/shop/sa/user-service"],
             usages: ["digital signature", "server auth", "client auth"],
             duration: "2160h",
@@ -237,7 +325,9 @@ describe("a stack issued by cert-manager, under mocks", () => {
             issuerRef: { name: issuer.state.metadata.name, kind: "Issuer", group: "cert-manager.io" },
         });
         // The Pulumi-issued service keeps its own key and certificate; the cert-manager one has none from Pulumi.
-        expect(byType("tls:index/locallySignedCert:LocallySignedCert").map((r) => r.name)).toEqual(["order-service-cert"]);
+        expect(byType("tls:index/locallySignedCert:LocallySignedCert").map((r) => r.name)).toEqual([
+            "order-service-cert",
+        ]);
     });
 
     it("distributes the trust bundle with trust-manager as ca.crt in the stack's namespace", async () => {
@@ -248,20 +338,30 @@ describe("a stack issued by cert-manager, under mocks", () => {
     });
 
     it("mounts the same files with the same modes and sets the same variables as a Pulumi-issued service", async () => {
-        await run(stack({ kubernetes: { renderDirectory: "out/test-cm" } }, [
-            { name: "user-service", image: "u:1", port: 8443, issuance: "cert-manager" },
-            { name: "order-service", image: "o:1", port: 8443, rollout: "hot" },
-        ]));
+        await run(
+            stack({ kubernetes: { renderDirectory: "out/test-cm" } }, [
+                { name: "user-service", image: "u:1", port: 8443, issuance: "cert-manager" },
+                { name: "order-service", image: "o:1", port: 8443, rollout: "hot" },
+            ]),
+        );
         expect(files(volumeOf("user-service"))).toEqual(files(volumeOf("order-service")));
-        expect(files(volumeOf("user-service"))).toEqual([["ca.crt", 0o444], ["tls.crt", 0o444], ["tls.key", 0o400]]);
-        const shape = (service: string) => envOf(service).map((e: any) => [e.name, e.value?.replace(service, "<svc>") ?? "from"]);
+        expect(files(volumeOf("user-service"))).toEqual([
+            ["ca.crt", 0o444],
+            ["tls.crt", 0o444],
+            ["tls.key", 0o400],
+        ]);
+        const shape = (service: string) =>
+            envOf(service).map((e: any) => [e.name, e.value?.replace(service, "<svc>") ?? "from"]);
         expect(shape("user-service")).toEqual(shape("order-service"));
         const sources = volumeOf("user-service").projected.sources;
         const [bundle] = crs("Bundle");
         expect(sources.find((s: any) => s.configMap).configMap.name).toBe(bundle.state.metadata.name);
         expect(sources.find((s: any) => s.secret).secret.name).toBe("user-service-mtls-tls");
         // Hot: the pods stay while cert-manager rewrites the Secret.
-        expect(named("kubernetes:apps/v1:Deployment", "user-service-deployment").inputs.spec.template.metadata.annotations ?? {}).toEqual({});
+        expect(
+            named("kubernetes:apps/v1:Deployment", "user-service-deployment").inputs.spec.template.metadata
+                .annotations ?? {},
+        ).toEqual({});
     });
 
     it("says in the outputs that the cluster renews the certificate", async () => {
@@ -278,7 +378,12 @@ describe("a stack issued by cert-manager, under mocks", () => {
     });
 
     it("publishes a ClusterIssuer's CA Secret in cert-manager's cluster resource namespace", async () => {
-        await run(stack({ issuance: { provider: "cert-manager", issuerKind: "ClusterIssuer", clusterResourceNamespace: "certs" }, kubernetes: { renderDirectory: "out/test-cm" } }));
+        await run(
+            stack({
+                issuance: { provider: "cert-manager", issuerKind: "ClusterIssuer", clusterResourceNamespace: "certs" },
+                kubernetes: { renderDirectory: "out/test-cm" },
+            }),
+        );
         const [issuer] = crs("ClusterIssuer");
         expect(issuer.inputs.metadata.namespace).toBeUndefined();
         const caSecret = byType("kubernetes:core/v1:Secret").find((s) => s.inputs.type === "kubernetes.io/tls")!;
@@ -290,17 +395,27 @@ describe("a stack issued by cert-manager, under mocks", () => {
     it("keeps both roots in the Bundle during a rotation and moves the Issuer to the new CA at switch", async () => {
         const base = { issuance: "cert-manager", kubernetes: { renderDirectory: "out/test-cm" } };
         await run(stack({ ...base, ca: { generation: 1, rotation: "introduce" } }));
-        const introduce = { bundle: crs("Bundle")[0].inputs.spec.sources[0].inLine, secret: byType("kubernetes:core/v1:Secret").find((s) => s.inputs.type === "kubernetes.io/tls")!.inputs.stringData["tls.crt"] };
+        const introduce = {
+            bundle: crs("Bundle")[0].inputs.spec.sources[0].inLine,
+            secret: byType("kubernetes:core/v1:Secret").find((s) => s.inputs.type === "kubernetes.io/tls")!.inputs
+                .stringData["tls.crt"],
+        };
         const roots = (pem: string) => pem.match(/BEGIN CERTIFICATE/g)!.length;
         expect(roots(introduce.bundle)).toBe(2);
         expect(introduce.bundle).toContain(introduce.secret);
         resetRecorded();
         await run(stack({ ...base, ca: { generation: 1, rotation: "switch" } }));
         const ca2 = named("tls:index/selfSignedCert:SelfSignedCert", "ca-g2-root").state.certPem;
-        expect(byType("kubernetes:core/v1:Secret").find((s) => s.inputs.type === "kubernetes.io/tls")!.inputs.stringData["tls.crt"]).toBe(ca2);
+        expect(
+            byType("kubernetes:core/v1:Secret").find((s) => s.inputs.type === "kubernetes.io/tls")!.inputs.stringData[
+                "tls.crt"
+            ],
+        ).toBe(ca2);
         expect(roots(crs("Bundle")[0].inputs.spec.sources[0].inLine)).toBe(2);
         resetRecorded();
         await run(stack({ ...base, ca: { generation: 1, rotation: "retire" } }));
-        expect(crs("Bundle")[0].inputs.spec.sources[0].inLine).toBe(named("tls:index/selfSignedCert:SelfSignedCert", "ca-g2-root").state.certPem);
+        expect(crs("Bundle")[0].inputs.spec.sources[0].inLine).toBe(
+            named("tls:index/selfSignedCert:SelfSignedCert", "ca-g2-root").state.certPem,
+        );
     });
 });
