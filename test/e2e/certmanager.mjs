@@ -405,10 +405,18 @@ await runTier("e2e-certmanager", async ({ work, checks }) => {
             "clusterissuers.cert-manager.io",
             "bundles.trust.cert-manager.io",
         ];
-        const established = kubectl(
-            ["wait", "--for=condition=Established", "--timeout=60s", ...crdNames.map((n) => `crd/${n}`)],
-            { allowFail: true },
-        );
+        // Right after the apply a CRD may have no status.conditions yet, which kubectl wait reports as an error: retry.
+        let established;
+        for (let attempt = 0; attempt < 20; attempt += 1) {
+            established = kubectl(
+                ["wait", "--for=condition=Established", "--timeout=60s", ...crdNames.map((n) => `crd/${n}`)],
+                {
+                    allowFail: true,
+                },
+            );
+            if (established.status === 0 || !/accessor error/.test(established.stderr)) break;
+            await sleep(500);
+        }
         checks.ok(established.status === 0, `the API server serves ${crdNames.join(", ")}`, established.stderr);
         kubectl(["create", "namespace", TRUST_NAMESPACE], { allowFail: true });
 
@@ -770,7 +778,10 @@ await runTier("e2e-certmanager", async ({ work, checks }) => {
         }
         const mixedCa = JSON.parse(pulumi.run(["stack", "output", "--json", "--stack", "mixed"]).stdout).caCertPem;
         const caFile = fs.readFileSync(path.join(material, NS.mixed, "user-service", "ca.crt"), "utf8");
-        const fingerprints = (pem) => pemBlocks(pem).map((block) => new X509Certificate(block).fingerprint256).sort();
+        const fingerprints = (pem) =>
+            pemBlocks(pem)
+                .map((block) => new X509Certificate(block).fingerprint256)
+                .sort();
         checks.ok(
             fingerprints(caFile).length > 0 && canonical(fingerprints(caFile)) === canonical(fingerprints(mixedCa)),
             `mixed: the ca.crt a cert-manager service mounts (from ${real ? "trust-manager's" : "the TEST DOUBLE's"} ConfigMap) holds the stack's trust bundle`,
