@@ -8,6 +8,9 @@ import type { PeerIdentity } from "./identity";
 import { KEYSTORE_FILES, PKCS12_STORE_TYPE, buildKeystoreFiles } from "./keystores";
 import { KEYSTORE_PASSWORD_LENGTH, KeystoreFormat, Rollout, keystorePasswordVersionProblems, keystoreProblems } from "./rules";
 import type { ServiceCertificate } from "./serviceCertificate";
+import type { MaterialMount, WorkloadMaterial } from "./workloadMaterial";
+
+export type { MaterialMount } from "./workloadMaterial";
 
 /** File names inside the ConfigMap, the Secret and the mounted directory. */
 export const MATERIAL_KEYS = { ca: "ca.crt", cert: "tls.crt", key: "tls.key" } as const;
@@ -52,12 +55,6 @@ export const CERT_FILE_MODE = 0o444;
 
 export const DEFAULT_MOUNT_PATH = DEFAULTS.workload.mountPath;
 
-/** What a container needs to read one material as files: the volume, its mount, and the variables naming the files. */
-export interface MaterialMount {
-    volume: k8s.types.input.core.v1.Volume;
-    volumeMount: k8s.types.input.core.v1.VolumeMount;
-    env: k8s.types.input.core.v1.EnvVar[];
-}
 
 /** Secret types the key can be published as. */
 export const SECRET_TYPES = ["opaque", "tls"] as const;
@@ -129,7 +126,7 @@ export interface CertificateMaterialArgs {
  * password), both auto-named so that new material gets new objects and the
  * Deployments that use them roll. It hands back ready pod-spec pieces.
  */
-export class CertificateMaterial extends pulumi.ComponentResource {
+export class CertificateMaterial extends pulumi.ComponentResource implements WorkloadMaterial {
     public readonly configMap: k8s.core.v1.ConfigMap;
     public readonly secret: k8s.core.v1.Secret;
     /** Generated name of the ConfigMap. */

@@ -17,6 +17,7 @@ export type { ServiceCertificateArgs } from "./serviceCertificate";
 export { CertificateMaterial, DEFAULT_MOUNT_PATH, MATERIAL_KEYS, MTLS_ENV, SECRET_TYPES } from "./certificateMaterial";
 export type { CertificateMaterialArgs, MaterialMount, SecretType } from "./certificateMaterial";
 export { KEYSTORE_FILES, PKCS12_STORE_TYPE } from "./keystores";
+export type { WorkloadMaterial } from "./workloadMaterial";
 export { IDENTITY_ENV, MtlsWorkload } from "./mtlsWorkload";
 export type { MtlsWorkloadArgs, RunAsIds } from "./mtlsWorkload";
 export type { Caller, PeerIdentity } from "./identity";
@@ -26,6 +27,13 @@ export type { WorkloadSelector } from "./workloadSelector";
 export { workloadLabels } from "./ingressRules";
 export type { IngressSource } from "./ingressRules";
 
+// Issued in the cluster: cert-manager and trust-manager
+export { CertManagerIssuer } from "./certManagerIssuer";
+export type { CertManagerIssuerArgs } from "./certManagerIssuer";
+export { CertManagerCertificate } from "./certManagerCertificate";
+export type { CertManagerCertificateArgs } from "./certManagerCertificate";
+export type { IssuerRef } from "./certManagerObjects";
+
 // Istio
 export { IstioMesh } from "./istioMesh";
 export type { IstioMeshArgs, IstioPluginCa } from "./istioMesh";
@@ -34,7 +42,9 @@ export type { IstioServerPolicyArgs } from "./istioServerPolicy";
 
 // Vocabulary and defaults
 export {
+    CERT_MANAGER_ISSUER_KINDS,
     DELIVERIES,
+    ISSUANCES,
     KEYSTORE_FORMATS,
     KEY_ALGORITHMS,
     POD_SECURITY_LEVELS,
@@ -44,5 +54,15 @@ export {
     serviceDnsNames,
     spiffeId,
 } from "./rules";
-export type { Delivery, KeyAlgorithm, KeystoreFormat, PodSecurityLevel, Rollout, RotationPhase, Usage } from "./rules";
+export type {
+    CertManagerIssuerKind,
+    Delivery,
+    Issuance,
+    KeyAlgorithm,
+    KeystoreFormat,
+    PodSecurityLevel,
+    Rollout,
+    RotationPhase,
+    Usage,
+} from "./rules";
 export { DEFAULTS } from "./defaults";

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { CertificateMaterial } from "./certificateMaterial";
+import type { WorkloadMaterial } from "./workloadMaterial";
 import { DEFAULTS } from "./defaults";
 import { checked } from "./checks";
 import { Caller, PeerIdentity, callerIdentities } from "./identity";
@@ -26,8 +26,8 @@ export interface MtlsWorkloadArgs {
     namespace: pulumi.Input<string>;
     /** Container image. */
     image: pulumi.Input<string>;
-    /** The service's material. */
-    material: CertificateMaterial;
+    /** The service's material: a `CertificateMaterial` (issued by Pulumi) or a `CertManagerCertificate` (issued in the cluster). */
+    material: WorkloadMaterial;
     /**
      * `server` and `both` get a Service on `port`; `client` gets none.
      * @default "both"
@@ -168,7 +168,7 @@ export class MtlsWorkload extends pulumi.ComponentResource {
         const problems = [
             ...usageProblems(usage),
             ...deliveryProblems(delivery, args.material.rollout, args.mountPath),
-            ...keystoreDeliveryProblems(delivery, args.material.keystores),
+            ...keystoreDeliveryProblems(delivery, args.material.keystores ?? []),
             ...(pulumi.Output.isInstance(args.port) ? [] : servingProblems(usage, args.port)),
             ...(!serves && args.ingressFrom !== undefined
                 ? [{ argument: "ingressFrom", message: 'applies to servers; usage "client" accepts no connections, so remove ingressFrom' }]

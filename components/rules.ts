@@ -338,6 +338,101 @@ export function keystoreProblems(formats: unknown): ArgumentProblem[] {
     return problems;
 }
 
+/**
+ * Who issues a service's certificate: `pulumi` signs it at `pulumi up` (the tls provider);
+ * `cert-manager` hands the stack's CA to cert-manager, which issues and renews in the cluster.
+ */
+export const ISSUANCES = ["pulumi", "cert-manager"] as const;
+export type Issuance = (typeof ISSUANCES)[number];
+
+/** The cert-manager issuer kinds the stack's CA can be published as. */
+export const CERT_MANAGER_ISSUER_KINDS = ["Issuer", "ClusterIssuer"] as const;
+export type CertManagerIssuerKind = (typeof CERT_MANAGER_ISSUER_KINDS)[number];
+
+export function isIssuance(value: unknown): value is Issuance {
+    return typeof value === "string" && (ISSUANCES as readonly string[]).includes(value);
+}
+
+/** A Certificate's `spec.privateKey`, as cert-manager's v1 API names key algorithms. */
+export interface CertManagerPrivateKey {
+    algorithm: "RSA" | "ECDSA" | "Ed25519";
+    /** Bits for RSA, the curve's size for ECDSA; cert-manager ignores it for Ed25519. */
+    size?: number;
+}
+
+/**
+ * The key algorithms cert-manager v1.21 issues (its Certificate validation): RSA 2048 to
+ * 8192 bits, ECDSA on P-256, P-384 and P-521, and Ed25519. Each of ours maps to one of them.
+ */
+const CERT_MANAGER_KEYS: Record<KeyAlgorithm, CertManagerPrivateKey> = {
+    "ECDSA-P256": { algorithm: "ECDSA", size: 256 },
+    "ECDSA-P384": { algorithm: "ECDSA", size: 384 },
+    "RSA-2048": { algorithm: "RSA", size: 2048 },
+    "RSA-3072": { algorithm: "RSA", size: 3072 },
+    "RSA-4096": { algorithm: "RSA", size: 4096 },
+    "ED25519": { algorithm: "Ed25519" },
+};
+
+/** Whether cert-manager's own validation accepts a `privateKey` (the rules of its Certificate webhook). */
+export function certManagerAcceptsKey(key: CertManagerPrivateKey): boolean {
+    if (key.algorithm === "RSA") return key.size === undefined || (Number.isInteger(key.size) && key.size >= 2048 && key.size <= 8192);
+    if (key.algorithm === "ECDSA") return key.size === undefined || [256, 384, 521].includes(key.size);
+    return key.algorithm === "Ed25519";
+}
+
+/** The Certificate `privateKey` for one of our key algorithms, or undefined when cert-manager has none. */
+export function certManagerPrivateKey(algorithm: KeyAlgorithm): CertManagerPrivateKey | undefined {
+    const key = CERT_MANAGER_KEYS[algorithm];
+    return key !== undefined && certManagerAcceptsKey(key) ? key : undefined;
+}
+
+/** cert-manager's names for the usages a leaf gets (`leafAllowedUses` in the tls provider's words). */
+const CERT_MANAGER_USAGES: Record<string, string> = {
+    digital_signature: "digital signature",
+    key_encipherment: "key encipherment",
+    server_auth: "server auth",
+    client_auth: "client auth",
+};
+
+/** A Certificate's `spec.usages`: the same key usages and EKUs as the Pulumi path's leaf. */
+export function certManagerUsages(usage: Usage, algorithm: KeyAlgorithm): string[] {
+    return leafAllowedUses(usage, algorithm).map((use) => CERT_MANAGER_USAGES[use]);
+}
+
+/** Whole hours as a Go duration string, the form of a Certificate's `duration` and `renewBefore`. */
+export function goDurationHours(hours: number): string {
+    return `${hours}h`;
+}
+
+/** cert-manager refuses a Certificate whose `duration` is under an hour (`MinimumCertificateDuration`). */
+export const CERT_MANAGER_MIN_DURATION_HOURS = 1;
+/** ... and a `renewBefore` under five minutes (`MinimumRenewBefore`). */
+export const CERT_MANAGER_MIN_RENEW_BEFORE_MINUTES = 5;
+
+/**
+ * What cert-manager's validation would refuse in a Certificate built from these values, in our
+ * argument names: the key algorithm, a `duration` under its minimum, and a `renewBefore` under
+ * its minimum or not shorter than `duration`.
+ */
+export function certManagerCertificateProblems(keyAlgorithm: unknown, validityHours: unknown, renewBeforeHours: unknown): ArgumentProblem[] {
+    const problems: ArgumentProblem[] = [];
+    if (isKeyAlgorithm(keyAlgorithm) && certManagerPrivateKey(keyAlgorithm) === undefined) {
+        const supported = KEY_ALGORITHMS.filter((a) => certManagerPrivateKey(a) !== undefined);
+        problems.push({ argument: "keyAlgorithm", message: `${keyAlgorithm} is not a key algorithm cert-manager issues; use one of ${supported.join(", ")}, or issuance: pulumi` });
+    }
+    if (typeof validityHours === "number" && validityHours < CERT_MANAGER_MIN_DURATION_HOURS) {
+        problems.push({ argument: "validityHours", message: `${validityHours} is under cert-manager's minimum duration of ${CERT_MANAGER_MIN_DURATION_HOURS}h; use at least ${CERT_MANAGER_MIN_DURATION_HOURS}` });
+    }
+    if (typeof renewBeforeHours === "number") {
+        if (renewBeforeHours * 60 < CERT_MANAGER_MIN_RENEW_BEFORE_MINUTES) {
+            problems.push({ argument: "renewBeforeHours", message: `${renewBeforeHours} is under cert-manager's minimum renewBefore of ${CERT_MANAGER_MIN_RENEW_BEFORE_MINUTES} minutes` });
+        } else if (typeof validityHours === "number" && renewBeforeHours >= validityHours) {
+            problems.push({ argument: "renewBeforeHours", message: `cert-manager refuses a renewBefore (${renewBeforeHours}h) that is not shorter than the duration (${validityHours}h); lower renewBeforeHours below validityHours` });
+        }
+    }
+    return problems;
+}
+
 const KEYSTORES_ARE_FILES = "a keystore is a binary file the JVM opens by path, which an environment variable cannot hold";
 
 /**
@@ -369,4 +464,21 @@ export function keystorePasswordVersionProblems(version: unknown, keystores: rea
         return [{ argument: "keystorePasswordVersion", message: "only applies with keystores; set keystores: [pkcs12] or remove keystorePasswordVersion" }];
     }
     return [];
+}
+
+/**
+ * How a cert-manager service receives its material. cert-manager renews in the cluster and
+ * rewrites the same Secret in place, without restarting any pod: files follow (the kubelet
+ * refreshes mounted Secrets), environment variables never do, and only an app that reloads its
+ * files uses the renewed certificate. That is `rollout: hot`, the only rollout this path has.
+ */
+export function certManagerDeliveryProblems(delivery: unknown, rollout: unknown): ArgumentProblem[] {
+    const problems: ArgumentProblem[] = [];
+    if (delivery === "env") {
+        problems.push({ argument: "delivery", message: "env cannot follow cert-manager's renewals: it rewrites the Secret in place and restarts no pod, while environment variables are read once at container start; use delivery: files, or issuance: pulumi" });
+    }
+    if (rollout === "restart") {
+        problems.push({ argument: "rollout", message: "restart cannot work with cert-manager: it renews in the cluster without a pulumi up, so nothing restarts the pods and an app that reads its files once keeps the old certificate until it expires; use rollout: hot (the app reloads tls.crt, tls.key and ca.crt when they change), or issuance: pulumi" });
+    }
+    return problems;
 }

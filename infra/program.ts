@@ -3,12 +3,15 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
+    CertManagerCertificate,
+    CertManagerIssuer,
     CertificateMaterial,
     IstioMesh,
     IstioServerPolicy,
     MtlsWorkload,
     RotatingCertificateAuthority,
     ServiceCertificate,
+    WorkloadMaterial,
     workloadLabels,
 } from "../components";
 import { daysUntil } from "../components/renewalClock";
@@ -19,17 +22,31 @@ import type { StackSpec } from "./spec";
 
 /** What a reviewer may read about each service's certificate. Never a key. */
 export interface ServiceCertificateOutputs {
+    /** Who issues it: `pulumi` at `pulumi up`, or `cert-manager` in the cluster. */
+    issuance: string;
     commonName: pulumi.Output<string>;
     /** Common name of the CA that signed it. */
     issuer: string;
+    /** Pulumi-issued only: cert-manager's certificates are issued after `pulumi up`, in the cluster. */
     /** Undefined, as the other fields read from the certificate, when the provider returned none (plain mocks). */
-    notAfter: pulumi.Output<string | undefined>;
-    renewAt: pulumi.Output<string | undefined>;
-    daysLeft: pulumi.Output<number | undefined>;
+    notAfter?: pulumi.Output<string | undefined>;
+    renewAt?: pulumi.Output<string | undefined>;
+    daysLeft?: pulumi.Output<number | undefined>;
+    /** Why it was last issued; for cert-manager, who renews it and when. */
     issueReason: pulumi.Output<string>;
-    fingerprintSha256: pulumi.Output<string | undefined>;
+    fingerprintSha256?: pulumi.Output<string | undefined>;
     dnsNames: pulumi.Output<string[] | undefined>;
     uris: pulumi.Output<string[] | undefined>;
+    /** cert-manager only: the Certificate (`<namespace>/<name>`) and its Secret. */
+    certificate?: pulumi.Output<string>;
+    secretName?: pulumi.Output<string>;
+    /** cert-manager only: the hours before its end at which cert-manager renews it. */
+    renewBeforeHours?: number;
+}
+
+/** What the stack outputs say about a certificate cert-manager renews: nothing Pulumi cannot know. */
+export function inClusterRenewal(renewBeforeHours: number): string {
+    return `issued in cluster: renews ${renewBeforeHours} h before its end`;
 }
 
 export interface CaOutputs {
@@ -130,10 +147,58 @@ export function deployStack(spec: StackSpec): StackOutputs {
         }, k8sOpts);
     }
 
+    // One Issuer (per signing CA) and one trust Bundle, when any service is issued by cert-manager.
+    const certManager = spec.services.some((svc) => svc.issuance === "cert-manager")
+        ? new CertManagerIssuer("cert-manager", {
+            ca: { certPem: ca.certPem, chainPem: ca.chainPem, rootCertPem: ca.rootCertPem, privateKeyPem: ca.privateKeyPem },
+            trustBundlePem: ca.trustBundlePem,
+            namespace,
+            kind: spec.issuance.issuerKind,
+            clusterResourceNamespace: spec.issuance.clusterResourceNamespace,
+            labels: { "app.kubernetes.io/part-of": "mtls" },
+        }, k8sOpts)
+        : undefined;
+
     const services: Record<string, ServiceCertificateOutputs> = {};
     for (const svc of spec.services) {
         const labels = workloadLabels(svc.name);
         const serves = svc.usage !== "client" && svc.port !== undefined;
+        let material: WorkloadMaterial;
+        if (svc.issuance === "cert-manager") {
+            const issued = new CertManagerCertificate(svc.name, {
+                issuer: certManager as CertManagerIssuer,
+                serviceName: svc.name,
+                namespace,
+                trustDomain: spec.trustDomain,
+                clusterDomain: spec.clusterDomain,
+                dnsNames: svc.dnsNames,
+                ipAddresses: svc.ipAddresses,
+                usage: svc.usage,
+                keyAlgorithm: svc.keyAlgorithm,
+                validityHours: svc.validityHours,
+                renewBeforeHours: svc.renewBeforeHours,
+                labels,
+            }, k8sOpts);
+            material = issued;
+            services[svc.name] = {
+                issuance: svc.issuance,
+                commonName: issued.commonName,
+                issuer: generationCommonName(spec.ca.commonName, ca.signingGeneration),
+                issueReason: pulumi.output(inClusterRenewal(svc.renewBeforeHours)),
+                dnsNames: issued.dnsNames,
+                uris: issued.uris,
+                certificate: pulumi.interpolate`${spec.namespace}/${svc.name}`,
+                secretName: issued.secretName,
+                renewBeforeHours: svc.renewBeforeHours,
+            };
+        } else {
+            material = pulumiIssued(svc);
+        }
+        workload(svc, material, labels, serves);
+    }
+
+    function pulumiIssued(svc: StackSpec["services"][number]): WorkloadMaterial {
+        const labels = workloadLabels(svc.name);
         const certificate = new ServiceCertificate(svc.name, {
             issuer: ca,
             serviceName: svc.name,
@@ -147,7 +212,19 @@ export function deployStack(spec: StackSpec): StackOutputs {
             validityHours: svc.validityHours,
             renewBeforeHours: svc.renewBeforeHours,
         });
-        const material = new CertificateMaterial(svc.name, {
+        services[svc.name] = {
+            issuance: svc.issuance,
+            commonName: certificate.commonName,
+            issuer: generationCommonName(spec.ca.commonName, ca.signingGeneration),
+            notAfter: certificate.notAfter,
+            renewAt: certificate.renewAt,
+            daysLeft: certificate.daysLeft,
+            issueReason: certificate.issueReason,
+            fingerprintSha256: certificate.fingerprintSha256,
+            dnsNames: certificate.dnsNames,
+            uris: certificate.uris,
+        };
+        return new CertificateMaterial(svc.name, {
             certificate,
             namespace,
             labels,
@@ -156,6 +233,9 @@ export function deployStack(spec: StackSpec): StackOutputs {
             // The stack-wide version reaches only the services that have stores: the material refuses it otherwise.
             keystorePasswordVersion: svc.keystores.length > 0 ? svc.keystorePasswordVersion : undefined,
         }, k8sOpts);
+    }
+
+    function workload(svc: StackSpec["services"][number], material: WorkloadMaterial, labels: Record<string, string>, serves: boolean): void {
         new MtlsWorkload(svc.name, {
             serviceName: svc.name,
             namespace,
@@ -182,17 +262,6 @@ export function deployStack(spec: StackSpec): StackOutputs {
                 allowedSpiffeIds: svc.callers.map((caller) => caller.spiffeId as string),
             }, k8sOpts);
         }
-        services[svc.name] = {
-            commonName: certificate.commonName,
-            issuer: generationCommonName(spec.ca.commonName, ca.signingGeneration),
-            notAfter: certificate.notAfter,
-            renewAt: certificate.renewAt,
-            daysLeft: certificate.daysLeft,
-            issueReason: certificate.issueReason,
-            fingerprintSha256: certificate.fingerprintSha256,
-            dnsNames: certificate.dnsNames,
-            uris: certificate.uris,
-        };
     }
 
     const longestLeafHours = Math.max(...spec.services.map((svc) => svc.validityHours));

@@ -38,10 +38,18 @@ import {
     certificateLifetimeProblems,
     deliveryProblems,
     servingProblems,
+    CERT_MANAGER_ISSUER_KINDS,
+    CertManagerIssuerKind,
+    ISSUANCES,
+    Issuance,
+    certManagerCertificateProblems,
+    certManagerDeliveryProblems,
+    isIssuance,
 } from "../components/rules";
 import { DEFAULTS, defaultIntermediateValidityHours } from "../components/defaults";
 import { INGRESS_SOURCE_FORMS, IngressSource, ingressSourceProblems, normalizeIngressSource } from "../components/ingressRules";
 import { DEFAULT_ISTIO_NAMESPACE } from "../components/istioObjects";
+import { DEFAULT_CLUSTER_RESOURCE_NAMESPACE } from "../components/certManagerObjects";
 
 export interface CaSpec {
     commonName: string;
@@ -99,6 +107,8 @@ export interface CallerSpec {
 
 export interface ServiceSpec extends CertificateDefaults {
     name: string;
+    /** Who issues its certificate: the stack's `mtls:issuance`, unless the service sets its own. */
+    issuance: Issuance;
     image: string;
     usage: Usage;
     delivery: Delivery;
@@ -154,8 +164,22 @@ export interface RunAsSpec {
     fsGroup: number;
 }
 
+/** `mtls:issuance`: who issues the certificates, and how cert-manager is handed the CA. */
+export interface IssuanceSpec {
+    /** The issuance of every service that does not set its own. */
+    provider: Issuance;
+    /** What the CA becomes for cert-manager: a namespaced Issuer, or a ClusterIssuer. */
+    issuerKind: CertManagerIssuerKind;
+    /**
+     * cert-manager's cluster resource namespace (its `--cluster-resource-namespace`), where a
+     * ClusterIssuer's CA Secret must live; set only with `issuerKind: ClusterIssuer`.
+     */
+    clusterResourceNamespace?: string;
+}
+
 export interface StackSpec {
     namespace: string;
+    issuance: IssuanceSpec;
     trustDomain?: string;
     clusterDomain: string;
     ca: CaSpec;
@@ -170,13 +194,14 @@ export interface StackSpec {
 export type RawStackConfig = Record<string, unknown>;
 
 export const CONFIG_NAMESPACE = "mtls";
-export const TOP_LEVEL_KEYS = ["namespace", "trustDomain", "clusterDomain", "ca", "certificates", "services", "kubernetes", "mesh"] as const;
+export const TOP_LEVEL_KEYS = ["namespace", "trustDomain", "clusterDomain", "ca", "certificates", "services", "kubernetes", "mesh", "issuance"] as const;
 const CA_KEYS = ["commonName", "keyAlgorithm", "validityHours", "intermediate", "intermediateValidityHours", "generation", "rotation", "exportPrivateKey"];
 const CERT_KEYS = ["keyAlgorithm", "validityHours", "renewBeforeHours", "keystores", "keystorePasswordVersion"];
 const RUN_AS_KEYS = ["runAsUser", "runAsGroup", "fsGroup"];
-const SERVICE_KEYS = ["name", "image", "port", "usage", "delivery", "rollout", "mountPath", "allowFrom", "dnsNames", "ipAddresses", "replicas", ...CERT_KEYS, ...RUN_AS_KEYS];
+const SERVICE_KEYS = ["name", "image", "port", "usage", "issuance", "delivery", "rollout", "mountPath", "allowFrom", "dnsNames", "ipAddresses", "replicas", ...CERT_KEYS, ...RUN_AS_KEYS];
 const KUBERNETES_KEYS = ["renderDirectory", "context", "kubeconfig", "createNamespace", "podSecurity", "skipAwait", "networkPolicy", ...RUN_AS_KEYS];
 const MESH_KEYS = ["provider", "pluginCa", "caNamespace"];
+const ISSUANCE_KEYS = ["provider", "issuerKind", "clusterResourceNamespace"];
 
 /** Keys whose values are plain strings even when they look like JSON (a namespace named `123`). */
 const STRING_KEYS = new Set(["namespace", "trustDomain", "clusterDomain"]);
@@ -553,7 +578,14 @@ function parseAllowFrom(c: Checker, path: string, value: unknown): Array<AllowFr
     return value.map((item, j) => parseAllowFromEntry(c, `${path}[${j}]`, item));
 }
 
-function parseService(c: Checker, raw: unknown, i: number, defaults: CertificateDefaults, runAs: RunAsSpec): ParsedService | undefined {
+function parseService(
+    c: Checker,
+    raw: unknown,
+    i: number,
+    defaults: CertificateDefaults,
+    runAs: RunAsSpec,
+    defaultIssuance: Issuance,
+): ParsedService | undefined {
     const path = `services[${i}]`;
     const r = c.record(path, raw, SERVICE_KEYS);
     if (!r) {
@@ -574,7 +606,13 @@ function parseService(c: Checker, raw: unknown, i: number, defaults: Certificate
     if (isDelivery(r.delivery)) delivery = r.delivery;
     else if (r.delivery !== undefined) c.add(`${path}.delivery`, `${show(r.delivery)} is not a delivery; use one of ${DELIVERIES.join(", ")}`);
 
-    let rollout: Rollout = DEFAULTS.workload.rollout;
+    let issuance: Issuance = defaultIssuance;
+    if (isIssuance(r.issuance)) issuance = r.issuance;
+    else if (r.issuance !== undefined) c.add(`${path}.issuance`, `${show(r.issuance)} is not an issuance; use one of ${ISSUANCES.join(", ")}`);
+
+    // cert-manager rewrites its Secret in place, so its services roll out hot unless told otherwise (and refused).
+    let rollout: Rollout = issuance === "cert-manager" && delivery === "files" ? "hot" : DEFAULTS.workload.rollout;
+    if (issuance === "cert-manager") c.addAll(path, certManagerDeliveryProblems(r.delivery, r.rollout));
     if (r.rollout !== undefined) {
         const problems = deliveryProblems(delivery, r.rollout, undefined);
         c.addAll(path, problems);
@@ -608,11 +646,24 @@ function parseService(c: Checker, raw: unknown, i: number, defaults: Certificate
     if (r.validityHours !== undefined || r.renewBeforeHours !== undefined) checkRenewWindow(c, path, cert);
     // Keystores asked for on the service itself are what to fix; inherited ones leave the delivery to change.
     c.addAll(path, keystoreDeliveryProblems(delivery, keystores, r.keystores === undefined ? "delivery" : "keystores"));
+    if (issuance === "cert-manager") {
+        // What cert-manager's own validation would refuse, unless the shared rules already said so at that key.
+        for (const p of certManagerCertificateProblems(cert.keyAlgorithm, cert.validityHours, cert.renewBeforeHours)) {
+            const key = `${CONFIG_NAMESPACE}:${path}.${p.argument}:`;
+            if (!c.problems.some((q) => q.startsWith(key) || q.startsWith(`${CONFIG_NAMESPACE}:certificates.${p.argument}:`))) c.add(`${path}.${p.argument}`, p.message);
+        }
+        if (keystores.length > 0) {
+            c.add(r.keystores === undefined ? `${path}.issuance` : `${path}.keystores`,
+                `cert-manager writes tls.crt and tls.key only, so keystores ${keystores.join(", ")} cannot be built for it; `
+                + `use issuance: pulumi for this service, or set keystores: [] on it`);
+        }
+    }
 
     const spec: ServiceSpec = {
         name: typeof name === "string" ? name : "",
         image: image ?? "",
         usage,
+        issuance,
         delivery,
         rollout,
         mountPath,
@@ -688,7 +739,15 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
     if (raw.services === undefined) c.add("services", "is required: list at least one service with name and image");
     else if (!Array.isArray(raw.services)) c.add("services", `must be a list of services, got ${show(raw.services)}`);
     else if (raw.services.length === 0) c.add("services", "is empty; list at least one service with name and image");
-    const parsed = rawServices.map((s, i) => parseService(c, s, i, certificates, kubernetes.runAs));
+    const issuance = parseIssuance(c, raw.issuance);
+    const parsed = rawServices.map((s, i) => parseService(c, s, i, certificates, kubernetes.runAs, issuance.provider));
+    const certManagerUsed = parsed.some((p) => p?.spec.issuance === "cert-manager");
+    if (!certManagerUsed && raw.issuance !== null && typeof raw.issuance === "object") {
+        const r = raw.issuance as Record<string, unknown>;
+        for (const key of ["issuerKind", "clusterResourceNamespace"]) {
+            if (r[key] !== undefined) c.add(`issuance.${key}`, "only applies when a service is issued by cert-manager; set issuance.provider: cert-manager (or a service's issuance), or remove it");
+        }
+    }
 
     const usages = new Map<string, Usage>();
     const firstIndex = new Map<string, number>();
@@ -728,6 +787,7 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
     if (c.problems.length > 0) throw new StackConfigError(c.problems);
     return {
         namespace: namespace as string,
+        issuance,
         trustDomain: trustDomain as string | undefined,
         clusterDomain: clusterDomain as string,
         ca,
@@ -764,4 +824,35 @@ function parseMesh(c: Checker, raw: unknown, ca: CaSpec, trustDomain: string | u
         c.add(typeof raw === "string" ? "mesh" : "mesh.provider", "Istio's AuthorizationPolicy names callers <trust domain>/ns/<namespace>/sa/<service account>, and mtls:trustDomain is not set; set mtls:trustDomain to the mesh's trust domain, or remove mtls:mesh");
     }
     return mesh;
+}
+
+/**
+ * `mtls:issuance`: `pulumi` (default) or `cert-manager`, or a map with `provider` and how
+ * cert-manager is handed the CA (`issuerKind`, `clusterResourceNamespace`).
+ */
+function parseIssuance(c: Checker, raw: unknown): IssuanceSpec {
+    const spec: IssuanceSpec = { provider: "pulumi", issuerKind: "Issuer" };
+    if (raw === undefined || raw === null) return spec;
+    const r = typeof raw === "string" ? { provider: raw } : c.record("issuance", raw, ISSUANCE_KEYS);
+    if (!r) return spec;
+    const providerPath = typeof raw === "string" ? "issuance" : "issuance.provider";
+    if (isIssuance(r.provider)) spec.provider = r.provider;
+    else if (r.provider !== undefined || typeof raw === "string") {
+        c.add(providerPath, `${show(r.provider)} is not an issuance; use one of ${ISSUANCES.join(", ")}`);
+    }
+    if (r.issuerKind !== undefined) {
+        if ((CERT_MANAGER_ISSUER_KINDS as readonly unknown[]).includes(r.issuerKind)) spec.issuerKind = r.issuerKind as CertManagerIssuerKind;
+        else c.add("issuance.issuerKind", `${show(r.issuerKind)} is not a cert-manager issuer kind; use one of ${CERT_MANAGER_ISSUER_KINDS.join(", ")}`);
+    }
+    if (r.clusterResourceNamespace !== undefined) {
+        if (spec.issuerKind !== "ClusterIssuer") {
+            c.add("issuance.clusterResourceNamespace", "only applies with issuerKind: ClusterIssuer (a namespaced Issuer reads its CA Secret from the stack's namespace); set issuerKind: ClusterIssuer or remove it");
+        } else if (!isDns1123Label(r.clusterResourceNamespace)) {
+            c.add("issuance.clusterResourceNamespace", `${show(r.clusterResourceNamespace)} is not a namespace name; use ${LABEL_RULE}`);
+        }
+    }
+    if (spec.issuerKind === "ClusterIssuer") {
+        spec.clusterResourceNamespace = isDns1123Label(r.clusterResourceNamespace) ? r.clusterResourceNamespace : DEFAULT_CLUSTER_RESOURCE_NAMESPACE;
+    }
+    return spec;
 }

@@ -24,6 +24,8 @@ const TYPES = {
     signed: "tls:index/locallySignedCert:LocallySignedCert",
     selfSigned: "tls:index/selfSignedCert:SelfSignedCert",
     deployment: "kubernetes:apps/v1:Deployment",
+    certManagerCertificate: "mtls:index:CertManagerCertificate",
+    certificate: "kubernetes:cert-manager.io/v1:Certificate",
 };
 
 /** @typedef {import("./cli.mjs").StackOutputs} StackOutputs */
@@ -69,7 +71,8 @@ const TYPES = {
  * A row of the certificates table.
  * @typedef {object} CertificateRow
  * @property {string} service
- * @property {"new" | "reissued" | "rotated" | "deleted" | "unchanged"} action
+ * @property {"cert-manager"} [issuance] set for certificates the cluster issues
+ * @property {"new" | "reissued" | "rotated" | "updated" | "deleted" | "unchanged"} action
  * @property {string[]} why
  * @property {string[] | undefined} sansBefore
  * @property {string[] | undefined} sansAfter
@@ -280,6 +283,116 @@ export function certificateChanges({ key, csr, cert }, phase) {
 }
 
 /**
+ * A cert-manager privateKey in the stack config's words.
+ * @param {{ algorithm?: string, size?: number } | undefined} key
+ * @returns {string | undefined}
+ */
+function certManagerKey(key) {
+    if (!key) return undefined;
+    if (key.algorithm === "Ed25519") return "ED25519";
+    if (key.algorithm === "ECDSA") return `ECDSA-P${key.size}`;
+    return `${key.algorithm}-${key.size}`;
+}
+
+/** @param {unknown} duration a Go duration in whole hours (`720h`) */
+const hoursOf = (duration) => (typeof duration === "string" ? duration.replace(/h$/, "") : undefined);
+
+/**
+ * What changes in a cert-manager Certificate's spec, each with before → after. cert-manager
+ * acts on it in the cluster after `pulumi up`: a new identity, key or issuer is reissued at
+ * once; a new duration or renewBefore applies from the next issue.
+ */
+/**
+ * @typedef {object} CertManagerSpec the fields of a Certificate's spec the report compares (foreign JSON)
+ * @property {string} [commonName]
+ * @property {string[]} [dnsNames]
+ * @property {string[]} [uris]
+ * @property {string[]} [ipAddresses]
+ * @property {{ algorithm?: string, size?: number }} [privateKey]
+ * @property {string} [duration]
+ * @property {string} [renewBefore]
+ * @property {string[]} [usages]
+ * @property {{ kind?: string, name?: string }} [issuerRef]
+ * @property {string} [secretName]
+ */
+/**
+ * @param {PreviewStep | undefined} step
+ * @param {string} phase
+ * @returns {string[]}
+ */
+export function certificateSpecChanges(step, phase) {
+    /** @type {CertManagerSpec | undefined} */
+    const before = known(step?.oldState?.inputs?.spec);
+    /** @type {CertManagerSpec | undefined} */
+    const after = known(step?.newState?.inputs?.spec);
+    if (!before || !after) return changedKeys(step).includes("spec") ? ["Certificate spec"] : [];
+    /** @type {string[]} */
+    const reasons = [];
+    /** @param {unknown} a @param {unknown} b */
+    const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+    /** @param {CertManagerSpec} spec */
+    const sansOf = (spec) => [...(spec.dnsNames ?? []), ...(spec.uris ?? []), ...(spec.ipAddresses ?? [])];
+    const sansBefore = sansOf(before);
+    const sansAfter = sansOf(after);
+    if (!same(sansBefore, sansAfter)) {
+        const added = sansAfter.some((n) => !sansBefore.includes(n));
+        const removed = sansBefore.some((n) => !sansAfter.includes(n));
+        reasons.push(added && removed ? "SANs added and removed" : added ? "SAN added" : removed ? "SAN removed" : "SANs reordered");
+    }
+    /** @param {string} label @param {unknown} a @param {unknown} b */
+    const field = (label, a, b, unit = "") => { if (a !== undefined && b !== undefined && !same(a, b)) reasons.push(`${label} ${a}${unit} → ${b}${unit}`); };
+    field("subject CN", before.commonName, after.commonName);
+    field("key algorithm", certManagerKey(before.privateKey), certManagerKey(after.privateKey));
+    field("duration", hoursOf(before.duration), hoursOf(after.duration), " h");
+    field("renewBefore", hoursOf(before.renewBefore), hoursOf(after.renewBefore), " h");
+    if (!same(before.usages, after.usages)) reasons.push(`usages ${(before.usages ?? []).join(", ")} → ${(after.usages ?? []).join(", ")}`);
+    if (!same(before.issuerRef, after.issuerRef)) reasons.push(`new issuer ${after.issuerRef?.kind ?? ""} ${after.issuerRef?.name ?? ""}`.trim() + (phase === "steady" ? "" : ` (CA rotation, phase ${phase})`));
+    if (before.secretName !== after.secretName) reasons.push(`secretName ${before.secretName} → ${after.secretName}`);
+    return reasons;
+}
+
+/**
+ * A cert-manager service's row: the Certificate's spec, not a key or a date, is what the stack holds.
+ * @param {string} name
+ * @param {PreviewStep | undefined} step
+ * @param {import("./cli.mjs").ServiceOutputs | undefined} outputs
+ * @param {string} phase
+ * @returns {CertificateRow}
+ */
+function certManagerRow(name, step, outputs, phase) {
+    const action = stepAction(step);
+    const spec = known(step?.newState?.inputs?.spec) ?? known(step?.oldState?.inputs?.spec);
+    const renewBefore = hoursOf(spec?.renewBefore) ?? outputs?.renewBeforeHours;
+    const inClusterText = `issued in cluster: renews ${renewBefore} h before its end`;
+    /** @param {CertManagerSpec | undefined} s */
+    const sansOf = (s) => (s ? [...(s.dnsNames ?? []), ...(s.uris ?? []), ...(s.ipAddresses ?? [])] : undefined);
+    /** @type {CertificateRow["action"]} */
+    let rowAction = "unchanged";
+    /** @type {string[]} */
+    const why = [];
+    if (action === "delete") { rowAction = "deleted"; why.push("service removed"); }
+    else if (action === "create" && !step?.oldState && !outputs) { rowAction = "new"; why.push("new service, issued by cert-manager"); }
+    else if (action === "create" && !step?.oldState) { rowAction = "reissued"; why.push("issuance pulumi → cert-manager"); }
+    else if (action !== "same" && action !== "absent") {
+        why.push(...certificateSpecChanges(step, phase));
+        rowAction = why.some((w) => !/^(duration|renewBefore) /.test(w)) ? "reissued" : "updated";
+        if (why.length === 0) why.push("Certificate spec");
+    }
+    const sansBefore = rowAction === "new" ? undefined : sansOf(known(step?.oldState?.inputs?.spec)) ?? (outputs ? [...(outputs.dnsNames ?? []), ...(outputs.uris ?? [])] : undefined);
+    const sansAfter = rowAction === "deleted" ? undefined : sansOf(known(step?.newState?.inputs?.spec)) ?? sansBefore;
+    return {
+        service: name,
+        issuance: "cert-manager",
+        action: rowAction,
+        why,
+        sansBefore,
+        sansAfter,
+        notAfterBefore: rowAction === "new" ? undefined : inClusterText,
+        notAfterAfter: rowAction === "deleted" ? undefined : inClusterText,
+    };
+}
+
+/**
  * Resource name of a CA generation, as the program names it.
  * @param {string} generationKey
  * @returns {string}
@@ -362,9 +475,16 @@ export function buildReport(preview) {
     for (const s of steps) {
         if (s.type === TYPES.signed && s.parentTypes.includes(TYPES.serviceCertificate)) serviceNames.add(s.name.replace(/-cert$/, ""));
         if (s.type === TYPES.serviceCertificate) serviceNames.add(s.name);
+        if (s.type === TYPES.certManagerCertificate) serviceNames.add(s.name);
+        if (s.type === TYPES.certificate && s.parentTypes.includes(TYPES.certManagerCertificate)) serviceNames.add(s.name.replace(/-certificate$/, ""));
     }
     const certificates = [...serviceNames].sort().map((name) => {
         const outputs = current.services?.[name];
+        const issued = find(TYPES.certificate, `${name}-certificate`);
+        const pulumiSteps = [`${name}-cert`, `${name}-key`].some((n) => steps.some((s) => s.name === n && s.type.startsWith("tls:")));
+        if (issued ? !(pulumiSteps && stepAction(issued) === "delete") : outputs?.issuance === "cert-manager" && !pulumiSteps) {
+            return certManagerRow(name, issued, outputs, phase);
+        }
         const key = find(TYPES.key, `${name}-key`);
         const csr = find(TYPES.csr, `${name}-csr`);
         const cert = find(TYPES.signed, `${name}-cert`);
@@ -383,6 +503,7 @@ export function buildReport(preview) {
         if (action === "new") why.push("new service");
         if (action === "deleted") why.push("service removed");
         if (action === "reissued" || action === "rotated") {
+            if (outputs?.issuance === "cert-manager") why.push("issuance cert-manager → pulumi");
             why.push(...certificateChanges({ key, csr, cert }, phase));
             const reason = known(clock?.newState?.inputs?.reason);
             if (clock && stepAction(clock) !== "same" && reason && reason !== "first issue") why.push(`renew window: ${reason}`);

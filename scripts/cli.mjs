@@ -23,7 +23,12 @@ const WRAPPER = path.join(path.dirname(fileURLToPath(import.meta.url)), "pulumi.
  * A service certificate's outputs (never a key).
  * @typedef {object} ServiceOutputs
  * @property {string} [commonName]
- * @property {string} notAfter
+ * @property {string} [issuance] `pulumi`, or `cert-manager` when the cluster issues it (then no dates)
+ * @property {string} [issueReason]
+ * @property {string} [certificate] cert-manager only: `<namespace>/<name>` of the Certificate
+ * @property {string} [secretName] cert-manager only: the Secret it writes
+ * @property {number} [renewBeforeHours] cert-manager only
+ * @property {string} [notAfter] Pulumi-issued certificates only
  * @property {string} [renewAt]
  * @property {string[]} [dnsNames]
  * @property {string[]} [uris]

@@ -48,6 +48,9 @@ export function findExpiring(outputs, now, withinMs) {
     /** @type {Omit<ExpiringItem, "daysLeft">[]} */
     const items = [];
     for (const [name, svc] of Object.entries(outputs.services ?? {})) {
+        // cert-manager's certificates are issued in the cluster: the stack does not know their dates (see inCluster).
+        // No end either when no certificate was readable (a stack run under plain mocks).
+        if (svc.issuance === "cert-manager" || svc.notAfter === undefined) continue;
         items.push({ kind: "certificate", name, notAfter: svc.notAfter, renewAt: svc.renewAt });
     }
     for (const [name, ca] of Object.entries(outputs.cas ?? {})) {
@@ -59,6 +62,18 @@ export function findExpiring(outputs, now, withinMs) {
         .map((item) => ({ ...item, notAfter: isoSecond(item.notAfter), renewAt: isoSecond(item.renewAt), daysLeft: Math.floor((Date.parse(item.notAfter) - now.getTime()) / DAY) }))
         .filter((item) => Date.parse(item.notAfter) - now.getTime() <= withinMs)
         .sort((a, b) => Date.parse(a.notAfter) - Date.parse(b.notAfter));
+}
+
+/**
+ * The certificates cert-manager issues and renews in the cluster: the stack knows their renew
+ * window, not their dates, so they are listed with what it knows and where to look.
+ * @param {import("./cli.mjs").StackOutputs} outputs
+ * @returns {{ kind: "certificate", name: string, issuance: "cert-manager", note?: string, certificate?: string, secretName?: string }[]}
+ */
+export function inCluster(outputs) {
+    return Object.entries(outputs.services ?? {})
+        .filter(([, svc]) => svc.issuance === "cert-manager")
+        .map(([name, svc]) => ({ kind: "certificate", name, issuance: "cert-manager", note: svc.issueReason, certificate: svc.certificate, secretName: svc.secretName }));
 }
 
 /** @returns {Date} the clock, or MTLS_NOW when set */
@@ -99,10 +114,17 @@ function main(args) {
         return 2;
     }
     const expiring = findExpiring(outputs, now(), within);
+    const cluster = inCluster(outputs);
     if (args.includes("--json")) {
-        console.log(JSON.stringify({ within: argument(args, "--within") ?? "30d", expiring }, null, 2));
-    } else if (expiring.length === 0) {
-        console.log(`nothing ends within ${argument(args, "--within") ?? "30d"}`);
+        console.log(JSON.stringify({ within: argument(args, "--within") ?? "30d", expiring, inCluster: cluster }, null, 2));
+        return expiring.length === 0 ? 0 : 1;
+    }
+    for (const item of cluster) {
+        const [namespace, name] = String(item.certificate ?? "").split("/");
+        console.log(`  ${item.kind.padEnd(11)} ${item.name.padEnd(40)} ${item.note} (kubectl get certificate -n ${namespace} ${name})`);
+    }
+    if (expiring.length === 0) {
+        console.log(`nothing ${cluster.length ? "that the stack issues " : ""}ends within ${argument(args, "--within") ?? "30d"}`);
     } else {
         console.log(`${expiring.length} ending within ${argument(args, "--within") ?? "30d"}:`);
         for (const item of expiring) {

@@ -312,3 +312,69 @@ describe("cert-report on a preview the real engine produced", () => {
         expect(renderMarkdown(buildReport(preview))).not.toContain("[secret]");
     });
 });
+
+describe("the report for a service cert-manager issues", () => {
+    const certificateUrn = urn("mtls:index:CertManagerCertificate$kubernetes:cert-manager.io/v1:Certificate", "ledger-certificate");
+    const spec = (patch: Record<string, unknown> = {}) => ({
+        secretName: "ledger-mtls-tls",
+        commonName: "ledger",
+        dnsNames: dnsNames("ledger"),
+        uris: ["spiffe://dev.shop.internal/ns/shop-dev/sa/ledger"],
+        usages: ["digital signature", "server auth", "client auth"],
+        duration: "2160h",
+        renewBefore: "720h",
+        isCA: false,
+        privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always", encoding: "PKCS1" },
+        issuerRef: { name: "cert-manager-issuer-1", kind: "Issuer", group: "cert-manager.io" },
+        ...patch,
+    });
+    const ledgerOutputs = { issuance: "cert-manager", dnsNames: dnsNames("ledger"), renewBeforeHours: 720 };
+    const withLedger = (step?: Step) => {
+        const p = preview({}, step ? [step] : []);
+        (p.steps as Step[])[0].oldState.outputs.services.ledger = ledgerOutputs;
+        return p;
+    };
+    const update = (after: Record<string, unknown>) => ({
+        op: "update",
+        urn: certificateUrn,
+        oldState: { inputs: { spec: spec() } },
+        newState: { inputs: { spec: spec(after) } },
+        diffReasons: ["spec"],
+    });
+
+    it("says the cluster renews it and lists it unchanged when its Certificate does not change", () => {
+        const row = buildReport(withLedger()).certificates.find((c: any) => c.service === "ledger");
+        expect(row).toMatchObject({ issuance: "cert-manager", action: "unchanged", notAfterBefore: "issued in cluster: renews 720 h before its end" });
+        expect(renderMarkdown(buildReport(withLedger()))).toMatch(/\| ledger \| unchanged \| — \| .* \| issued in cluster: renews 720 h before its end \|/);
+    });
+
+    it("shows the Certificate's spec changes, before → after", () => {
+        const report = buildReport(withLedger(update({
+            dnsNames: dnsNames("ledger", ["ledger.shop.example"]),
+            renewBefore: "360h",
+            privateKey: { algorithm: "RSA", size: 3072, rotationPolicy: "Always", encoding: "PKCS1" },
+            issuerRef: { name: "cert-manager-issuer-2", kind: "Issuer", group: "cert-manager.io" },
+        })));
+        const row = report.certificates.find((c: any) => c.service === "ledger");
+        if (row === undefined) throw new Error("no row for ledger");
+        expect(row.action).toBe("reissued");
+        expect(row.why).toEqual(["SAN added", "key algorithm ECDSA-P256 → RSA-3072", "renewBefore 720 h → 360 h", "new issuer Issuer cert-manager-issuer-2"]);
+        expect(row.sansAfter).toContain("ledger.shop.example");
+        expect(row.notAfterAfter).toBe("issued in cluster: renews 360 h before its end");
+        expect(renderMarkdown(report)).toMatch(/\| ledger \| reissued \| SAN added; key algorithm ECDSA-P256 → RSA-3072; .* \| added ledger\.shop\.example \|/);
+    });
+
+    it("calls a change of renew window alone an update, since cert-manager reissues nothing for it", () => {
+        const row = buildReport(withLedger(update({ renewBefore: "360h" }))).certificates.find((c: any) => c.service === "ledger");
+        expect(row).toMatchObject({ action: "updated", why: ["renewBefore 720 h → 360 h"] });
+    });
+
+    it("names a switch of issuance", () => {
+        const created = { op: "create", urn: certificateUrn, newState: { inputs: { spec: spec() } } };
+        const p = preview({}, [created]);
+        const row = buildReport(p).certificates.find((c: any) => c.service === "ledger");
+        expect(row).toMatchObject({ action: "new" });
+        (p.steps as Step[])[0].oldState.outputs.services.ledger = { issuance: "pulumi", dnsNames: dnsNames("ledger") };
+        expect(buildReport(p).certificates.find((c: any) => c.service === "ledger")).toMatchObject({ action: "reissued", why: ["issuance pulumi → cert-manager"] });
+    });
+});

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { findExpiring, parseDuration } from "../scripts/expiry.mjs";
+import { findExpiring, inCluster, parseDuration } from "../scripts/expiry.mjs";
 import { isoSecond } from "../scripts/time.mjs";
 
 const outputs = {
@@ -64,5 +64,23 @@ describe("expiry", () => {
         const bad = run("--within", "soon");
         expect(bad.status).toBe(2);
         expect(bad.stderr).toMatch(/is not a duration/);
+    });
+
+    it("says what it knows of a certificate cert-manager renews in the cluster, and never counts it as expiring", () => {
+        const mixed = {
+            ...outputs,
+            services: {
+                ...outputs.services,
+                "ledger": { issuance: "cert-manager", issueReason: "issued in cluster: renews 720 h before its end", certificate: "shop/ledger", secretName: "ledger-mtls-tls" },
+            },
+        };
+        expect(findExpiring(mixed, now, parseDuration("3650d")).map((i: any) => i.name)).not.toContain("ledger");
+        expect(inCluster(mixed)).toEqual([{ kind: "certificate", name: "ledger", issuance: "cert-manager", note: "issued in cluster: renews 720 h before its end", certificate: "shop/ledger", secretName: "ledger-mtls-tls" }]);
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "expiry-")), "outputs.json");
+        fs.writeFileSync(file, JSON.stringify(mixed));
+        const run = spawnSync(process.execPath, ["scripts/expiry.mjs", "--from", file, "--within", "7d"], { encoding: "utf8", env: { ...process.env, MTLS_NOW: now.toISOString() } });
+        expect(run.status).toBe(0);
+        expect(run.stdout).toMatch(/certificate\s+ledger\s+issued in cluster: renews 720 h before its end \(kubectl get certificate -n shop ledger\)\n/);
+        expect(run.stdout).toMatch(/nothing that the stack issues ends within 7d/);
     });
 });

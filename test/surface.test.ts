@@ -8,9 +8,11 @@ describe("the package's runtime exports", () => {
     it("are exactly the curated names", async () => {
         const surface = await import("../components");
         expect(Object.keys(surface).sort()).toEqual([
-            "CertificateAuthority", "CertificateMaterial", "DEFAULTS", "DEFAULT_MOUNT_PATH", "DELIVERIES", "IDENTITY_ENV",
-            "IstioMesh", "IstioServerPolicy", "KEYSTORE_FILES", "KEYSTORE_FORMATS", "KEY_ALGORITHMS", "MATERIAL_KEYS", "MTLS_ENV", "MtlsWorkload", "POD_SECURITY_LEVELS",
-            "PKCS12_STORE_TYPE", "ROLLOUTS", "ROTATION_PHASES", "RotatingCertificateAuthority", "SECRET_TYPES", "ServiceCertificate", "USAGES", "WorkloadWiring",
+            "CERT_MANAGER_ISSUER_KINDS", "CertManagerCertificate", "CertManagerIssuer", "CertificateAuthority",
+            "CertificateMaterial", "DEFAULTS", "DEFAULT_MOUNT_PATH", "DELIVERIES", "IDENTITY_ENV", "ISSUANCES", "IstioMesh",
+            "IstioServerPolicy", "KEYSTORE_FILES", "KEYSTORE_FORMATS", "KEY_ALGORITHMS", "MATERIAL_KEYS", "MTLS_ENV",
+            "MtlsWorkload", "PKCS12_STORE_TYPE", "POD_SECURITY_LEVELS", "ROLLOUTS", "ROTATION_PHASES",
+            "RotatingCertificateAuthority", "SECRET_TYPES", "ServiceCertificate", "USAGES", "WorkloadWiring",
             "issuerFromStack", "rotationPlan", "serviceDnsNames", "spiffeId", "workloadLabels",
         ].sort());
     });
