@@ -9,5 +9,7 @@ export default defineConfig({
         testTimeout: 60_000,
         hookTimeout: 60_000,
         pool: "forks",
+        // Both cores (vitest would take one on a 2-core machine): the files are independent processes.
+        maxWorkers: 2,
     },
 });

@@ -40,11 +40,19 @@ function handshake({ port = cfg.port, maxVersion = "TLSv1.3", offer = cfg.mode =
         let info;
         let error;
         const socket = tls.connect({
-            host: "127.0.0.1", port, servername: cfg.servername, secureContext: contexts[maxVersion],
+            host: "127.0.0.1",
+            port,
+            servername: cfg.servername,
+            secureContext: contexts[maxVersion],
             ...(offer && session ? { session } : {}),
         });
-        const timer = setTimeout(() => { error = "timeout"; socket.destroy(); }, HANDSHAKE_TIMEOUT_MS);
-        socket.on("session", (s) => { session = s; });
+        const timer = setTimeout(() => {
+            error = "timeout";
+            socket.destroy();
+        }, HANDSHAKE_TIMEOUT_MS);
+        socket.on("session", (s) => {
+            session = s;
+        });
         socket.on("secureConnect", () => {
             info = {
                 protocol: socket.getProtocol(),
@@ -54,8 +62,12 @@ function handshake({ port = cfg.port, maxVersion = "TLSv1.3", offer = cfg.mode =
                 authorized: socket.authorized,
             };
         });
-        socket.on("data", (d) => { if (d.toString() === "k") reply = true; });
-        socket.on("error", (err) => { error = err.message; });
+        socket.on("data", (d) => {
+            if (d.toString() === "k") reply = true;
+        });
+        socket.on("error", (err) => {
+            error = err.message;
+        });
         socket.on("close", () => {
             clearTimeout(timer);
             resolve({
@@ -85,7 +97,10 @@ function certificateTap() {
                 const payload = records.subarray(5, 5 + length);
                 records = records.subarray(5 + length);
                 if (encrypted) continue;
-                if (type === 20) { encrypted = true; continue; } // ChangeCipherSpec: the rest is encrypted
+                if (type === 20) {
+                    encrypted = true;
+                    continue;
+                } // ChangeCipherSpec: the rest is encrypted
                 if (type !== 22) continue;
                 messages = Buffer.concat([messages, payload]);
                 while (messages.length >= 4) {
@@ -127,8 +142,16 @@ async function throughRelay(maxVersion, offer) {
     let serverToClient = 0;
     const relay = net.createServer((inbound) => {
         const outbound = net.connect(cfg.port, "127.0.0.1");
-        inbound.on("data", (d) => { clientToServer += d.length; fromClient.push(d); outbound.write(d); });
-        outbound.on("data", (d) => { serverToClient += d.length; fromServer.push(d); inbound.write(d); });
+        inbound.on("data", (d) => {
+            clientToServer += d.length;
+            fromClient.push(d);
+            outbound.write(d);
+        });
+        outbound.on("data", (d) => {
+            serverToClient += d.length;
+            fromServer.push(d);
+            inbound.write(d);
+        });
         inbound.on("end", () => outbound.end());
         outbound.on("end", () => inbound.end());
         inbound.on("error", () => outbound.destroy());
@@ -161,8 +184,18 @@ async function measureFullWire() {
         },
         wire: {
             method: "TLS record bytes each way of one connection (handshake + 1-byte reply + close_notify), counted by a loopback relay",
-            "TLSv1.2": { ok: v12.result.ok, protocol: v12.result.info?.protocol, clientToServer: v12.clientToServer, serverToClient: v12.serverToClient },
-            "TLSv1.3": { ok: v13.result.ok, protocol: v13.result.info?.protocol, clientToServer: v13.clientToServer, serverToClient: v13.serverToClient },
+            "TLSv1.2": {
+                ok: v12.result.ok,
+                protocol: v12.result.info?.protocol,
+                clientToServer: v12.clientToServer,
+                serverToClient: v12.serverToClient,
+            },
+            "TLSv1.3": {
+                ok: v13.result.ok,
+                protocol: v13.result.info?.protocol,
+                clientToServer: v13.clientToServer,
+                serverToClient: v13.serverToClient,
+            },
         },
     };
 }
@@ -171,14 +204,22 @@ async function measureResumedWire() {
     const r = await throughRelay("TLSv1.3", true);
     return {
         method: "TLS record bytes each way of one resumed TLS 1.3 connection, counted by a loopback relay",
-        "TLSv1.3": { ok: r.result.ok, reused: r.result.info?.reused, clientToServer: r.clientToServer, serverToClient: r.serverToClient },
+        "TLSv1.3": {
+            ok: r.result.ok,
+            reused: r.result.info?.reused,
+            clientToServer: r.clientToServer,
+            serverToClient: r.serverToClient,
+        },
     };
 }
 
 function waitFor(predicate) {
     return new Promise((resolve) => {
         const onMessage = (msg) => {
-            if (predicate(msg)) { process.off("message", onMessage); resolve(msg); }
+            if (predicate(msg)) {
+                process.off("message", onMessage);
+                resolve(msg);
+            }
         };
         process.on("message", onMessage);
     });
@@ -233,7 +274,14 @@ async function main() {
             firstError,
             elapsedMs,
             perSecond: count / (elapsedMs / 1000),
-            latencyMs: count ? { median: latencies[Math.floor(count / 2)], p90: latencies[Math.floor(count * 0.9)], min: latencies[0], max: latencies[count - 1] } : null,
+            latencyMs: count
+                ? {
+                      median: latencies[Math.floor(count / 2)],
+                      p90: latencies[Math.floor(count * 0.9)],
+                      min: latencies[0],
+                      max: latencies[count - 1],
+                  }
+                : null,
             clientCpuMsPerHandshake: count ? (cpu.user + cpu.system) / 1000 / count : null,
             reusedCount,
             negotiated: firstInfo,
@@ -246,9 +294,12 @@ async function main() {
 
 process.on("disconnect", () => process.exit(0));
 setTimeout(() => process.exit(3), cfg.maxLifetimeMs ?? 120_000).unref();
-main().then(() => {
-    process.disconnect();
-}, (err) => {
-    process.send({ phase: "error", error: String(err?.stack ?? err) });
-    process.disconnect();
-});
+main().then(
+    () => {
+        process.disconnect();
+    },
+    (err) => {
+        process.send({ phase: "error", error: String(err?.stack ?? err) });
+        process.disconnect();
+    },
+);

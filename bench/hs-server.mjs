@@ -23,36 +23,52 @@ let rejected = 0;
 let cpuStart = process.cpuUsage();
 let wallStart = performance.now();
 
-const server = tls.createServer({
-    key: read(cfg.key),
-    cert: read(cfg.cert),
-    ca: read(cfg.ca),
-    requestCert: true,
-    rejectUnauthorized: true,
-    minVersion: "TLSv1.2",
-    maxVersion: "TLSv1.3",
-    ...(cfg.mode === "full" ? { secureOptions: constants.SSL_OP_NO_TICKET } : {}),
-}, (socket) => {
-    served += 1;
-    if (socket.authorized) authorized += 1;
-    if (socket.isSessionReused()) resumed += 1;
-    socket.on("error", () => undefined);
-    socket.end("k");
+const server = tls.createServer(
+    {
+        key: read(cfg.key),
+        cert: read(cfg.cert),
+        ca: read(cfg.ca),
+        requestCert: true,
+        rejectUnauthorized: true,
+        minVersion: "TLSv1.2",
+        maxVersion: "TLSv1.3",
+        ...(cfg.mode === "full" ? { secureOptions: constants.SSL_OP_NO_TICKET } : {}),
+    },
+    (socket) => {
+        served += 1;
+        if (socket.authorized) authorized += 1;
+        if (socket.isSessionReused()) resumed += 1;
+        socket.on("error", () => undefined);
+        socket.end("k");
+    },
+);
+server.on("tlsClientError", () => {
+    rejected += 1;
 });
-server.on("tlsClientError", () => { rejected += 1; });
 server.listen(0, "127.0.0.1", () => {
     process.send({ ready: true, port: server.address().port });
 });
 
 process.on("message", (msg) => {
     if (msg.mark === "start") {
-        served = 0; authorized = 0; resumed = 0; rejected = 0;
+        served = 0;
+        authorized = 0;
+        resumed = 0;
+        rejected = 0;
         cpuStart = process.cpuUsage();
         wallStart = performance.now();
         process.send({ marked: "start" });
     } else if (msg.mark === "end") {
         const cpu = process.cpuUsage(cpuStart);
-        process.send({ marked: "end", served, authorized, resumed, rejected, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - wallStart });
+        process.send({
+            marked: "end",
+            served,
+            authorized,
+            resumed,
+            rejected,
+            cpuMs: (cpu.user + cpu.system) / 1000,
+            wallMs: performance.now() - wallStart,
+        });
     } else if (msg.exit) {
         server.close();
         process.disconnect();

@@ -41,24 +41,68 @@ const option = (name, fallback) => {
 };
 const QUICK = flag("--quick");
 const SECTIONS = ["speed", "construction", "handshake", "issuance"];
-const only = option("--only", SECTIONS.join(",")).split(",").map((s) => s.trim()).filter(Boolean);
-for (const s of only) if (!SECTIONS.includes(s)) { console.error(`bench: unknown section ${s}; use ${SECTIONS.join(", ")}`); process.exit(2); }
+const only = option("--only", SECTIONS.join(","))
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+for (const s of only)
+    if (!SECTIONS.includes(s)) {
+        console.error(`bench: unknown section ${s}; use ${SECTIONS.join(", ")}`);
+        process.exit(2);
+    }
 const MATERIAL = option("--material", QUICK ? "double" : "engine");
-if (!["engine", "double"].includes(MATERIAL)) { console.error("bench: --material is engine or double"); process.exit(2); }
+if (!["engine", "double"].includes(MATERIAL)) {
+    console.error("bench: --material is engine or double");
+    process.exit(2);
+}
 const OUT = path.resolve(option("--out", path.join(HERE, "results", QUICK ? "quick.json" : "latest.json")));
 const BUDGET_MIN = Number(option("--budget-min", "20"));
 
-const PROFILE = QUICK ? {
-    construction: { sizes: [{ n: 10, runs: 1 }, { n: 100, runs: 1 }] },
-    speed: { algs: ["ecdsap256", "rsa2048", "rsa4096"], seconds: 1, runs: 1 },
-    handshake: { algorithms: ["ECDSA-P256"], runs: 1, timeLimitMs: 700, maxFull: 2000, maxResumed: 4000, warmupCount: 20, warmupMs: 500 },
-    issuance: { sizes: [{ n: 2, runs: 1 }] },
-} : {
-    construction: { sizes: [{ n: 10, runs: 5 }, { n: 100, runs: 5 }, { n: 1000, runs: 3 }] },
-    speed: { algs: Object.keys(SPEED_ALGORITHMS), seconds: 1, runs: 3 },
-    handshake: { algorithms: KEY_ALGORITHMS, runs: 3, timeLimitMs: 2500, maxFull: 5000, maxResumed: 10000, warmupCount: 50, warmupMs: 1500 },
-    issuance: { sizes: [{ n: 10, runs: 3 }, { n: 100, runs: 2, gated: true }] },
-};
+const PROFILE = QUICK
+    ? {
+          construction: {
+              sizes: [
+                  { n: 10, runs: 1 },
+                  { n: 100, runs: 1 },
+              ],
+          },
+          speed: { algs: ["ecdsap256", "rsa2048", "rsa4096"], seconds: 1, runs: 1 },
+          handshake: {
+              algorithms: ["ECDSA-P256"],
+              runs: 1,
+              timeLimitMs: 700,
+              maxFull: 2000,
+              maxResumed: 4000,
+              warmupCount: 20,
+              warmupMs: 500,
+          },
+          issuance: { sizes: [{ n: 2, runs: 1 }] },
+      }
+    : {
+          construction: {
+              sizes: [
+                  { n: 10, runs: 5 },
+                  { n: 100, runs: 5 },
+                  { n: 1000, runs: 3 },
+              ],
+          },
+          speed: { algs: Object.keys(SPEED_ALGORITHMS), seconds: 1, runs: 3 },
+          handshake: {
+              algorithms: KEY_ALGORITHMS,
+              runs: 3,
+              timeLimitMs: 2500,
+              maxFull: 5000,
+              maxResumed: 10000,
+              warmupCount: 50,
+              warmupMs: 1500,
+          },
+          issuance: {
+              sizes: [
+                  { n: 10, runs: 3 },
+                  { n: 100, runs: 2, gated: true },
+              ],
+          },
+      };
 
 // ---------------------------------------------------------------- setup
 const started = Date.now();
@@ -73,8 +117,14 @@ function cleanup() {
     cleaned = true;
     fs.rmSync(work, { recursive: true, force: true });
 }
-process.on("SIGINT", () => { cleanup(); process.exit(130); });
-process.on("SIGTERM", () => { cleanup(); process.exit(143); });
+process.on("SIGINT", () => {
+    cleanup();
+    process.exit(130);
+});
+process.on("SIGTERM", () => {
+    cleanup();
+    process.exit(143);
+});
 
 const engine = engineStatus();
 const results = {
@@ -126,7 +176,9 @@ function sectionSpeed() {
 
 function sectionConstruction(build) {
     const p = PROFILE.construction;
-    log(`construction under mocks: ${p.sizes.map((s) => `${s.n} services × ${s.runs}`).join(", ")}, one fresh process per run`);
+    log(
+        `construction under mocks: ${p.sizes.map((s) => `${s.n} services × ${s.runs}`).join(", ")}, one fresh process per run`,
+    );
     const runs = Object.fromEntries(p.sizes.map((s) => [s.n, []]));
     const maxRuns = Math.max(...p.sizes.map((s) => s.runs));
     // Interleaved (10, 100, 1000, 10, 100, ...) so a burst of load from elsewhere spreads over sizes.
@@ -134,13 +186,22 @@ function sectionConstruction(build) {
         for (const { n, runs: wanted } of p.sizes) {
             if (rep >= wanted) continue;
             const render = path.join(work, "construct-render");
-            const r = spawnSync(process.execPath, [path.join(HERE, "construct.cjs"), build, String(n), render], { encoding: "utf8", timeout: 600_000, maxBuffer: 16 * 1024 * 1024 });
-            if (r.status !== 0) throw new Error(`construct ${n} failed (${r.status ?? r.signal}): ${r.stderr.slice(-3000)}`);
+            const r = spawnSync(process.execPath, [path.join(HERE, "construct.cjs"), build, String(n), render], {
+                encoding: "utf8",
+                timeout: 600_000,
+                maxBuffer: 16 * 1024 * 1024,
+            });
+            if (r.status !== 0)
+                throw new Error(`construct ${n} failed (${r.status ?? r.signal}): ${r.stderr.slice(-3000)}`);
             const one = JSON.parse(r.stdout.trim().split("\n").pop());
-            if (one.lateRegistrations !== 0) throw new Error(`construct ${n}: ${one.lateRegistrations} registrations after the timed part`);
-            if (one.outputServices !== n) throw new Error(`construct ${n}: outputs list ${one.outputServices} services`);
+            if (one.lateRegistrations !== 0)
+                throw new Error(`construct ${n}: ${one.lateRegistrations} registrations after the timed part`);
+            if (one.outputServices !== n)
+                throw new Error(`construct ${n}: outputs list ${one.outputServices} services`);
             runs[n].push(one);
-            log(`  ${String(n).padStart(4)} services: ${one.wallMs.toFixed(0)} ms, peak RSS ${one.peakRssMiB.toFixed(0)} MiB, ${one.resources.total} resources`);
+            log(
+                `  ${String(n).padStart(4)} services: ${one.wallMs.toFixed(0)} ms, peak RSS ${one.peakRssMiB.toFixed(0)} MiB, ${one.resources.total} resources`,
+            );
         }
     }
     const sizes = {};
@@ -165,14 +226,18 @@ function sectionConstruction(build) {
     const ns = p.sizes.map((s) => s.n);
     const growth = {};
     for (let i = 1; i < ns.length; i++) {
-        growth[`t(${ns[i]})/t(${ns[i - 1]})`] = { ...ratio(sizes[ns[i]].wallMs, sizes[ns[i - 1]].wallMs), linearWouldBe: ns[i] / ns[i - 1] };
+        growth[`t(${ns[i]})/t(${ns[i - 1]})`] = {
+            ...ratio(sizes[ns[i]].wallMs, sizes[ns[i - 1]].wallMs),
+            linearWouldBe: ns[i] / ns[i - 1],
+        };
     }
     const [a, b] = ns.slice(-2);
     results.construction = {
-        method: "infra/program.ts deployStack() (compiled) under pulumi.runtime.setMocks, spec of N generated services parsed by parseStackConfig; "
-            + "every tls resource answered with one fixed pre-issued certificate set (ECDSA-P256, made before the clock starts), so no cryptography is timed; "
-            + "other resources get their inputs back. Wall time from deployStack() until every registration is answered and every stack output has resolved. "
-            + "One fresh Node process per run (peak RSS = the kernel's maxRSS of that process, including the ~140 MiB of loaded modules, see rssBeforeMiB).",
+        method:
+            "infra/program.ts deployStack() (compiled) under pulumi.runtime.setMocks, spec of N generated services parsed by parseStackConfig; " +
+            "every tls resource answered with one fixed pre-issued certificate set (ECDSA-P256, made before the clock starts), so no cryptography is timed; " +
+            "other resources get their inputs back. Wall time from deployStack() until every registration is answered and every stack output has resolved. " +
+            "One fresh Node process per run (peak RSS = the kernel's maxRSS of that process, including the ~140 MiB of loaded modules, see rssBeforeMiB).",
         spec: "each service: usage both (default), port 8443, files delivery, allowFrom the previous service; namespace bench, trustDomain bench.internal, ECDSA-P256 CA and leaves",
         sizes,
         growth,
@@ -205,39 +270,62 @@ async function sectionHandshake(build) {
     const p = PROFILE.handshake;
     const matWork = path.join(work, "handshake");
     fs.mkdirSync(matWork, { recursive: true, mode: 0o700 });
-    log(`handshake material: seed scripts (openssl), project ${p.algorithms.join(", ")} from ${MATERIAL === "engine" ? "pulumi up on the real engine (stand-in providers)" : "the tls test double under mocks"}`);
+    log(
+        `handshake material: seed scripts (openssl), project ${p.algorithms.join(", ")} from ${MATERIAL === "engine" ? "pulumi up on the real engine (stand-in providers)" : "the tls test double under mocks"}`,
+    );
     const seed = seedMaterial(path.join(matWork, "seed"));
-    const project = MATERIAL === "engine"
-        ? engineMaterial(path.join(matWork, "engine"), p.algorithms, snapshot.project, log)
-        : doubleMaterial(path.join(matWork, "double"), build, p.algorithms, log);
+    const project =
+        MATERIAL === "engine"
+            ? engineMaterial(path.join(matWork, "engine"), p.algorithms, snapshot.project, log)
+            : doubleMaterial(path.join(matWork, "double"), build, p.algorithms, log);
     const materials = [...p.algorithms.map((a) => ({ key: a, ...project.materials[a] })), { key: "seed", ...seed }];
 
     const configured = {};
     for (const m of materials) {
-        configured[m.key] = { serverCertFileDer: pemCertificateSizes(m.server.cert), clientCertFileDer: pemCertificateSizes(m.client.cert), caFileDer: pemCertificateSizes(m.server.ca) };
+        configured[m.key] = {
+            serverCertFileDer: pemCertificateSizes(m.server.cert),
+            clientCertFileDer: pemCertificateSizes(m.client.cert),
+            caFileDer: pemCertificateSizes(m.server.ca),
+        };
     }
 
-    log(`handshakes: ${materials.length} materials × full/resumed × ${p.runs} run(s), ≤ ${p.timeLimitMs} ms each (≤ ${p.maxFull} full / ${p.maxResumed} resumed), interleaved`);
+    log(
+        `handshakes: ${materials.length} materials × full/resumed × ${p.runs} run(s), ≤ ${p.timeLimitMs} ms each (≤ ${p.maxFull} full / ${p.maxResumed} resumed), interleaved`,
+    );
     const raw = Object.fromEntries(materials.map((m) => [m.key, { full: [], resumed: [] }]));
-    let chainInfo = {};
+    const chainInfo = {};
     for (let rep = 0; rep < p.runs; rep++) {
         for (const m of materials) {
             for (const mode of ["full", "resumed"]) {
                 const r = await runHandshakes(m, {
-                    mode, timeLimitMs: p.timeLimitMs, maxCount: mode === "full" ? p.maxFull : p.maxResumed,
-                    warmupCount: p.warmupCount, warmupMs: p.warmupMs, measureChain: rep === 0,
+                    mode,
+                    timeLimitMs: p.timeLimitMs,
+                    maxCount: mode === "full" ? p.maxFull : p.maxResumed,
+                    warmupCount: p.warmupCount,
+                    warmupMs: p.warmupMs,
+                    measureChain: rep === 0,
                 });
-                if (r.failures > 0) throw new Error(`${m.label} ${mode}: ${r.failures} failed handshakes (${r.firstError})`);
-                if (r.server.authorized !== r.server.served) throw new Error(`${m.label} ${mode}: server authorized ${r.server.authorized} of ${r.server.served}`);
-                if (mode === "full" && (r.reusedCount !== 0 || r.server.resumed !== 0)) throw new Error(`${m.label}: a full-handshake run resumed a session`);
-                if (mode === "resumed" && r.reusedCount !== r.handshakes) throw new Error(`${m.label}: ${r.handshakes - r.reusedCount} resumed-mode handshakes were not resumed`);
+                if (r.failures > 0)
+                    throw new Error(`${m.label} ${mode}: ${r.failures} failed handshakes (${r.firstError})`);
+                if (r.server.authorized !== r.server.served)
+                    throw new Error(
+                        `${m.label} ${mode}: server authorized ${r.server.authorized} of ${r.server.served}`,
+                    );
+                if (mode === "full" && (r.reusedCount !== 0 || r.server.resumed !== 0))
+                    throw new Error(`${m.label}: a full-handshake run resumed a session`);
+                if (mode === "resumed" && r.reusedCount !== r.handshakes)
+                    throw new Error(
+                        `${m.label}: ${r.handshakes - r.reusedCount} resumed-mode handshakes were not resumed`,
+                    );
                 raw[m.key][mode].push(r);
                 if (rep === 0) {
                     chainInfo[m.key] ??= {};
                     if (r.chain) chainInfo[m.key].chain = r.chain;
                     if (r.wire) chainInfo[m.key][`wire${mode === "full" ? "Full" : "Resumed"}`] = r.wire;
                 }
-                log(`  ${m.label.padEnd(34)} ${mode.padEnd(7)} ${r.perSecond.toFixed(0).padStart(5)}/s  server ${r.serverCpuMsPerHandshake.toFixed(2)} ms CPU, client ${r.clientCpuMsPerHandshake.toFixed(2)} ms CPU`);
+                log(
+                    `  ${m.label.padEnd(34)} ${mode.padEnd(7)} ${r.perSecond.toFixed(0).padStart(5)}/s  server ${r.serverCpuMsPerHandshake.toFixed(2)} ms CPU, client ${r.clientCpuMsPerHandshake.toFixed(2)} ms CPU`,
+                );
             }
         }
     }
@@ -266,14 +354,17 @@ async function sectionHandshake(build) {
         byMaterial[m.key] = entry;
     }
     results.handshake = {
-        method: "Node tls on 127.0.0.1; server and client in two separate Node processes (own event loops; not pinned to cores); "
-            + "one connection in flight; a handshake = TCP connect + mutual-TLS handshake + the server's 1-byte reply sent after it verified the client certificate + close; "
-            + "full: no session offered, server tickets off (SSL_OP_NO_TICKET) and no session cache; resumed: TLS 1.3 session tickets (psk_dhe_ke, fresh X25519, no certificates); "
-            + "warm-up first, then a bounded loop (count and time limit); materials interleaved across runs. CPU ms per handshake = process CPU time / handshakes on each side.",
-        projectMaterial: MATERIAL === "engine"
-            ? "pulumi up on the real Pulumi engine with the project's stand-in providers, per key algorithm (CA and leaves of that algorithm, no intermediate), manifests rendered to a temp dir and laid out as the Deployments mount them (tls.crt = leaf + chain, ca.crt, tls.key); each stack destroyed after"
-            : "the program under Pulumi mocks with the tls test double (test/support/tlsDouble.ts) issuing real certificates from the components' arguments; files as the ConfigMap and Secret hold them",
-        seedMaterial: "the seed's setup_ca.sh and issue_cert.sh, read at run time from its document in ../shared/seeds, run with bash: RSA-4096 CA (req -x509 -sha256 -days 3650), RSA-2048 leaves (CSR, x509 -req -sha256 -days 365 -extensions v3_ext)",
+        method:
+            "Node tls on 127.0.0.1; server and client in two separate Node processes (own event loops; not pinned to cores); " +
+            "one connection in flight; a handshake = TCP connect + mutual-TLS handshake + the server's 1-byte reply sent after it verified the client certificate + close; " +
+            "full: no session offered, server tickets off (SSL_OP_NO_TICKET) and no session cache; resumed: TLS 1.3 session tickets (psk_dhe_ke, fresh X25519, no certificates); " +
+            "warm-up first, then a bounded loop (count and time limit); materials interleaved across runs. CPU ms per handshake = process CPU time / handshakes on each side.",
+        projectMaterial:
+            MATERIAL === "engine"
+                ? "pulumi up on the real Pulumi engine with the project's stand-in providers, per key algorithm (CA and leaves of that algorithm, no intermediate), manifests rendered to a temp dir and laid out as the Deployments mount them (tls.crt = leaf + chain, ca.crt, tls.key); each stack destroyed after"
+                : "the program under Pulumi mocks with the tls test double (test/support/tlsDouble.ts) issuing real certificates from the components' arguments; files as the ConfigMap and Secret hold them",
+        seedMaterial:
+            "the seed's setup_ca.sh and issue_cert.sh, read at run time from its document in ../shared/seeds, run with bash: RSA-4096 CA (req -x509 -sha256 -days 3650), RSA-2048 leaves (CSR, x509 -req -sha256 -days 365 -extensions v3_ext)",
         materialIssueTimings: project.timings,
         timeLimitMs: p.timeLimitMs,
         maxFull: p.maxFull,
@@ -291,20 +382,28 @@ function sectionIssuance() {
         let lastRepSeconds = 0;
         for (let rep = 0; rep < runs; rep++) {
             if (gated && rep > 0 && elapsed() + lastRepSeconds * 1.1 > BUDGET_MIN * 60) {
-                log(`  N=${n}: run ${rep + 1} skipped: it would end after the ${BUDGET_MIN}-minute budget (last run took ${lastRepSeconds.toFixed(0)} s)`);
-                results.caveats.push(`issuance N=${n}: ${rep} run(s) instead of ${runs}; another would have passed the ${BUDGET_MIN}-minute budget`);
+                log(
+                    `  N=${n}: run ${rep + 1} skipped: it would end after the ${BUDGET_MIN}-minute budget (last run took ${lastRepSeconds.toFixed(0)} s)`,
+                );
+                results.caveats.push(
+                    `issuance N=${n}: ${rep} run(s) instead of ${runs}; another would have passed the ${BUDGET_MIN}-minute budget`,
+                );
                 break;
             }
             const repStart = elapsed();
             const seedDir = path.join(work, `issue-seed-${n}-${rep}`);
             const seed = seedIssue(seedDir, n);
             fs.rmSync(seedDir, { recursive: true, force: true });
-            log(`  N=${n} run ${rep + 1}: seed openssl flow ${seed.totalSeconds.toFixed(1)} s (CA ${seed.caSeconds.toFixed(1)} s)`);
+            log(
+                `  N=${n} run ${rep + 1}: seed openssl flow ${seed.totalSeconds.toFixed(1)} s (CA ${seed.caSeconds.toFixed(1)} s)`,
+            );
             const pulumiDir = path.join(work, `issue-pulumi-${n}-${rep}`);
             fs.mkdirSync(pulumiDir, { recursive: true, mode: 0o700 });
             const up = pulumiIssue(pulumiDir, n, snapshot.project);
             fs.rmSync(pulumiDir, { recursive: true, force: true });
-            log(`  N=${n} run ${rep + 1}: pulumi up ${up.upSeconds.toFixed(1)} s (${up.upResources.join(", ")}), no-change up ${up.noChangeUpSeconds.toFixed(1)} s, destroy ${up.destroySeconds.toFixed(1)} s`);
+            log(
+                `  N=${n} run ${rep + 1}: pulumi up ${up.upSeconds.toFixed(1)} s (${up.upResources.join(", ")}), no-change up ${up.noChangeUpSeconds.toFixed(1)} s, destroy ${up.destroySeconds.toFixed(1)} s`,
+            );
             list.push({ seed, pulumi: up });
             lastRepSeconds = elapsed() - repStart;
             saveProgress();
@@ -327,10 +426,11 @@ function sectionIssuance() {
         };
     }
     results.issuance = {
-        method: "seed: bash setup_ca.sh once + bash issue_cert.sh <svc> per service (read at run time from the seed document in ../shared/seeds), one temp dir per run. "
-            + "project: a temp copy of the project (e2e/lib.mjs makeProject), file backend, `pulumi up --yes --skip-preview` (CA, per service key, CSR, certificate, renewal clock, ConfigMap, Secret, ServiceAccount, Deployment, Service, rendered to a temp dir), "
-            + "then the same command with --expect-no-changes (the no-change up), then `pulumi destroy --yes --skip-preview`. Seed and project runs alternate. "
-            + "Times include process start-up (bash + openssl per command; the pulumi launcher, CLI, TypeScript program and plugins per run).",
+        method:
+            "seed: bash setup_ca.sh once + bash issue_cert.sh <svc> per service (read at run time from the seed document in ../shared/seeds), one temp dir per run. " +
+            "project: a temp copy of the project (e2e/lib.mjs makeProject), file backend, `pulumi up --yes --skip-preview` (CA, per service key, CSR, certificate, renewal clock, ConfigMap, Secret, ServiceAccount, Deployment, Service, rendered to a temp dir), " +
+            "then the same command with --expect-no-changes (the no-change up), then `pulumi destroy --yes --skip-preview`. Seed and project runs alternate. " +
+            "Times include process start-up (bash + openssl per command; the pulumi launcher, CLI, TypeScript program and plugins per run).",
         note: "Not like for like: the seed issues RSA key files only; pulumi up also keeps state and renders every Kubernetes object. Both are what each approach needs to issue N certificates.",
         sizes: out,
     };
@@ -345,16 +445,28 @@ function headline() {
         const s = hs.seed;
         h.fullHandshakesPerSecond_projectP256_over_seedRsa = ratio(p.full.perSecond, s.full.perSecond);
         h.resumedHandshakesPerSecond_projectP256_over_seedRsa = ratio(p.resumed.perSecond, s.resumed.perSecond);
-        h.serverCpuPerFullHandshake_seedRsa_over_projectP256 = ratio(s.full.serverCpuMsPerHandshake, p.full.serverCpuMsPerHandshake);
-        h.clientCpuPerFullHandshake_seedRsa_over_projectP256 = ratio(s.full.clientCpuMsPerHandshake, p.full.clientCpuMsPerHandshake);
+        h.serverCpuPerFullHandshake_seedRsa_over_projectP256 = ratio(
+            s.full.serverCpuMsPerHandshake,
+            p.full.serverCpuMsPerHandshake,
+        );
+        h.clientCpuPerFullHandshake_seedRsa_over_projectP256 = ratio(
+            s.full.clientCpuMsPerHandshake,
+            p.full.clientCpuMsPerHandshake,
+        );
         if (p.certificatesSent && s.certificatesSent) {
             h.certificateBytesSentPerHandshake = {
                 projectP256: p.certificatesSent.totalDerBytes,
                 seedRsa: s.certificatesSent.totalDerBytes,
                 seedOverProject: s.certificatesSent.totalDerBytes / p.certificatesSent.totalDerBytes,
             };
-            const configured = (e) => sumDer(e.configuredCertificatesDer.serverCertFileDer) + sumDer(e.configuredCertificatesDer.clientCertFileDer);
-            h.certFileBytesBothSides = { projectP256: configured(p), seedRsa: configured(s), seedOverProject: configured(s) / configured(p) };
+            const configured = (e) =>
+                sumDer(e.configuredCertificatesDer.serverCertFileDer) +
+                sumDer(e.configuredCertificatesDer.clientCertFileDer);
+            h.certFileBytesBothSides = {
+                projectP256: configured(p),
+                seedRsa: configured(s),
+                seedOverProject: configured(s) / configured(p),
+            };
         }
     }
     for (const [n, s] of Object.entries(results.issuance?.sizes ?? {})) {
@@ -381,93 +493,210 @@ const fr = (r, fmt = f2) => (r ? `${fmt(r.median)}× (${fmt(r.min)}–${fmt(r.ma
 function printReport() {
     const m = results.machine;
     const out = [];
-    out.push("", `mtls benchmark (${results.mode}) — ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.openssl}, ${m.go ?? "no go"}`);
+    out.push(
+        "",
+        `mtls benchmark (${results.mode}) — ${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.openssl}, ${m.go ?? "no go"}`,
+    );
     const dirty = m.git.uncommittedOutsideBench ?? [];
-    out.push(`commit ${m.git.commit?.slice(0, 12)}${dirty.length ? ` + uncommitted ${dirty.join(", ")}` : ""}; load avg ${results.load.start.one} at start, ${results.load.end?.one} at end; ${f0(results.durationSeconds)} s`);
+    out.push(
+        `commit ${m.git.commit?.slice(0, 12)}${dirty.length ? ` + uncommitted ${dirty.join(", ")}` : ""}; load avg ${results.load.start.one} at start, ${results.load.end?.one} at end; ${f0(results.durationSeconds)} s`,
+    );
     out.push("values: median (min–max) over the runs shown");
 
     if (results.construction) {
         const c = results.construction;
-        out.push("", "1. Program construction under mocks (tls resources answered with one fixed pre-issued certificate: no crypto timed)");
-        out.push(table(Object.entries(c.sizes).map(([n, s]) => [
-            n, s.runs, fmtSpread(s.wallMs, f0), fmtSpread(s.msPerService, f2), fmtSpread(s.peakRssMiB, f0), s.resources, f1(s.resourcesPerService),
-        ]), ["services", "runs", "wall ms", "ms/service", "peak RSS MiB", "resources", "res/service"]));
-        for (const [k, g] of Object.entries(c.growth)) out.push(`  growth ${k} = ${fr(g)}  (linear ≈ ${g.linearWouldBe})`);
+        out.push(
+            "",
+            "1. Program construction under mocks (tls resources answered with one fixed pre-issued certificate: no crypto timed)",
+        );
+        out.push(
+            table(
+                Object.entries(c.sizes).map(([n, s]) => [
+                    n,
+                    s.runs,
+                    fmtSpread(s.wallMs, f0),
+                    fmtSpread(s.msPerService, f2),
+                    fmtSpread(s.peakRssMiB, f0),
+                    s.resources,
+                    f1(s.resourcesPerService),
+                ]),
+                ["services", "runs", "wall ms", "ms/service", "peak RSS MiB", "resources", "res/service"],
+            ),
+        );
+        for (const [k, g] of Object.entries(c.growth))
+            out.push(`  growth ${k} = ${fr(g)}  (linear ≈ ${g.linearWouldBe})`);
         const big = c.sizes[Object.keys(c.sizes).pop()];
-        out.push(`  resources: ${f1(c.marginalResourcesPerService)} per added service + ${f0(c.fixedResources)} fixed, components included (largest size: ${big.customResources} custom + ${big.componentResources} component resources)`);
+        out.push(
+            `  resources: ${f1(c.marginalResourcesPerService)} per added service + ${f0(c.fixedResources)} fixed, components included (largest size: ${big.customResources} custom + ${big.componentResources} component resources)`,
+        );
     }
     if (results.speed) {
         out.push("", "2a. openssl speed (one core): the raw signature floor");
-        out.push(table(Object.entries(results.speed.results).map(([alg, s]) => [alg, fmtSpread(s.signPerSec, f0), fmtSpread(s.verifyPerSec, f0)]), ["algorithm", "sign/s", "verify/s"]));
+        out.push(
+            table(
+                Object.entries(results.speed.results).map(([alg, s]) => [
+                    alg,
+                    fmtSpread(s.signPerSec, f0),
+                    fmtSpread(s.verifyPerSec, f0),
+                ]),
+                ["algorithm", "sign/s", "verify/s"],
+            ),
+        );
     }
     if (results.handshake) {
         const h = results.handshake.materials;
-        out.push("", `2b. Mutual-TLS handshakes, Node tls, loopback, server and client in separate processes, one at a time (${results.handshake.projectMaterial.startsWith("pulumi up") ? "project material from pulumi up on the engine" : "project material from the tls test double"})`);
-        out.push(table(Object.values(h).map((e) => [
-            e.label, fmtSpread(e.full.perSecond, f0), fmtSpread(e.resumed.perSecond, f0),
-            fmtSpread(e.full.serverCpuMsPerHandshake, f2), fmtSpread(e.full.clientCpuMsPerHandshake, f2),
-            e.signatureFloor ? f2(e.signatureFloor.msPerSide) : "n/a",
-            e.certificatesSent ? `${e.certificatesSent.totalDerBytes} (${e.certificatesSent.serverSends.length}+${e.certificatesSent.clientSends.length} certs)` : "n/a",
-            sumDer(e.configuredCertificatesDer.serverCertFileDer) + sumDer(e.configuredCertificatesDer.clientCertFileDer),
-            e.wireFull?.["TLSv1.3"] ? e.wireFull["TLSv1.3"].clientToServer + e.wireFull["TLSv1.3"].serverToClient : "n/a",
-        ]), ["material", "full hs/s", "resumed hs/s", "server CPU ms/full", "client CPU ms/full", "sig floor ms/side", "cert DER bytes sent", "tls.crt DER bytes", "TLS1.3 bytes/full"]));
+        out.push(
+            "",
+            `2b. Mutual-TLS handshakes, Node tls, loopback, server and client in separate processes, one at a time (${results.handshake.projectMaterial.startsWith("pulumi up") ? "project material from pulumi up on the engine" : "project material from the tls test double"})`,
+        );
+        out.push(
+            table(
+                Object.values(h).map((e) => [
+                    e.label,
+                    fmtSpread(e.full.perSecond, f0),
+                    fmtSpread(e.resumed.perSecond, f0),
+                    fmtSpread(e.full.serverCpuMsPerHandshake, f2),
+                    fmtSpread(e.full.clientCpuMsPerHandshake, f2),
+                    e.signatureFloor ? f2(e.signatureFloor.msPerSide) : "n/a",
+                    e.certificatesSent
+                        ? `${e.certificatesSent.totalDerBytes} (${e.certificatesSent.serverSends.length}+${e.certificatesSent.clientSends.length} certs)`
+                        : "n/a",
+                    sumDer(e.configuredCertificatesDer.serverCertFileDer) +
+                        sumDer(e.configuredCertificatesDer.clientCertFileDer),
+                    e.wireFull?.["TLSv1.3"]
+                        ? e.wireFull["TLSv1.3"].clientToServer + e.wireFull["TLSv1.3"].serverToClient
+                        : "n/a",
+                ]),
+                [
+                    "material",
+                    "full hs/s",
+                    "resumed hs/s",
+                    "server CPU ms/full",
+                    "client CPU ms/full",
+                    "sig floor ms/side",
+                    "cert DER bytes sent",
+                    "tls.crt DER bytes",
+                    "TLS1.3 bytes/full",
+                ],
+            ),
+        );
         const neg = Object.values(h)[0]?.full.negotiated;
-        if (neg) out.push(`  negotiated: ${neg.protocol}, ${neg.cipher}, ${neg.ephemeralKey?.name}; resumed = TLS 1.3 session tickets`);
-        out.push("  cert DER bytes sent: both sides, read from the TLS 1.2 Certificate messages (Node/OpenSSL adds the root from ca.crt when the cert file holds only the leaf);");
-        out.push("  tls.crt DER bytes: the certificates in both sides' cert files (server + client), what a peer that does not complete the chain sends;");
-        out.push("  sig floor: one sign + two verifies per side per full handshake, priced by openssl speed; TLS1.3 bytes/full: all TLS records both ways of one connection");
+        if (neg)
+            out.push(
+                `  negotiated: ${neg.protocol}, ${neg.cipher}, ${neg.ephemeralKey?.name}; resumed = TLS 1.3 session tickets`,
+            );
+        out.push(
+            "  cert DER bytes sent: both sides, read from the TLS 1.2 Certificate messages (Node/OpenSSL adds the root from ca.crt when the cert file holds only the leaf);",
+        );
+        out.push(
+            "  tls.crt DER bytes: the certificates in both sides' cert files (server + client), what a peer that does not complete the chain sends;",
+        );
+        out.push(
+            "  sig floor: one sign + two verifies per side per full handshake, priced by openssl speed; TLS1.3 bytes/full: all TLS records both ways of one connection",
+        );
     }
     if (results.issuance) {
-        out.push("", "3. Issuance of N service certificates: seed openssl scripts vs pulumi up (real engine, stand-in providers)");
-        out.push(table(Object.entries(results.issuance.sizes).map(([n, s]) => [
-            n, s.runs, fmtSpread(s.seedOpensslSeconds, f1), fmtSpread(s.pulumiUpSeconds, f1), fr(s.upOverOpenssl),
-            fmtSpread(s.seedPerCertSeconds, f2), fmtSpread(s.pulumiUpPerCertSeconds, f2), fmtSpread(s.noChangeUpSeconds, f1), fmtSpread(s.destroySeconds, f1),
-        ]), ["N", "runs", "openssl s", "pulumi up s", "up ÷ openssl", "openssl s/cert", "up s/cert", "no-change up s", "destroy s"]));
+        out.push(
+            "",
+            "3. Issuance of N service certificates: seed openssl scripts vs pulumi up (real engine, stand-in providers)",
+        );
+        out.push(
+            table(
+                Object.entries(results.issuance.sizes).map(([n, s]) => [
+                    n,
+                    s.runs,
+                    fmtSpread(s.seedOpensslSeconds, f1),
+                    fmtSpread(s.pulumiUpSeconds, f1),
+                    fr(s.upOverOpenssl),
+                    fmtSpread(s.seedPerCertSeconds, f2),
+                    fmtSpread(s.pulumiUpPerCertSeconds, f2),
+                    fmtSpread(s.noChangeUpSeconds, f1),
+                    fmtSpread(s.destroySeconds, f1),
+                ]),
+                [
+                    "N",
+                    "runs",
+                    "openssl s",
+                    "pulumi up s",
+                    "up ÷ openssl",
+                    "openssl s/cert",
+                    "up s/cert",
+                    "no-change up s",
+                    "destroy s",
+                ],
+            ),
+        );
     }
     const hl = results.headline;
     out.push("", "Headline ratios");
     if (hl.fullHandshakesPerSecond_projectP256_over_seedRsa) {
-        out.push(`  full handshakes/s, project ECDSA-P256 ÷ seed RSA:     ${fr(hl.fullHandshakesPerSecond_projectP256_over_seedRsa)}`);
-        out.push(`  resumed handshakes/s, project ÷ seed:                 ${fr(hl.resumedHandshakesPerSecond_projectP256_over_seedRsa)}`);
-        out.push(`  server CPU per full handshake, seed ÷ project:        ${fr(hl.serverCpuPerFullHandshake_seedRsa_over_projectP256)}`);
+        out.push(
+            `  full handshakes/s, project ECDSA-P256 ÷ seed RSA:     ${fr(hl.fullHandshakesPerSecond_projectP256_over_seedRsa)}`,
+        );
+        out.push(
+            `  resumed handshakes/s, project ÷ seed:                 ${fr(hl.resumedHandshakesPerSecond_projectP256_over_seedRsa)}`,
+        );
+        out.push(
+            `  server CPU per full handshake, seed ÷ project:        ${fr(hl.serverCpuPerFullHandshake_seedRsa_over_projectP256)}`,
+        );
     }
     if (hl.certificateBytesSentPerHandshake) {
         const c = hl.certificateBytesSentPerHandshake;
-        out.push(`  certificate bytes per handshake, seed ÷ project:      ${f2(c.seedOverProject)}× (${c.seedRsa} vs ${c.projectP256} bytes, leaf + root each side)`);
+        out.push(
+            `  certificate bytes per handshake, seed ÷ project:      ${f2(c.seedOverProject)}× (${c.seedRsa} vs ${c.projectP256} bytes, leaf + root each side)`,
+        );
         const d = hl.certFileBytesBothSides;
-        out.push(`  leaf-only (tls.crt) bytes, seed ÷ project:            ${f2(d.seedOverProject)}× (${d.seedRsa} vs ${d.projectP256} bytes)`);
+        out.push(
+            `  leaf-only (tls.crt) bytes, seed ÷ project:            ${f2(d.seedOverProject)}× (${d.seedRsa} vs ${d.projectP256} bytes)`,
+        );
     }
     for (const [k, v] of Object.entries(hl)) {
         const m2 = /^issuance_N(\d+)_/.exec(k);
-        if (m2) out.push(`  pulumi up ÷ openssl flow, N=${m2[1]} (= per cert):${" ".repeat(Math.max(1, 7 - m2[1].length))}${fr(v)}`);
+        if (m2)
+            out.push(
+                `  pulumi up ÷ openssl flow, N=${m2[1]} (= per cert):${" ".repeat(Math.max(1, 7 - m2[1].length))}${fr(v)}`,
+            );
     }
-    if (hl["construction_t(1000)/t(100)"]) out.push(`  construction t(1000)/t(100) (linear ≈ 10):           ${fr(hl["construction_t(1000)/t(100)"])}`);
+    if (hl["construction_t(1000)/t(100)"])
+        out.push(`  construction t(1000)/t(100) (linear ≈ 10):           ${fr(hl["construction_t(1000)/t(100)"])}`);
     for (const c of results.caveats) out.push(`  caveat: ${c}`);
     console.log(out.join("\n"));
 }
 
 function assertNoKeyMaterial(text) {
-    if (/PRIVATE KEY|BEGIN [A-Z ]*KEY|-----BEGIN/.test(text)) throw new Error("bench: the results JSON would contain PEM material; not writing it");
+    if (/PRIVATE KEY|BEGIN [A-Z ]*KEY|-----BEGIN/.test(text))
+        throw new Error("bench: the results JSON would contain PEM material; not writing it");
 }
 
 // ---------------------------------------------------------------- main
 let exitCode = 0;
 let snapshot;
 try {
-    log(`mtls bench (${results.mode}): sections ${only.join(", ")}; temp dir ${work}; load avg ${results.load.start.one}`);
+    log(
+        `mtls bench (${results.mode}): sections ${only.join(", ")}; temp dir ${work}; load avg ${results.load.start.one}`,
+    );
     if ((only.includes("issuance") || (only.includes("handshake") && MATERIAL === "engine")) && !engine.ready) {
-        throw new Error(`the engine is not built (missing ${engine.missing.join("; ")}); run npm run engine:build, or use --only / --material double`);
+        throw new Error(
+            `the engine is not built (missing ${engine.missing.join("; ")}); run npm run engine:build, or use --only / --material double`,
+        );
     }
-    if (engine.standIns.length) log(`NOTE: provider plugins ${engine.standIns.join(", ")} are the project's stand-ins: engine numbers are "real Pulumi engine with the project's stand-in providers"`);
+    if (engine.standIns.length)
+        log(
+            `NOTE: provider plugins ${engine.standIns.join(", ")} are the project's stand-ins: engine numbers are "real Pulumi engine with the project's stand-in providers"`,
+        );
     snapshot = snapshotProject(ROOT, path.join(work, "snapshot"));
     results.code = {
         note: "every section runs one snapshot of the program (Pulumi.yaml, package.json, tsconfig.json, components/, infra/, test/support/) copied at the start",
         atStart: results.machine.git,
     };
     const w = results.machine.git.uncommittedOutsideBench ?? [];
-    log(`code: commit ${results.machine.git.commit?.slice(0, 12)}${w.length ? `, uncommitted: ${w.join(", ")}` : ", no uncommitted changes outside bench/"}`);
+    log(
+        `code: commit ${results.machine.git.commit?.slice(0, 12)}${w.length ? `, uncommitted: ${w.join(", ")}` : ", no uncommitted changes outside bench/"}`,
+    );
     const build = buildProject(snapshot, path.join(work, "build"), ROOT);
-    log(`compiled ${build.files} TypeScript files of the snapshot (transpile only, TypeScript ${build.typescript}) in ${build.ms.toFixed(0)} ms`);
+    log(
+        `compiled ${build.files} TypeScript files of the snapshot (transpile only, TypeScript ${build.typescript}) in ${build.ms.toFixed(0)} ms`,
+    );
     results.load.sections = {};
     const section = async (name, fn) => {
         if (!only.includes(name)) return;
@@ -488,7 +717,9 @@ try {
     results.finishedAt = new Date().toISOString();
     results.durationSeconds = elapsed();
     if (Math.max(results.load.start.one, results.load.end.one) > 1.5) {
-        results.caveats.push(`load average reached ${Math.max(results.load.start.one, results.load.end.one)} on ${results.machine.cores} cores (start/end samples): something else was running; see load.sections`);
+        results.caveats.push(
+            `load average reached ${Math.max(results.load.start.one, results.load.end.one)} on ${results.machine.cores} cores (start/end samples): something else was running; see load.sections`,
+        );
     }
     results.caveats.push(
         "engine numbers: real Pulumi engine with the project's stand-in providers (engine/standin-providers), not Pulumi's released tls/random/kubernetes providers",
@@ -496,7 +727,7 @@ try {
         "handshakes: Node's tls on loopback, one connection at a time, each side in its own process on a 2-core machine; absolute rates are Node's, the ratios are the point",
     );
     results.headline = headline();
-    const text = JSON.stringify(results, (k, v) => (typeof v === "number" ? round(v, 4) : v), 2);
+    const text = JSON.stringify(results, (_k, v) => (typeof v === "number" ? round(v, 4) : v), 2);
     assertNoKeyMaterial(text);
     fs.mkdirSync(path.dirname(OUT), { recursive: true });
     fs.writeFileSync(OUT, `${text}\n`);

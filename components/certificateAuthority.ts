@@ -85,41 +85,66 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Ce
         const check = checked(this, "CertificateAuthority", name);
         const keyAlgorithm = check<KeyAlgorithm>(args.keyAlgorithm ?? DEFAULTS.ca.keyAlgorithm, keyAlgorithmProblems);
         const lifetimes = check(
-            together<[number, number | undefined]>(args.validityHours ?? DEFAULTS.ca.validityHours, args.intermediate ? args.intermediateValidityHours : undefined),
+            together<[number, number | undefined]>(
+                args.validityHours ?? DEFAULTS.ca.validityHours,
+                args.intermediate ? args.intermediateValidityHours : undefined,
+            ),
             ([root, intermediate]) => caLifetimeProblems(root, intermediate),
         );
         const rootValidity = pulumi.output(lifetimes).apply(([root]) => root);
         const subject = (commonName: pulumi.Input<string>) => ({ commonName, organization: args.organization });
 
         const rootKey = newTlsPrivateKey(`${name}-root-key`, keyAlgorithm, { parent: this });
-        const root = new tls.SelfSignedCert(`${name}-root`, {
-            privateKeyPem: rootKey.privateKeyPem,
-            subject: subject(args.commonName),
-            isCaCertificate: true,
-            setSubjectKeyId: true,
-            allowedUses: [...CA_ALLOWED_USES],
-            validityPeriodHours: rootValidity,
-        }, { parent: this });
-
-        let signing: { certPem: pulumi.Output<string>; keyPem: pulumi.Output<string>; validityEndTime: pulumi.Output<string> };
-        if (args.intermediate) {
-            const intermediateKey = newTlsPrivateKey(`${name}-intermediate-key`, keyAlgorithm, { parent: this });
-            const request = new tls.CertRequest(`${name}-intermediate-csr`, {
-                privateKeyPem: intermediateKey.privateKeyPem,
-                subject: subject(pulumi.interpolate`${args.commonName} intermediate`),
-            }, { parent: this });
-            const intermediate = new tls.LocallySignedCert(`${name}-intermediate`, {
-                certRequestPem: request.certRequestPem,
-                caCertPem: root.certPem,
-                caPrivateKeyPem: rootKey.privateKeyPem,
+        const root = new tls.SelfSignedCert(
+            `${name}-root`,
+            {
+                privateKeyPem: rootKey.privateKeyPem,
+                subject: subject(args.commonName),
                 isCaCertificate: true,
-                // No path-length constraint: the tls provider reads maxPathLength 0 as "unlimited"
-                // (Go's MaxPathLen 0 without MaxPathLenZero), so pathlen:0 cannot be expressed.
                 setSubjectKeyId: true,
                 allowedUses: [...CA_ALLOWED_USES],
-                validityPeriodHours: pulumi.output(lifetimes).apply(([root, hours]) => hours ?? defaultIntermediateValidityHours(root)),
-            }, { parent: this });
-            signing = { certPem: intermediate.certPem, keyPem: intermediateKey.privateKeyPem, validityEndTime: intermediate.validityEndTime };
+                validityPeriodHours: rootValidity,
+            },
+            { parent: this },
+        );
+
+        let signing: {
+            certPem: pulumi.Output<string>;
+            keyPem: pulumi.Output<string>;
+            validityEndTime: pulumi.Output<string>;
+        };
+        if (args.intermediate) {
+            const intermediateKey = newTlsPrivateKey(`${name}-intermediate-key`, keyAlgorithm, { parent: this });
+            const request = new tls.CertRequest(
+                `${name}-intermediate-csr`,
+                {
+                    privateKeyPem: intermediateKey.privateKeyPem,
+                    subject: subject(pulumi.interpolate`${args.commonName} intermediate`),
+                },
+                { parent: this },
+            );
+            const intermediate = new tls.LocallySignedCert(
+                `${name}-intermediate`,
+                {
+                    certRequestPem: request.certRequestPem,
+                    caCertPem: root.certPem,
+                    caPrivateKeyPem: rootKey.privateKeyPem,
+                    isCaCertificate: true,
+                    // No path-length constraint: the tls provider reads maxPathLength 0 as "unlimited"
+                    // (Go's MaxPathLen 0 without MaxPathLenZero), so pathlen:0 cannot be expressed.
+                    setSubjectKeyId: true,
+                    allowedUses: [...CA_ALLOWED_USES],
+                    validityPeriodHours: pulumi
+                        .output(lifetimes)
+                        .apply(([root, hours]) => hours ?? defaultIntermediateValidityHours(root)),
+                },
+                { parent: this },
+            );
+            signing = {
+                certPem: intermediate.certPem,
+                keyPem: intermediateKey.privateKeyPem,
+                validityEndTime: intermediate.validityEndTime,
+            };
             this.chainPem = intermediate.certPem;
         } else {
             signing = { certPem: root.certPem, keyPem: rootKey.privateKeyPem, validityEndTime: root.validityEndTime };
@@ -148,6 +173,9 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Ce
 }
 
 /** The end of validity as the certificate says, else as the provider's `validityEndTime` says, else undefined. */
-export function issuedNotAfter(certPem: pulumi.Input<string>, validityEndTime: pulumi.Input<string>): pulumi.Output<string | undefined> {
+export function issuedNotAfter(
+    certPem: pulumi.Input<string>,
+    validityEndTime: pulumi.Input<string>,
+): pulumi.Output<string | undefined> {
     return pulumi.all([certPem, validityEndTime]).apply(([pem, end]) => readCertificate(pem)?.notAfter ?? isoTime(end));
 }

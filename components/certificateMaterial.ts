@@ -6,7 +6,13 @@ import { checked } from "./checks";
 import { DEFAULTS } from "./defaults";
 import type { PeerIdentity } from "./identity";
 import { KEYSTORE_FILES, PKCS12_STORE_TYPE, buildKeystoreFiles } from "./keystores";
-import { KEYSTORE_PASSWORD_LENGTH, KeystoreFormat, Rollout, keystorePasswordVersionProblems, keystoreProblems } from "./rules";
+import {
+    KEYSTORE_PASSWORD_LENGTH,
+    KeystoreFormat,
+    Rollout,
+    keystorePasswordVersionProblems,
+    keystoreProblems,
+} from "./rules";
 import type { ServiceCertificate } from "./serviceCertificate";
 import type { MaterialMount, WorkloadMaterial } from "./workloadMaterial";
 
@@ -55,7 +61,6 @@ export const CERT_FILE_MODE = 0o444;
 
 export const DEFAULT_MOUNT_PATH = DEFAULTS.workload.mountPath;
 
-
 /** Secret types the key can be published as. */
 export const SECRET_TYPES = ["opaque", "tls"] as const;
 export type SecretType = (typeof SECRET_TYPES)[number];
@@ -65,7 +70,10 @@ export type SecretType = (typeof SECRET_TYPES)[number];
  * DNS-1123 label of at most 63 characters (long names keep a hash of the whole).
  */
 export function materialVolumeName(name: string): string {
-    const full = `mtls-${name}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/-+$/, "");
+    const full = `mtls-${name}`
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, "-")
+        .replace(/-+$/, "");
     if (full.length <= 63) return full;
     return `${full.slice(0, 54).replace(/-+$/, "")}-${createHash("sha256").update(full).digest("hex").slice(0, 8)}`;
 }
@@ -77,7 +85,8 @@ export function sha256OfBundle(pem: string | undefined): string | undefined {
 
 export interface CertificateMaterialArgs {
     /** The certificate whose chain, CA bundle and key are published. */
-    certificate: Pick<ServiceCertificate, "chainPem" | "caBundlePem" | "privateKeyPem" | "fingerprintSha256"> & Partial<Pick<ServiceCertificate, "identity">>;
+    certificate: Pick<ServiceCertificate, "chainPem" | "caBundlePem" | "privateKeyPem" | "fingerprintSha256"> &
+        Partial<Pick<ServiceCertificate, "identity">>;
     /** Namespace of the ConfigMap and the Secret: the service's own. */
     namespace: pulumi.Input<string>;
     /**
@@ -153,54 +162,90 @@ export class CertificateMaterial extends pulumi.ComponentResource implements Wor
         const keystores = args.keystores ?? DEFAULTS.certificate.keystores;
         // Plain values, so a refusal stops the program here, before any child exists.
         check<readonly KeystoreFormat[]>(keystores, keystoreProblems);
-        const passwordVersion = check<number | undefined>(args.keystorePasswordVersion, (v) => keystorePasswordVersionProblems(v, keystores));
+        const passwordVersion = check<number | undefined>(args.keystorePasswordVersion, (v) =>
+            keystorePasswordVersionProblems(v, keystores),
+        );
         this.rollout = args.rollout ?? "restart";
         this.keystores = [...keystores];
         const hot = this.rollout === "hot";
-        const metadata = (suffix: string) => ({ namespace: args.namespace, labels: args.labels, ...(hot ? { name: `${name}-mtls-${suffix}` } : {}) });
+        const metadata = (suffix: string) => ({
+            namespace: args.namespace,
+            labels: args.labels,
+            ...(hot ? { name: `${name}-mtls-${suffix}` } : {}),
+        });
         // A fixed name cannot be created before the old object is gone.
         const inPlace = hot ? { deleteBeforeReplace: true } : {};
-        this.configMap = new k8s.core.v1.ConfigMap(`${name}-certs`, {
-            metadata: metadata("certs"),
-            data: {
-                [MATERIAL_KEYS.ca]: args.certificate.caBundlePem,
-                [MATERIAL_KEYS.cert]: args.certificate.chainPem,
+        this.configMap = new k8s.core.v1.ConfigMap(
+            `${name}-certs`,
+            {
+                metadata: metadata("certs"),
+                data: {
+                    [MATERIAL_KEYS.ca]: args.certificate.caBundlePem,
+                    [MATERIAL_KEYS.cert]: args.certificate.chainPem,
+                },
             },
-        }, { parent: this, ...inPlace });
+            { parent: this, ...inPlace },
+        );
         let keystoreData: pulumi.Output<Record<string, string>> | undefined;
         let passwordData: Record<string, pulumi.Output<string>> = {};
         if (this.keystores.length > 0) {
-            this.passwordVersion = pulumi.output(passwordVersion).apply((version) => String(version ?? DEFAULTS.certificate.keystorePasswordVersion));
-            const password = new random.RandomPassword(`${name}-keystore-password`, {
-                length: KEYSTORE_PASSWORD_LENGTH,
-                // Letters and digits only: the password passes through env vars, shells and Spring placeholders unharmed.
-                special: false,
-                minLower: 1,
-                minUpper: 1,
-                minNumeric: 1,
-                keepers: { version: this.passwordVersion },
-            }, { parent: this });
+            this.passwordVersion = pulumi
+                .output(passwordVersion)
+                .apply((version) => String(version ?? DEFAULTS.certificate.keystorePasswordVersion));
+            const password = new random.RandomPassword(
+                `${name}-keystore-password`,
+                {
+                    length: KEYSTORE_PASSWORD_LENGTH,
+                    // Letters and digits only: the password passes through env vars, shells and Spring placeholders unharmed.
+                    special: false,
+                    minLower: 1,
+                    minUpper: 1,
+                    minNumeric: 1,
+                    keepers: { version: this.passwordVersion },
+                },
+                { parent: this },
+            );
             this.keystorePassword = pulumi.secret(password.result);
             passwordData = { [KEYSTORE_FILES.password]: this.keystorePassword };
             const formats = this.keystores;
-            keystoreData = pulumi.secret(pulumi
-                .all([args.certificate.privateKeyPem, args.certificate.chainPem, args.certificate.caBundlePem, password.result])
-                .apply(async ([privateKeyPem, chainPem, caBundlePem, secret]) => {
-                    const files = await buildKeystoreFiles({ formats, alias: name, privateKeyPem, chainPem, caBundlePem, password: secret });
-                    return Object.fromEntries(Object.entries(files).map(([file, bytes]) => [file, bytes.toString("base64")]));
-                }));
+            keystoreData = pulumi.secret(
+                pulumi
+                    .all([
+                        args.certificate.privateKeyPem,
+                        args.certificate.chainPem,
+                        args.certificate.caBundlePem,
+                        password.result,
+                    ])
+                    .apply(async ([privateKeyPem, chainPem, caBundlePem, secret]) => {
+                        const files = await buildKeystoreFiles({
+                            formats,
+                            alias: name,
+                            privateKeyPem,
+                            chainPem,
+                            caBundlePem,
+                            password: secret,
+                        });
+                        return Object.fromEntries(
+                            Object.entries(files).map(([file, bytes]) => [file, bytes.toString("base64")]),
+                        );
+                    }),
+            );
         }
         const tlsType = args.secretType === "tls";
-        this.secret = new k8s.core.v1.Secret(`${name}-key`, {
-            metadata: metadata("key"),
-            type: tlsType ? "kubernetes.io/tls" : "Opaque",
-            stringData: {
-                ...(tlsType ? { [MATERIAL_KEYS.cert]: args.certificate.chainPem } : {}),
-                [MATERIAL_KEYS.key]: pulumi.secret(args.certificate.privateKeyPem),
-                ...passwordData,
+        this.secret = new k8s.core.v1.Secret(
+            `${name}-key`,
+            {
+                metadata: metadata("key"),
+                type: tlsType ? "kubernetes.io/tls" : "Opaque",
+                stringData: {
+                    ...(tlsType ? { [MATERIAL_KEYS.cert]: args.certificate.chainPem } : {}),
+                    [MATERIAL_KEYS.key]: pulumi.secret(args.certificate.privateKeyPem),
+                    ...passwordData,
+                },
+                ...(keystoreData ? { data: keystoreData } : {}),
             },
-            ...(keystoreData ? { data: keystoreData } : {}),
-        }, { parent: this, ...inPlace });
+            { parent: this, ...inPlace },
+        );
         this.volumeName = materialVolumeName(name);
         this.identity = args.certificate.identity;
         this.configMapName = this.configMap.metadata.name;
@@ -217,34 +262,44 @@ export class CertificateMaterial extends pulumi.ComponentResource implements Wor
     /** File names of the stores in the Secret and the mounted directory; empty without keystores. */
     public keystoreFiles(): string[] {
         if (this.keystores.length === 0) return [];
-        return [KEYSTORE_FILES.keystore, KEYSTORE_FILES.truststore, ...(this.keystores.includes("jks") ? [KEYSTORE_FILES.truststoreJks] : [])];
+        return [
+            KEYSTORE_FILES.keystore,
+            KEYSTORE_FILES.truststore,
+            ...(this.keystores.includes("jks") ? [KEYSTORE_FILES.truststoreJks] : []),
+        ];
     }
 
     /** One projected volume holding `ca.crt` and `tls.crt` (0444), and `tls.key` and any keystores (0400). */
     public volumes(): k8s.types.input.core.v1.Volume[] {
-        return [{
-            name: this.volumeName,
-            projected: {
-                defaultMode: CERT_FILE_MODE,
-                sources: [
-                    {
-                        configMap: {
-                            name: this.configMapName,
-                            items: [
-                                { key: MATERIAL_KEYS.ca, path: MATERIAL_KEYS.ca, mode: CERT_FILE_MODE },
-                                { key: MATERIAL_KEYS.cert, path: MATERIAL_KEYS.cert, mode: CERT_FILE_MODE },
-                            ],
+        return [
+            {
+                name: this.volumeName,
+                projected: {
+                    defaultMode: CERT_FILE_MODE,
+                    sources: [
+                        {
+                            configMap: {
+                                name: this.configMapName,
+                                items: [
+                                    { key: MATERIAL_KEYS.ca, path: MATERIAL_KEYS.ca, mode: CERT_FILE_MODE },
+                                    { key: MATERIAL_KEYS.cert, path: MATERIAL_KEYS.cert, mode: CERT_FILE_MODE },
+                                ],
+                            },
                         },
-                    },
-                    {
-                        secret: {
-                            name: this.secretName,
-                            items: [MATERIAL_KEYS.key, ...this.keystoreFiles()].map((file) => ({ key: file, path: file, mode: KEY_FILE_MODE })),
+                        {
+                            secret: {
+                                name: this.secretName,
+                                items: [MATERIAL_KEYS.key, ...this.keystoreFiles()].map((file) => ({
+                                    key: file,
+                                    path: file,
+                                    mode: KEY_FILE_MODE,
+                                })),
+                            },
                         },
-                    },
-                ],
+                    ],
+                },
             },
-        }];
+        ];
     }
 
     /** A read-only mount of the material at `dir`. */
@@ -277,16 +332,23 @@ export class CertificateMaterial extends pulumi.ComponentResource implements Wor
             { name: MTLS_ENV.keystoreFile, value: at(KEYSTORE_FILES.keystore) },
             { name: MTLS_ENV.truststoreFile, value: at(KEYSTORE_FILES.truststore) },
             { name: MTLS_ENV.keystoreType, value: PKCS12_STORE_TYPE },
-            { name: MTLS_ENV.keystorePassword, valueFrom: { secretKeyRef: { name: this.secretName, key: KEYSTORE_FILES.password } } },
+            {
+                name: MTLS_ENV.keystorePassword,
+                valueFrom: { secretKeyRef: { name: this.secretName, key: KEYSTORE_FILES.password } },
+            },
         );
-        if (this.keystores.includes("jks")) env.push({ name: MTLS_ENV.truststoreJksFile, value: at(KEYSTORE_FILES.truststoreJks) });
+        if (this.keystores.includes("jks"))
+            env.push({ name: MTLS_ENV.truststoreJksFile, value: at(KEYSTORE_FILES.truststoreJks) });
         return env;
     }
 
     /** `MTLS_CERT`, `MTLS_KEY` and `MTLS_CA` read from the ConfigMap and the Secret. */
     public env(): k8s.types.input.core.v1.EnvVar[] {
         return [
-            { name: MTLS_ENV.cert, valueFrom: { configMapKeyRef: { name: this.configMapName, key: MATERIAL_KEYS.cert } } },
+            {
+                name: MTLS_ENV.cert,
+                valueFrom: { configMapKeyRef: { name: this.configMapName, key: MATERIAL_KEYS.cert } },
+            },
             { name: MTLS_ENV.key, valueFrom: { secretKeyRef: { name: this.secretName, key: MATERIAL_KEYS.key } } },
             { name: MTLS_ENV.ca, valueFrom: { configMapKeyRef: { name: this.configMapName, key: MATERIAL_KEYS.ca } } },
         ];
@@ -299,7 +361,9 @@ export class CertificateMaterial extends pulumi.ComponentResource implements Wor
      * from an environment variable, which only a restart renews.
      */
     public podAnnotations(): Record<string, pulumi.Output<string>> {
-        const password: Record<string, pulumi.Output<string>> = this.passwordVersion ? { [ANNOTATIONS.keystorePasswordVersion]: this.passwordVersion } : {};
+        const password: Record<string, pulumi.Output<string>> = this.passwordVersion
+            ? { [ANNOTATIONS.keystorePasswordVersion]: this.passwordVersion }
+            : {};
         if (this.rollout === "hot") return password;
         // Undefined only when no certificate was readable (plain mocks); the SDK then leaves the key out.
         return {

@@ -10,7 +10,8 @@ import { ArgumentProblem, describeProblems } from "./rules";
  * @internal
  */
 export function checked(resource: pulumi.Resource, component: string, name: string) {
-    const fail = (problems: ArgumentProblem[]) => new pulumi.ResourceError(describeProblems(component, name, problems), resource);
+    const fail = (problems: ArgumentProblem[]) =>
+        new pulumi.ResourceError(describeProblems(component, name, problems), resource);
     function check<T>(value: pulumi.Output<T>, rule: (v: T) => ArgumentProblem[]): pulumi.Output<T>;
     function check<T>(value: pulumi.Input<T>, rule: (v: T) => ArgumentProblem[]): pulumi.Input<T>;
     function check<T>(value: pulumi.Input<T>, rule: (v: T) => ArgumentProblem[]): pulumi.Input<T> {
@@ -35,5 +36,7 @@ export function checked(resource: pulumi.Resource, component: string, name: stri
  */
 export function together<T extends unknown[]>(...values: { [K in keyof T]: pulumi.Input<T[K]> }): pulumi.Input<T> {
     const plain = values.every((v) => !pulumi.Output.isInstance(v) && !(v instanceof Promise));
-    return plain ? (values as unknown as T) : (pulumi.all(values as pulumi.Input<unknown>[]) as unknown as pulumi.Output<T>);
+    return plain
+        ? (values as unknown as T)
+        : (pulumi.all(values as pulumi.Input<unknown>[]) as unknown as pulumi.Output<T>);
 }

@@ -16,7 +16,8 @@ export interface PeerIdentity {
 export type Caller = pulumi.Input<string> | { readonly identity: PeerIdentity } | PeerIdentity;
 
 function identityOf(caller: Caller): PeerIdentity {
-    if (typeof caller === "string" || pulumi.Output.isInstance(caller) || caller instanceof Promise) return { commonName: caller as pulumi.Input<string> };
+    if (typeof caller === "string" || pulumi.Output.isInstance(caller) || caller instanceof Promise)
+        return { commonName: caller as pulumi.Input<string> };
     if ("identity" in caller) return caller.identity;
     return caller;
 }
@@ -31,11 +32,16 @@ export function callerIdentities(callers: readonly Caller[] | pulumi.Input<pulum
 } {
     if (callers === undefined) return { commonNames: pulumi.output([]), spiffeIds: pulumi.output([]) };
     if (!Array.isArray(callers)) {
-        return { commonNames: pulumi.output(callers as pulumi.Input<pulumi.Input<string>[]>) as pulumi.Output<string[]>, spiffeIds: pulumi.output([]) };
+        return {
+            commonNames: pulumi.output(callers as pulumi.Input<pulumi.Input<string>[]>) as pulumi.Output<string[]>,
+            spiffeIds: pulumi.output([]),
+        };
     }
     const identities = (callers as readonly Caller[]).map(identityOf);
     return {
         commonNames: pulumi.all(identities.map((i) => i.commonName)),
-        spiffeIds: pulumi.all(identities.map((i) => pulumi.output(i.spiffeId))).apply((ids) => ids.filter((id): id is string => typeof id === "string" && id !== "")),
+        spiffeIds: pulumi
+            .all(identities.map((i) => pulumi.output(i.spiffeId)))
+            .apply((ids) => ids.filter((id): id is string => typeof id === "string" && id !== "")),
     };
 }

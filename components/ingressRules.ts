@@ -37,11 +37,18 @@ export interface IngressPolicySpec {
 
 export function networkPolicyPeer(source: IngressSource): NetworkPolicyPeer {
     if ("cidr" in source) {
-        return { ipBlock: { cidr: source.cidr, ...(source.except && source.except.length > 0 ? { except: [...source.except] } : {}) } };
+        return {
+            ipBlock: {
+                cidr: source.cidr,
+                ...(source.except && source.except.length > 0 ? { except: [...source.except] } : {}),
+            },
+        };
     }
     const pods = { podSelector: { matchLabels: { ...source.podLabels } } };
     // Without a namespaceSelector a podSelector only selects pods of the policy's own namespace.
-    return source.namespace === undefined ? pods : { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: source.namespace } }, ...pods };
+    return source.namespace === undefined
+        ? pods
+        : { namespaceSelector: { matchLabels: { [NAMESPACE_NAME_LABEL]: source.namespace } }, ...pods };
 }
 
 /**
@@ -49,7 +56,11 @@ export function networkPolicyPeer(source: IngressSource): NetworkPolicyPeer {
  * only on `port` over TCP. With no source there is no rule at all: an ingress rule whose
  * `from` is empty would admit everyone, so an empty list must yield an empty `ingress`.
  */
-export function ingressPolicySpec(input: { podLabels: Record<string, string>; port: number; sources: readonly IngressSource[] }): IngressPolicySpec {
+export function ingressPolicySpec(input: {
+    podLabels: Record<string, string>;
+    port: number;
+    sources: readonly IngressSource[];
+}): IngressPolicySpec {
     if (!Number.isInteger(input.port) || input.port < 1 || input.port > 65535) {
         throw new Error(`ingressPolicySpec: port ${input.port} is not a port from 1 to 65535`);
     }
@@ -60,7 +71,10 @@ export function ingressPolicySpec(input: { podLabels: Record<string, string>; po
     return {
         podSelector: { matchLabels: { ...input.podLabels } },
         policyTypes: ["Ingress"],
-        ingress: input.sources.length === 0 ? [] : [{ from: input.sources.map(networkPolicyPeer), ports: [{ protocol: "TCP", port: input.port }] }],
+        ingress:
+            input.sources.length === 0
+                ? []
+                : [{ from: input.sources.map(networkPolicyPeer), ports: [{ protocol: "TCP", port: input.port }] }],
     };
 }
 
@@ -142,7 +156,8 @@ export function isLabelValue(value: unknown): value is string {
 }
 
 /** How an ingress source is written, for messages. */
-export const INGRESS_SOURCE_FORMS = "{ cidr: <address block>, except: [<blocks inside it>] } or { namespace: <namespace>, podLabels: { <key>: <value> } }";
+export const INGRESS_SOURCE_FORMS =
+    "{ cidr: <address block>, except: [<blocks inside it>] } or { namespace: <namespace>, podLabels: { <key>: <value> } }";
 const SOURCE_KEYS = ["cidr", "except", "namespace", "podLabels"];
 const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -163,42 +178,87 @@ export function ingressSourceProblems(item: unknown): IngressSourceProblem[] {
         return [{ message: `${show(item)} is not a place connections come from; write ${INGRESS_SOURCE_FORMS}` }];
     }
     const r = item as Record<string, unknown>;
-    const problems: IngressSourceProblem[] = Object.keys(r).filter((k) => !SOURCE_KEYS.includes(k))
+    const problems: IngressSourceProblem[] = Object.keys(r)
+        .filter((k) => !SOURCE_KEYS.includes(k))
         .map((k) => ({ field: k, message: `is not a known setting; use one of ${SOURCE_KEYS.join(", ")}` }));
     const byAddress = r.cidr !== undefined || r.except !== undefined;
     const byLabels = r.namespace !== undefined || r.podLabels !== undefined;
     if (byAddress === byLabels) {
-        return [...problems, {
-            message: byAddress
-                ? "sets both an address block and pod labels; a NetworkPolicy peer is one or the other, so write two entries"
-                : `names no peer; write ${INGRESS_SOURCE_FORMS}`,
-        }];
+        return [
+            ...problems,
+            {
+                message: byAddress
+                    ? "sets both an address block and pod labels; a NetworkPolicy peer is one or the other, so write two entries"
+                    : `names no peer; write ${INGRESS_SOURCE_FORMS}`,
+            },
+        ];
     }
     if (byAddress) {
         const block = parseCidr(r.cidr);
-        if (r.cidr === undefined) problems.push({ field: "cidr", message: "is required with except: the block the exceptions are carved from" });
-        else if (!block) problems.push({ field: "cidr", message: `${show(r.cidr)} is not an address block; write <address>/<prefix length> with the host bits zero, e.g. 192.0.2.0/24 or 2001:db8::/32` });
-        if (r.except !== undefined) {
-            if (!Array.isArray(r.except)) problems.push({ field: "except", message: `must be a list of address blocks inside cidr, got ${show(r.except)}` });
-            else r.except.forEach((e, m) => {
-                const inner = parseCidr(e);
-                if (!inner) problems.push({ field: `except[${m}]`, message: `${show(e)} is not an address block; write <address>/<prefix length> with the host bits zero` });
-                else if (block && !isStrictSubBlock(inner, block)) problems.push({ field: `except[${m}]`, message: `${show(e)} is not inside ${r.cidr} and smaller than it, as the API requires; remove it or fix the block` });
+        if (r.cidr === undefined)
+            problems.push({
+                field: "cidr",
+                message: "is required with except: the block the exceptions are carved from",
             });
+        else if (!block)
+            problems.push({
+                field: "cidr",
+                message: `${show(r.cidr)} is not an address block; write <address>/<prefix length> with the host bits zero, e.g. 192.0.2.0/24 or 2001:db8::/32`,
+            });
+        if (r.except !== undefined) {
+            if (!Array.isArray(r.except))
+                problems.push({
+                    field: "except",
+                    message: `must be a list of address blocks inside cidr, got ${show(r.except)}`,
+                });
+            else
+                r.except.forEach((e, m) => {
+                    const inner = parseCidr(e);
+                    if (!inner)
+                        problems.push({
+                            field: `except[${m}]`,
+                            message: `${show(e)} is not an address block; write <address>/<prefix length> with the host bits zero`,
+                        });
+                    else if (block && !isStrictSubBlock(inner, block))
+                        problems.push({
+                            field: `except[${m}]`,
+                            message: `${show(e)} is not inside ${r.cidr} and smaller than it, as the API requires; remove it or fix the block`,
+                        });
+                });
         }
         return problems;
     }
     if (r.namespace !== undefined && !(typeof r.namespace === "string" && NAMESPACE_NAME.test(r.namespace))) {
-        problems.push({ field: "namespace", message: `${show(r.namespace)} is not a namespace name; use lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters` });
+        problems.push({
+            field: "namespace",
+            message: `${show(r.namespace)} is not a namespace name; use lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters`,
+        });
     }
     const labels = r.podLabels;
-    if (labels === undefined || labels === null || typeof labels !== "object" || Array.isArray(labels) || Object.keys(labels).length === 0) {
-        problems.push({ field: "podLabels", message: `must be a map of at least one label of the pods the connections come from (e.g. { istio: eastwestgateway }), got ${show(labels)}; an empty selector would admit every pod of the namespace` });
+    if (
+        labels === undefined ||
+        labels === null ||
+        typeof labels !== "object" ||
+        Array.isArray(labels) ||
+        Object.keys(labels).length === 0
+    ) {
+        problems.push({
+            field: "podLabels",
+            message: `must be a map of at least one label of the pods the connections come from (e.g. { istio: eastwestgateway }), got ${show(labels)}; an empty selector would admit every pod of the namespace`,
+        });
         return problems;
     }
     for (const [key, v] of Object.entries(labels)) {
-        if (!isLabelKey(key)) problems.push({ field: "podLabels", message: `${show(key)} is not a label key; use [<DNS subdomain>/]<name>, the name at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit` });
-        else if (!isLabelValue(v)) problems.push({ field: `podLabels.${key}`, message: `${show(v)} is not a label value; use at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit` });
+        if (!isLabelKey(key))
+            problems.push({
+                field: "podLabels",
+                message: `${show(key)} is not a label key; use [<DNS subdomain>/]<name>, the name at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit`,
+            });
+        else if (!isLabelValue(v))
+            problems.push({
+                field: `podLabels.${key}`,
+                message: `${show(v)} is not a label value; use at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit`,
+            });
     }
     return problems;
 }
@@ -209,5 +269,8 @@ export function normalizeIngressSource(item: Record<string, unknown>): IngressSo
         const except = Array.isArray(item.except) ? (item.except as string[]) : [];
         return { cidr: item.cidr as string, ...(except.length > 0 ? { except: [...except] } : {}) };
     }
-    return { podLabels: { ...(item.podLabels as Record<string, string>) }, ...(item.namespace !== undefined ? { namespace: item.namespace as string } : {}) };
+    return {
+        podLabels: { ...(item.podLabels as Record<string, string>) },
+        ...(item.namespace !== undefined ? { namespace: item.namespace as string } : {}),
+    };
 }

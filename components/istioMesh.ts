@@ -1,6 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_ISTIO_NAMESPACE, ISTIO_CA_SECRET, ISTIO_SECURITY_API_VERSION, istioCaCertsData, strictPeerAuthenticationSpec } from "./istioObjects";
+import {
+    DEFAULT_ISTIO_NAMESPACE,
+    ISTIO_CA_SECRET,
+    ISTIO_SECURITY_API_VERSION,
+    istioCaCertsData,
+    strictPeerAuthenticationSpec,
+} from "./istioObjects";
 
 /** The CA istiod is to sign workload certificates with: an intermediate and the root above it. */
 export interface IstioPluginCa {
@@ -47,22 +53,39 @@ export class IstioMesh extends pulumi.ComponentResource {
     constructor(name: string, args: IstioMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mtls:index:IstioMesh", name, {}, opts);
         const labels = args.labels ?? { "app.kubernetes.io/part-of": "mtls" };
-        this.peerAuthentication = new k8s.apiextensions.CustomResource(`${name}-peer-authentication`, {
-            apiVersion: ISTIO_SECURITY_API_VERSION,
-            kind: "PeerAuthentication",
-            metadata: { name: "mtls-strict", namespace: args.namespace, labels },
-            spec: strictPeerAuthenticationSpec(),
-        }, { parent: this });
+        this.peerAuthentication = new k8s.apiextensions.CustomResource(
+            `${name}-peer-authentication`,
+            {
+                apiVersion: ISTIO_SECURITY_API_VERSION,
+                kind: "PeerAuthentication",
+                metadata: { name: "mtls-strict", namespace: args.namespace, labels },
+                spec: strictPeerAuthenticationSpec(),
+            },
+            { parent: this },
+        );
         if (args.pluginCa) {
             const ca = args.pluginCa;
-            const data = pulumi.secret(pulumi.all([ca.signingCertPem, ca.signingKeyPem, ca.rootCertPem, ca.trustBundlePem])
-                .apply(([signingCertPem, signingKeyPem, rootCertPem, trustBundlePem]) => istioCaCertsData({ signingCertPem, signingKeyPem, rootCertPem, trustBundlePem })));
-            this.caSecret = new k8s.core.v1.Secret(`${name}-cacerts`, {
-                // istiod looks for this exact name; one CA per mesh namespace.
-                metadata: { name: ISTIO_CA_SECRET.name, namespace: ca.namespace ?? DEFAULT_ISTIO_NAMESPACE, labels },
-                type: "Opaque",
-                stringData: data,
-            }, { parent: this });
+            const data = pulumi.secret(
+                pulumi
+                    .all([ca.signingCertPem, ca.signingKeyPem, ca.rootCertPem, ca.trustBundlePem])
+                    .apply(([signingCertPem, signingKeyPem, rootCertPem, trustBundlePem]) =>
+                        istioCaCertsData({ signingCertPem, signingKeyPem, rootCertPem, trustBundlePem }),
+                    ),
+            );
+            this.caSecret = new k8s.core.v1.Secret(
+                `${name}-cacerts`,
+                {
+                    // istiod looks for this exact name; one CA per mesh namespace.
+                    metadata: {
+                        name: ISTIO_CA_SECRET.name,
+                        namespace: ca.namespace ?? DEFAULT_ISTIO_NAMESPACE,
+                        labels,
+                    },
+                    type: "Opaque",
+                    stringData: data,
+                },
+                { parent: this },
+            );
         }
         this.registerOutputs({});
     }

@@ -32,7 +32,9 @@ export const ISTIO_CA_SECRET = {
  */
 export function istioPrincipal(spiffeId: string): string {
     if (!spiffeId.startsWith("spiffe://") || spiffeId.length <= "spiffe://".length) {
-        throw new Error(`istioPrincipal: ${JSON.stringify(spiffeId)} is not a SPIFFE ID (spiffe://<trust domain>/<path>)`);
+        throw new Error(
+            `istioPrincipal: ${JSON.stringify(spiffeId)} is not a SPIFFE ID (spiffe://<trust domain>/<path>)`,
+        );
     }
     return spiffeId.slice("spiffe://".length);
 }
@@ -51,7 +53,11 @@ export interface AuthorizationPolicySpec {
  * there is no rule, and an ALLOW policy without rules matches nothing: Istio then denies every
  * request to the selected workload, as the empty allowlist means.
  */
-export function authorizationPolicySpec(input: { podLabels: Record<string, string>; port: number; principals: readonly string[] }): AuthorizationPolicySpec {
+export function authorizationPolicySpec(input: {
+    podLabels: Record<string, string>;
+    port: number;
+    principals: readonly string[];
+}): AuthorizationPolicySpec {
     if (Object.keys(input.podLabels).length === 0) {
         // Without labels the policy would apply to every workload of the namespace.
         throw new Error("authorizationPolicySpec: podLabels is empty; give the labels that select the server's pods");
@@ -59,11 +65,16 @@ export function authorizationPolicySpec(input: { podLabels: Record<string, strin
     return {
         selector: { matchLabels: { ...input.podLabels } },
         action: "ALLOW",
-        rules: input.principals.length === 0 ? [] : [{
-            from: [{ source: { principals: [...input.principals] } }],
-            // Istio writes ports as strings.
-            to: [{ operation: { ports: [String(input.port)] } }],
-        }],
+        rules:
+            input.principals.length === 0
+                ? []
+                : [
+                      {
+                          from: [{ source: { principals: [...input.principals] } }],
+                          // Istio writes ports as strings.
+                          to: [{ operation: { ports: [String(input.port)] } }],
+                      },
+                  ],
     };
 }
 
@@ -76,8 +87,14 @@ export function strictPeerAuthenticationSpec(): { mtls: { mode: "STRICT" } } {
  * The four entries of Istio's `cacerts` Secret, from the signing CA. A missing PEM (a mock that
  * returned none) makes an empty entry rather than a failed program.
  */
-export function istioCaCertsData(ca: { signingCertPem: string; signingKeyPem: string; rootCertPem: string; trustBundlePem: string }): Record<string, string> {
-    const pem = (text: string | undefined) => (typeof text !== "string" || text === "" ? "" : text.endsWith("\n") ? text : `${text}\n`);
+export function istioCaCertsData(ca: {
+    signingCertPem: string;
+    signingKeyPem: string;
+    rootCertPem: string;
+    trustBundlePem: string;
+}): Record<string, string> {
+    const pem = (text: string | undefined) =>
+        typeof text !== "string" || text === "" ? "" : text.endsWith("\n") ? text : `${text}\n`;
     return {
         [ISTIO_CA_SECRET.keys.caCert]: pem(ca.signingCertPem),
         [ISTIO_CA_SECRET.keys.caKey]: pem(ca.signingKeyPem),

@@ -28,13 +28,24 @@ export class IstioServerPolicy extends pulumi.ComponentResource {
 
     constructor(name: string, args: IstioServerPolicyArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mtls:index:IstioServerPolicy", name, {}, opts);
-        this.authorizationPolicy = new k8s.apiextensions.CustomResource(`${name}-authorization`, {
-            apiVersion: ISTIO_SECURITY_API_VERSION,
-            kind: "AuthorizationPolicy",
-            metadata: { name: pulumi.interpolate`${args.serviceName}-mtls`, namespace: args.namespace, labels: args.podLabels },
-            spec: pulumi.output({ podLabels: args.podLabels, port: args.port, ids: args.allowedSpiffeIds })
-                .apply(({ podLabels, port, ids }) => authorizationPolicySpec({ podLabels, port, principals: ids.map(istioPrincipal) })),
-        }, { parent: this });
+        this.authorizationPolicy = new k8s.apiextensions.CustomResource(
+            `${name}-authorization`,
+            {
+                apiVersion: ISTIO_SECURITY_API_VERSION,
+                kind: "AuthorizationPolicy",
+                metadata: {
+                    name: pulumi.interpolate`${args.serviceName}-mtls`,
+                    namespace: args.namespace,
+                    labels: args.podLabels,
+                },
+                spec: pulumi
+                    .output({ podLabels: args.podLabels, port: args.port, ids: args.allowedSpiffeIds })
+                    .apply(({ podLabels, port, ids }) =>
+                        authorizationPolicySpec({ podLabels, port, principals: ids.map(istioPrincipal) }),
+                    ),
+            },
+            { parent: this },
+        );
         this.registerOutputs({});
     }
 }

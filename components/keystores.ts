@@ -80,7 +80,9 @@ class SeededBytes {
         if (!view) return view;
         const out = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
         while (this.pool.length < out.length) {
-            const block = createHmac("sha256", this.seed).update(`block ${this.counter++}`).digest();
+            const block = createHmac("sha256", this.seed)
+                .update(`block ${this.counter++}`)
+                .digest();
             this.pool = Buffer.concat([this.pool, block]);
         }
         out.set(this.pool.subarray(0, out.length));
@@ -95,8 +97,14 @@ function seededEngine(kind: string, password: string, contents: Buffer[]): pkijs
     for (const part of contents) digest.update(String(part.length)).update(":").update(part);
     const seed = pbkdf2Sync(Buffer.from(password, "utf8"), digest.digest(), PKCS12_ITERATIONS, 32, "sha256");
     const bytes = new SeededBytes(seed);
-    const crypto = { subtle: webcrypto.subtle, getRandomValues: <T extends ArrayBufferView | null>(view: T) => bytes.fill(view) };
-    return new pkijs.CryptoEngine({ name: `mtls-${kind}`, crypto: crypto as unknown as pkijs.CryptoEngineParameters["crypto"] });
+    const crypto = {
+        subtle: webcrypto.subtle,
+        getRandomValues: <T extends ArrayBufferView | null>(view: T) => bytes.fill(view),
+    };
+    return new pkijs.CryptoEngine({
+        name: `mtls-${kind}`,
+        crypto: crypto as unknown as pkijs.CryptoEngineParameters["crypto"],
+    });
 }
 
 function bmpAttribute(type: string, value: string): pkijs.Attribute {
@@ -106,7 +114,10 @@ function bmpAttribute(type: string, value: string): pkijs.Attribute {
 function certBag(der: Buffer, attributes: pkijs.Attribute[]): pkijs.SafeBag {
     return new pkijs.SafeBag({
         bagId: OID.certBag,
-        bagValue: new pkijs.CertBag({ certId: OID.x509Certificate, certValue: new asn1js.OctetString({ valueHex: der }) }),
+        bagValue: new pkijs.CertBag({
+            certId: OID.x509Certificate,
+            certValue: new asn1js.OctetString({ valueHex: der }),
+        }),
         ...(attributes.length ? { bagAttributes: attributes } : {}),
     });
 }
@@ -122,20 +133,39 @@ function passwordBytes(password: string): ArrayBuffer {
 }
 
 /** Wraps SafeContents into a PFX with the MAC, every salt and IV drawn from `engine`. */
-async function seal(engine: pkijs.CryptoEngine, password: string, plain: pkijs.SafeBag[], encrypted: pkijs.SafeBag[]): Promise<Buffer> {
+async function seal(
+    engine: pkijs.CryptoEngine,
+    password: string,
+    plain: pkijs.SafeBag[],
+    encrypted: pkijs.SafeBag[],
+): Promise<Buffer> {
     const secret = passwordBytes(password);
     const safeContents = [
         ...(plain.length ? [{ privacyMode: 0, value: new pkijs.SafeContents({ safeBags: plain }) }] : []),
         { privacyMode: 1, value: new pkijs.SafeContents({ safeBags: encrypted }) },
     ];
     const pfx = new pkijs.PFX({
-        parsedValue: { integrityMode: 0, authenticatedSafe: new pkijs.AuthenticatedSafe({ parsedValue: { safeContents } }) },
+        parsedValue: {
+            integrityMode: 0,
+            authenticatedSafe: new pkijs.AuthenticatedSafe({ parsedValue: { safeContents } }),
+        },
     });
     const authenticatedSafe = pfx.parsedValue!.authenticatedSafe!;
-    await authenticatedSafe.makeInternalValues({
-        safeContents: safeContents.map((c) => (c.privacyMode === 0 ? {} : { password: secret, ...PBES2 })),
-    }, engine);
-    await pfx.makeInternalValues({ password: secret, iterations: PKCS12_ITERATIONS, pbkdf2HashAlgorithm: "SHA-256", hmacHashAlgorithm: "SHA-256" }, engine);
+    await authenticatedSafe.makeInternalValues(
+        {
+            safeContents: safeContents.map((c) => (c.privacyMode === 0 ? {} : { password: secret, ...PBES2 })),
+        },
+        engine,
+    );
+    await pfx.makeInternalValues(
+        {
+            password: secret,
+            iterations: PKCS12_ITERATIONS,
+            pbkdf2HashAlgorithm: "SHA-256",
+            hmacHashAlgorithm: "SHA-256",
+        },
+        engine,
+    );
     return Buffer.from(pfx.toSchema().toBER(false));
 }
 
@@ -153,11 +183,20 @@ function certificateDers(pem: string, what: string): Buffer[] {
 export async function buildPkcs12Keystore(input: Pkcs12KeystoreInput): Promise<Buffer> {
     const keyDer = createPrivateKey(input.privateKeyPem).export({ format: "der", type: "pkcs8" });
     const chain = certificateDers(input.chainPem, "the chain");
-    const engine = seededEngine("pkcs12 keystore", input.password, [Buffer.from(input.alias, "utf8"), keyDer, ...chain]);
-    const localKeyId = new pkijs.Attribute({ type: OID.localKeyId, values: [new asn1js.OctetString({ valueHex: createHash("sha1").update(chain[0]).digest() })] });
+    const engine = seededEngine("pkcs12 keystore", input.password, [
+        Buffer.from(input.alias, "utf8"),
+        keyDer,
+        ...chain,
+    ]);
+    const localKeyId = new pkijs.Attribute({
+        type: OID.localKeyId,
+        values: [new asn1js.OctetString({ valueHex: createHash("sha1").update(chain[0]).digest() })],
+    });
     const attributes = [bmpAttribute(OID.friendlyName, input.alias), localKeyId];
 
-    const keyBag = new pkijs.PKCS8ShroudedKeyBag({ parsedValue: new pkijs.PrivateKeyInfo({ schema: asn1js.fromBER(keyDer).result }) });
+    const keyBag = new pkijs.PKCS8ShroudedKeyBag({
+        parsedValue: new pkijs.PrivateKeyInfo({ schema: asn1js.fromBER(keyDer).result }),
+    });
     await keyBag.makeInternalValues({ password: passwordBytes(input.password), ...PBES2 }, engine);
     const key = new pkijs.SafeBag({ bagId: OID.pkcs8ShroudedKeyBag, bagValue: keyBag, bagAttributes: attributes });
     const certs = chain.map((der, i) => certBag(der, i === 0 ? attributes : []));
@@ -169,7 +208,11 @@ export function truststoreAliases(caBundlePem: string): string[] {
     const seen = new Set<string>();
     return certificateDers(caBundlePem, "the CA bundle").map((der, i) => {
         const cn = /(?:^|\n)CN=([^\n]+)/.exec(new X509Certificate(der).subject)?.[1] ?? "";
-        const slug = cn.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "") || "ca";
+        const slug =
+            cn
+                .toLowerCase()
+                .replace(/[^a-z0-9]+/g, "-")
+                .replace(/^-+|-+$/g, "") || "ca";
         const alias = seen.has(slug) ? `${slug}-${i + 1}` : slug;
         seen.add(alias);
         return alias;
@@ -181,7 +224,10 @@ export async function buildPkcs12Truststore(input: TruststoreInput): Promise<Buf
     const ders = certificateDers(input.caBundlePem, "the CA bundle");
     const aliases = truststoreAliases(input.caBundlePem);
     const engine = seededEngine("pkcs12 truststore", input.password, ders);
-    const trusted = new pkijs.Attribute({ type: OID.oracleTrustedKeyUsage, values: [new asn1js.ObjectIdentifier({ value: OID.anyExtendedKeyUsage })] });
+    const trusted = new pkijs.Attribute({
+        type: OID.oracleTrustedKeyUsage,
+        values: [new asn1js.ObjectIdentifier({ value: OID.anyExtendedKeyUsage })],
+    });
     const bags = ders.map((der, i) => certBag(der, [bmpAttribute(OID.friendlyName, aliases[i]), trusted]));
     return seal(engine, input.password, [], bags);
 }
@@ -192,6 +238,7 @@ const JKS_TRUSTED_CERT = 2;
 
 /** Java's DataOutput.writeUTF: a two-byte length, then modified UTF-8 (plain ASCII here). */
 function javaUtf(value: string): Buffer {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is ASCII without NUL, control characters included
     if (!/^[\x01-\x7f]*$/.test(value)) throw new Error(`JKS alias ${JSON.stringify(value)} must be ASCII`);
     const body = Buffer.from(value, "ascii");
     const length = Buffer.alloc(2);
@@ -223,11 +270,7 @@ export function buildJksTruststore(input: TruststoreInput): Buffer {
     });
     const body = Buffer.concat(parts);
     const utf16be = Buffer.from(Buffer.from(passwordBytes(input.password)).toString("ascii"), "utf16le").swap16();
-    const digest = createHash("sha1")
-        .update(utf16be)
-        .update("Mighty Aphrodite", "utf8")
-        .update(body)
-        .digest();
+    const digest = createHash("sha1").update(utf16be).update("Mighty Aphrodite", "utf8").update(body).digest();
     return Buffer.concat([body, digest]);
 }
 

@@ -5,7 +5,15 @@ import { DEFAULTS } from "./defaults";
 import { checked } from "./checks";
 import { Caller, PeerIdentity, callerIdentities } from "./identity";
 import { IngressSource, ingressPolicySpec, ingressSourceProblems } from "./ingressRules";
-import { Delivery, Usage, deliveryProblems, describeProblems, keystoreDeliveryProblems, servingProblems, usageProblems } from "./rules";
+import {
+    Delivery,
+    Usage,
+    deliveryProblems,
+    describeProblems,
+    keystoreDeliveryProblems,
+    servingProblems,
+    usageProblems,
+} from "./rules";
 
 /** Environment variables describing who the workload is and whom it accepts. */
 export const IDENTITY_ENV = {
@@ -109,7 +117,9 @@ export interface MtlsWorkloadArgs {
      * `securityContext` given here replaces the restricted default, so keep it restricted.
      * @default none
      */
-    pod?: Omit<k8s.types.input.core.v1.PodSpec, "containers"> & { containers?: pulumi.Input<k8s.types.input.core.v1.Container>[] };
+    pod?: Omit<k8s.types.input.core.v1.PodSpec, "containers"> & {
+        containers?: pulumi.Input<k8s.types.input.core.v1.Container>[];
+    };
 }
 
 /** Numeric ids a workload runs as. */
@@ -163,7 +173,10 @@ export class MtlsWorkload extends pulumi.ComponentResource {
         const usage = args.usage ?? DEFAULTS.certificate.usage;
         const delivery = args.delivery ?? DEFAULTS.workload.delivery;
         const mountPath = args.mountPath ?? DEFAULTS.workload.mountPath;
-        const labels = args.labels ?? { "app.kubernetes.io/name": args.serviceName, "app.kubernetes.io/part-of": "mtls" };
+        const labels = args.labels ?? {
+            "app.kubernetes.io/name": args.serviceName,
+            "app.kubernetes.io/part-of": "mtls",
+        };
         const serves = usage !== "client";
         const problems = [
             ...usageProblems(usage),
@@ -171,13 +184,30 @@ export class MtlsWorkload extends pulumi.ComponentResource {
             ...keystoreDeliveryProblems(delivery, args.material.keystores ?? []),
             ...(pulumi.Output.isInstance(args.port) ? [] : servingProblems(usage, args.port)),
             ...(!serves && args.ingressFrom !== undefined
-                ? [{ argument: "ingressFrom", message: 'applies to servers; usage "client" accepts no connections, so remove ingressFrom' }]
+                ? [
+                      {
+                          argument: "ingressFrom",
+                          message: 'applies to servers; usage "client" accepts no connections, so remove ingressFrom',
+                      },
+                  ]
                 : []),
         ];
         if (problems.length > 0) throw new pulumi.ResourceError(describeProblems("MtlsWorkload", name, problems), this);
-        const ingressFrom = args.ingressFrom === undefined ? undefined : checked(this, "MtlsWorkload", name)(args.ingressFrom, (sources) =>
-            (Array.isArray(sources) ? sources : [sources]).flatMap((source, k) => ingressSourceProblems(source)
-                .map((p) => ({ argument: `ingressFrom[${k}]${p.field === undefined ? "" : `.${p.field}`}`, message: p.message }))));
+        const ingressFrom =
+            args.ingressFrom === undefined
+                ? undefined
+                : checked(
+                      this,
+                      "MtlsWorkload",
+                      name,
+                  )(args.ingressFrom, (sources) =>
+                      (Array.isArray(sources) ? sources : [sources]).flatMap((source, k) =>
+                          ingressSourceProblems(source).map((p) => ({
+                              argument: `ingressFrom[${k}]${p.field === undefined ? "" : `.${p.field}`}`,
+                              message: p.message,
+                          })),
+                      ),
+                  );
         const metadata = {
             name: args.serviceName,
             namespace: args.namespace,
@@ -190,62 +220,108 @@ export class MtlsWorkload extends pulumi.ComponentResource {
         const joined = (values: pulumi.Input<pulumi.Input<string>[]> | undefined) =>
             pulumi.output(values ?? []).apply((v) => v.join(","));
 
-        this.serviceAccount = new k8s.core.v1.ServiceAccount(`${name}-sa`, {
-            metadata: { name: args.serviceName, namespace: args.namespace, labels },
-        }, { parent: this });
+        this.serviceAccount = new k8s.core.v1.ServiceAccount(
+            `${name}-sa`,
+            {
+                metadata: { name: args.serviceName, namespace: args.namespace, labels },
+            },
+            { parent: this },
+        );
 
         const env: k8s.types.input.core.v1.EnvVar[] = [
             { name: IDENTITY_ENV.serviceName, value: args.serviceName },
             { name: IDENTITY_ENV.allowedClients, value: joined(callers.commonNames) },
-            { name: IDENTITY_ENV.allowedSpiffeIds, value: joined(pulumi.all([callers.spiffeIds, args.allowFromSpiffeIds ?? []]).apply(([a, b]) => [...new Set([...a, ...b])])) },
-            ...(serves && args.port !== undefined ? [{ name: IDENTITY_ENV.port, value: pulumi.output(args.port).apply(String) }] : []),
+            {
+                name: IDENTITY_ENV.allowedSpiffeIds,
+                value: joined(
+                    pulumi
+                        .all([callers.spiffeIds, args.allowFromSpiffeIds ?? []])
+                        .apply(([a, b]) => [...new Set([...a, ...b])]),
+                ),
+            },
+            ...(serves && args.port !== undefined
+                ? [{ name: IDENTITY_ENV.port, value: pulumi.output(args.port).apply(String) }]
+                : []),
             ...(files ? files.env : args.material.env()),
         ];
-        this.deployment = new k8s.apps.v1.Deployment(`${name}-deployment`, {
-            metadata,
-            spec: {
-                replicas: args.replicas ?? 1,
-                selector: { matchLabels: labels },
-                template: {
-                    metadata: { labels, annotations: args.material.podAnnotations() },
-                    spec: {
-                        // The pod's API token is not needed to speak mTLS.
-                        automountServiceAccountToken: false,
-                        securityContext: security.pod,
-                        ...args.pod,
-                        serviceAccountName: this.serviceAccount.metadata.name,
-                        containers: [{
-                            securityContext: security.container,
-                            ...args.container,
-                            name: "app",
-                            image: args.image,
-                            env: [...env, ...((args.container?.env as k8s.types.input.core.v1.EnvVar[] | undefined) ?? [])],
-                            ports: serves && args.port !== undefined ? [{ name: "mtls", containerPort: args.port, protocol: "TCP" }] : [],
-                            volumeMounts: [...(files ? [files.volumeMount] : []), ...((args.container?.volumeMounts as k8s.types.input.core.v1.VolumeMount[] | undefined) ?? [])],
-                        }, ...(args.pod?.containers ?? [])],
-                        volumes: [...(files ? [files.volume] : []), ...((args.pod?.volumes as k8s.types.input.core.v1.Volume[] | undefined) ?? [])],
+        this.deployment = new k8s.apps.v1.Deployment(
+            `${name}-deployment`,
+            {
+                metadata,
+                spec: {
+                    replicas: args.replicas ?? 1,
+                    selector: { matchLabels: labels },
+                    template: {
+                        metadata: { labels, annotations: args.material.podAnnotations() },
+                        spec: {
+                            // The pod's API token is not needed to speak mTLS.
+                            automountServiceAccountToken: false,
+                            securityContext: security.pod,
+                            ...args.pod,
+                            serviceAccountName: this.serviceAccount.metadata.name,
+                            containers: [
+                                {
+                                    securityContext: security.container,
+                                    ...args.container,
+                                    name: "app",
+                                    image: args.image,
+                                    env: [
+                                        ...env,
+                                        ...((args.container?.env as k8s.types.input.core.v1.EnvVar[] | undefined) ??
+                                            []),
+                                    ],
+                                    ports:
+                                        serves && args.port !== undefined
+                                            ? [{ name: "mtls", containerPort: args.port, protocol: "TCP" }]
+                                            : [],
+                                    volumeMounts: [
+                                        ...(files ? [files.volumeMount] : []),
+                                        ...((args.container?.volumeMounts as
+                                            | k8s.types.input.core.v1.VolumeMount[]
+                                            | undefined) ?? []),
+                                    ],
+                                },
+                                ...(args.pod?.containers ?? []),
+                            ],
+                            volumes: [
+                                ...(files ? [files.volume] : []),
+                                ...((args.pod?.volumes as k8s.types.input.core.v1.Volume[] | undefined) ?? []),
+                            ],
+                        },
                     },
                 },
             },
-        }, { parent: this });
+            { parent: this },
+        );
         this.deploymentName = this.deployment.metadata.name;
         this.identity = args.material.identity ?? { commonName: args.serviceName };
 
         if (serves && args.port !== undefined) {
-            this.service = new k8s.core.v1.Service(`${name}-service`, {
-                metadata,
-                spec: {
-                    selector: labels,
-                    ports: [{ name: "mtls", port: args.port, targetPort: "mtls", protocol: "TCP" }],
+            this.service = new k8s.core.v1.Service(
+                `${name}-service`,
+                {
+                    metadata,
+                    spec: {
+                        selector: labels,
+                        ports: [{ name: "mtls", port: args.port, targetPort: "mtls", protocol: "TCP" }],
+                    },
                 },
-            }, { parent: this });
+                { parent: this },
+            );
         }
         if (serves && args.port !== undefined && ingressFrom !== undefined) {
-            this.networkPolicy = new k8s.networking.v1.NetworkPolicy(`${name}-ingress`, {
-                metadata: { name: pulumi.interpolate`${args.serviceName}-mtls`, namespace: args.namespace, labels },
-                spec: pulumi.output({ labels, port: args.port, sources: ingressFrom })
-                    .apply(({ labels: podLabels, port, sources }) => ingressPolicySpec({ podLabels, port, sources })),
-            }, { parent: this });
+            this.networkPolicy = new k8s.networking.v1.NetworkPolicy(
+                `${name}-ingress`,
+                {
+                    metadata: { name: pulumi.interpolate`${args.serviceName}-mtls`, namespace: args.namespace, labels },
+                    spec: pulumi
+                        .output({ labels, port: args.port, sources: ingressFrom })
+                        .apply(({ labels: podLabels, port, sources }) =>
+                            ingressPolicySpec({ podLabels, port, sources }),
+                        ),
+                },
+                { parent: this },
+            );
         }
         this.registerOutputs({ deploymentName: this.deploymentName });
     }

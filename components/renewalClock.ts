@@ -46,7 +46,8 @@ export function readClock(env: Record<string, string | undefined> = process.env)
     const fixed = env.MTLS_NOW;
     if (fixed === undefined || fixed === "") return new Date();
     const parsed = Date.parse(fixed);
-    if (Number.isNaN(parsed)) throw new Error(`MTLS_NOW=${JSON.stringify(fixed)} is not an ISO 8601 time, e.g. 2027-01-31T12:00:00Z`);
+    if (Number.isNaN(parsed))
+        throw new Error(`MTLS_NOW=${JSON.stringify(fixed)} is not an ISO 8601 time, e.g. 2027-01-31T12:00:00Z`);
     return new Date(parsed);
 }
 
@@ -59,7 +60,11 @@ export function daysUntil(iso: string, now: Date = readClock()): number {
  * Decides, from the previous inputs (if any) and the new ones, whether the
  * certificate is issued now. Pure: the time comes in as `now`.
  */
-export function decideRenewal(olds: Partial<RenewalInputs> | undefined, news: RenewalInputs, now: Date): RenewalDecision {
+export function decideRenewal(
+    olds: Partial<RenewalInputs> | undefined,
+    news: RenewalInputs,
+    now: Date,
+): RenewalDecision {
     const days = (ms: number) => Math.floor(ms / (24 * HOUR));
     const issueNow = (reason: string): RenewalDecision => ({
         issuedAt: now.toISOString(),
@@ -81,7 +86,12 @@ export function decideRenewal(olds: Partial<RenewalInputs> | undefined, news: Re
         } else if (now.getTime() >= renewAt) {
             decision = issueNow(`inside renew window: ${days(notAfter - now.getTime())} days left`);
         } else {
-            decision = { issuedAt: olds.issuedAt, renewAt: new Date(renewAt).toISOString(), reason: olds.reason ?? "first issue", renew: false };
+            decision = {
+                issuedAt: olds.issuedAt,
+                renewAt: new Date(renewAt).toISOString(),
+                reason: olds.reason ?? "first issue",
+                renew: false,
+            };
         }
     }
     if (decision.renew && news.issuerNotAfter) {
@@ -136,7 +146,14 @@ export class RenewalClock extends pulumi.dynamic.Resource {
     declare public readonly reason: pulumi.Output<string>;
 
     constructor(name: string, args: RenewalClockArgs, opts?: pulumi.CustomResourceOptions) {
-        super(renewalProvider, name, { ...args, issuedAt: undefined, renewAt: undefined, reason: undefined }, opts, "mtls", "RenewalClock");
+        super(
+            renewalProvider,
+            name,
+            { ...args, issuedAt: undefined, renewAt: undefined, reason: undefined },
+            opts,
+            "mtls",
+            "RenewalClock",
+        );
     }
 }
 

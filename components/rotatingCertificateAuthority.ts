@@ -110,14 +110,18 @@ export class RotatingCertificateAuthority extends pulumi.ComponentResource imple
         const ledger = new RotationLedger(`${name}-rotation`, rotation, moved);
         this.generations = plan.live.map((generation) => {
             const commonName = pulumi.output(args.commonName).apply((base) => generationCommonName(base, generation));
-            const authority = new CertificateAuthority(generationResourceName(name, generation), {
-                commonName,
-                organization: args.organization,
-                keyAlgorithm: args.keyAlgorithm ?? DEFAULTS.ca.keyAlgorithm,
-                validityHours: args.validityHours ?? DEFAULTS.ca.validityHours,
-                intermediate: args.intermediate,
-                intermediateValidityHours: args.intermediateValidityHours,
-            }, { ...moved, dependsOn: [ledger] });
+            const authority = new CertificateAuthority(
+                generationResourceName(name, generation),
+                {
+                    commonName,
+                    organization: args.organization,
+                    keyAlgorithm: args.keyAlgorithm ?? DEFAULTS.ca.keyAlgorithm,
+                    validityHours: args.validityHours ?? DEFAULTS.ca.validityHours,
+                    intermediate: args.intermediate,
+                    intermediateValidityHours: args.intermediateValidityHours,
+                },
+                { ...moved, dependsOn: [ledger] },
+            );
             return { generation, role: generation === plan.signing ? "signing" : "trusted", commonName, authority };
         });
         const signing = this.generations.find((g) => g.role === "signing") as CaGeneration;

@@ -43,7 +43,10 @@ const SAFE_STEPS = ["steady>introduce", "introduce>switch", "introduce>steady", 
  * Returns the reason it may not, or undefined when it may.
  */
 export function rotationRefusal(previous: RotationState | undefined, next: RotationState): string | undefined {
-    const label = (s: RotationState) => (s.phase === "steady" ? `steady on generation ${s.generation}` : `${s.phase} (generation ${s.generation} → ${s.generation + 1})`);
+    const label = (s: RotationState) =>
+        s.phase === "steady"
+            ? `steady on generation ${s.generation}`
+            : `${s.phase} (generation ${s.generation} → ${s.generation + 1})`;
     if (!previous) {
         return next.phase === "switch" || next.phase === "retire"
             ? `no rotation is under way in this stack, so ${next.phase} has nothing to act on; start with rotation: introduce`
@@ -52,19 +55,26 @@ export function rotationRefusal(previous: RotationState | undefined, next: Rotat
     const from = normalise(previous);
     const to = normalise(next);
     if (from.generation === to.generation && from.phase === to.phase) return undefined;
-    if (previous.phase === "switch" && next.phase === "retire" && previous.generation === next.generation) return undefined;
+    if (previous.phase === "switch" && next.phase === "retire" && previous.generation === next.generation)
+        return undefined;
     if (next.phase === "retire") {
         return `retire is refused: leaves issued by CA generation ${next.generation} may still be deployed (last applied: ${label(previous)}); apply rotation: switch first so every leaf is reissued by generation ${next.generation + 1}`;
     }
-    if (from.generation === to.generation && (SAFE_STEPS.includes(`${from.phase}>${to.phase}`))) return undefined;
+    if (from.generation === to.generation && SAFE_STEPS.includes(`${from.phase}>${to.phase}`)) return undefined;
     return `cannot go from ${label(previous)} to ${label(next)} in one step; the next step is ${NEXT_STEP[previous.phase]}`;
 }
 
 const ledgerProvider: pulumi.dynamic.ResourceProvider = {
     async check(olds: any, news: any) {
-        const previous = olds && typeof olds.generation === "number" ? { generation: olds.generation, phase: olds.phase } : undefined;
+        const previous =
+            olds && typeof olds.generation === "number"
+                ? { generation: olds.generation, phase: olds.phase }
+                : undefined;
         const refusal = rotationRefusal(previous, { generation: news.generation, phase: news.phase });
-        return { inputs: news, failures: refusal ? [{ property: "phase", reason: `mtls:ca.rotation: ${refusal}` }] : [] };
+        return {
+            inputs: news,
+            failures: refusal ? [{ property: "phase", reason: `mtls:ca.rotation: ${refusal}` }] : [],
+        };
     },
     async diff(_id: string, olds: any, news: any) {
         return { changes: olds.generation !== news.generation || olds.phase !== news.phase };

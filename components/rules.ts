@@ -7,14 +7,7 @@
 import { DEFAULTS } from "./defaults";
 
 /** Key algorithms a certificate or CA may use. */
-export const KEY_ALGORITHMS = [
-    "ECDSA-P256",
-    "ECDSA-P384",
-    "RSA-2048",
-    "RSA-3072",
-    "RSA-4096",
-    "ED25519",
-] as const;
+export const KEY_ALGORITHMS = ["ECDSA-P256", "ECDSA-P384", "RSA-2048", "RSA-3072", "RSA-4096", "ED25519"] as const;
 export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
 
 /** What a service certificate is for. */
@@ -117,8 +110,17 @@ export function leafAllowedUses(usage: Usage, algorithm: KeyAlgorithm): string[]
 }
 
 /** The DNS names a Kubernetes Service is reached by, shortest first. */
-export function serviceDnsNames(service: string, namespace: string, clusterDomain: string = DEFAULTS.clusterDomain): string[] {
-    return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.${clusterDomain}`];
+export function serviceDnsNames(
+    service: string,
+    namespace: string,
+    clusterDomain: string = DEFAULTS.clusterDomain,
+): string[] {
+    return [
+        service,
+        `${service}.${namespace}`,
+        `${service}.${namespace}.svc`,
+        `${service}.${namespace}.svc.${clusterDomain}`,
+    ];
 }
 
 /** The SPIFFE ID of a service account, the workload identity peers authorise. */
@@ -218,7 +220,9 @@ export interface ArgumentProblem {
 
 /** What is wrong with a number of hours, or undefined when it is a whole number above 0. */
 export function hoursProblem(value: unknown): string | undefined {
-    return isPositiveInteger(value) ? undefined : `must be a whole number of hours greater than 0, got ${JSON.stringify(value)}`;
+    return isPositiveInteger(value)
+        ? undefined
+        : `must be a whole number of hours greater than 0, got ${JSON.stringify(value)}`;
 }
 
 /** The problem of each argument whose value is not a whole number of hours. */
@@ -262,7 +266,10 @@ export function caLifetimeProblems(validityHours: unknown, intermediateValidityH
 export function rotationProblems(generation: unknown, rotation: unknown): ArgumentProblem[] {
     const problems: ArgumentProblem[] = [];
     if (!isPositiveInteger(generation)) {
-        problems.push({ argument: "generation", message: `must be a whole number from 1 up (the CA generation in use), got ${JSON.stringify(generation)}` });
+        problems.push({
+            argument: "generation",
+            message: `must be a whole number from 1 up (the CA generation in use), got ${JSON.stringify(generation)}`,
+        });
     }
     if (rotation !== undefined && !(ROTATION_PHASES as readonly unknown[]).includes(rotation)) {
         problems.push({
@@ -274,23 +281,38 @@ export function rotationProblems(generation: unknown, rotation: unknown): Argume
 }
 
 export function keyAlgorithmProblems(keyAlgorithm: unknown): ArgumentProblem[] {
-    return isKeyAlgorithm(keyAlgorithm) ? [] : [{ argument: "keyAlgorithm", message: `${JSON.stringify(keyAlgorithm)} is not a supported key algorithm; use one of ${KEY_ALGORITHMS.join(", ")}` }];
+    return isKeyAlgorithm(keyAlgorithm)
+        ? []
+        : [
+              {
+                  argument: "keyAlgorithm",
+                  message: `${JSON.stringify(keyAlgorithm)} is not a supported key algorithm; use one of ${KEY_ALGORITHMS.join(", ")}`,
+              },
+          ];
 }
 
 export function usageProblems(usage: unknown): ArgumentProblem[] {
-    return isUsage(usage) ? [] : [{ argument: "usage", message: `${JSON.stringify(usage)} is not a usage; use one of ${USAGES.join(", ")}` }];
+    return isUsage(usage)
+        ? []
+        : [{ argument: "usage", message: `${JSON.stringify(usage)} is not a usage; use one of ${USAGES.join(", ")}` }];
 }
 
 /** A workload that accepts connections needs a port. */
 export function servingProblems(usage: Usage, port: unknown): ArgumentProblem[] {
     if (port === undefined) {
-        return usage === "client" ? [] : [{
-            argument: "port",
-            message: `is required for usage: ${usage} (the service accepts connections); give a port from 1 to 65535 or set usage: client`,
-        }];
+        return usage === "client"
+            ? []
+            : [
+                  {
+                      argument: "port",
+                      message: `is required for usage: ${usage} (the service accepts connections); give a port from 1 to 65535 or set usage: client`,
+                  },
+              ];
     }
     if (!Number.isInteger(port) || (port as number) < 1 || (port as number) > 65535) {
-        return [{ argument: "port", message: `${JSON.stringify(port)} is not a port; use a whole number from 1 to 65535` }];
+        return [
+            { argument: "port", message: `${JSON.stringify(port)} is not a port; use a whole number from 1 to 65535` },
+        ];
     }
     return [];
 }
@@ -298,14 +320,28 @@ export function servingProblems(usage: Usage, port: unknown): ArgumentProblem[] 
 /** How material reaches the pods: env vars only change when a pod restarts. */
 export function deliveryProblems(delivery: unknown, rollout: unknown, mountPath: unknown): ArgumentProblem[] {
     const problems: ArgumentProblem[] = [];
-    if (!isDelivery(delivery)) problems.push({ argument: "delivery", message: `${JSON.stringify(delivery)} is not a delivery; use one of ${DELIVERIES.join(", ")}` });
+    if (!isDelivery(delivery))
+        problems.push({
+            argument: "delivery",
+            message: `${JSON.stringify(delivery)} is not a delivery; use one of ${DELIVERIES.join(", ")}`,
+        });
     if (!(ROLLOUTS as readonly unknown[]).includes(rollout)) {
-        problems.push({ argument: "rollout", message: `${JSON.stringify(rollout)} is not a rollout; use one of ${ROLLOUTS.join(", ")}` });
+        problems.push({
+            argument: "rollout",
+            message: `${JSON.stringify(rollout)} is not a rollout; use one of ${ROLLOUTS.join(", ")}`,
+        });
     } else if (rollout === "hot" && delivery === "env") {
-        problems.push({ argument: "rollout", message: "hot needs delivery: files (environment variables only change when a pod restarts); use rollout: restart or delivery: files" });
+        problems.push({
+            argument: "rollout",
+            message:
+                "hot needs delivery: files (environment variables only change when a pod restarts); use rollout: restart or delivery: files",
+        });
     }
     if (mountPath !== undefined && !isAbsolutePosixPath(mountPath)) {
-        problems.push({ argument: "mountPath", message: `${JSON.stringify(mountPath)} must be an absolute path without '..', e.g. /etc/mtls` });
+        problems.push({
+            argument: "mountPath",
+            message: `${JSON.stringify(mountPath)} must be an absolute path without '..', e.g. /etc/mtls`,
+        });
     }
     return problems;
 }
@@ -322,18 +358,31 @@ export function describeProblems(component: string, name: string, problems: read
  */
 export function keystoreProblems(formats: unknown): ArgumentProblem[] {
     if (!Array.isArray(formats)) {
-        return [{ argument: "keystores", message: `must be a list of keystore formats, got ${JSON.stringify(formats)}; write [pkcs12] or [pkcs12, jks], or [] for none` }];
+        return [
+            {
+                argument: "keystores",
+                message: `must be a list of keystore formats, got ${JSON.stringify(formats)}; write [pkcs12] or [pkcs12, jks], or [] for none`,
+            },
+        ];
     }
     const problems: ArgumentProblem[] = [];
     const seen = new Set<unknown>();
     formats.forEach((format, index) => {
         const argument = `keystores[${index}]`;
-        if (!isKeystoreFormat(format)) problems.push({ argument, message: `${JSON.stringify(format)} is not a keystore format; use ${KEYSTORE_FORMATS.join(" or ")}` });
-        else if (seen.has(format)) problems.push({ argument, message: `${format} is listed twice; list each format once` });
+        if (!isKeystoreFormat(format))
+            problems.push({
+                argument,
+                message: `${JSON.stringify(format)} is not a keystore format; use ${KEYSTORE_FORMATS.join(" or ")}`,
+            });
+        else if (seen.has(format))
+            problems.push({ argument, message: `${format} is listed twice; list each format once` });
         seen.add(format);
     });
     if (seen.has("jks") && !seen.has("pkcs12")) {
-        problems.push({ argument: "keystores", message: "jks adds a JKS truststore next to the PKCS#12 keystore and truststore; write [pkcs12, jks]" });
+        problems.push({
+            argument: "keystores",
+            message: "jks adds a JKS truststore next to the PKCS#12 keystore and truststore; write [pkcs12, jks]",
+        });
     }
     return problems;
 }
@@ -370,12 +419,13 @@ const CERT_MANAGER_KEYS: Record<KeyAlgorithm, CertManagerPrivateKey> = {
     "RSA-2048": { algorithm: "RSA", size: 2048 },
     "RSA-3072": { algorithm: "RSA", size: 3072 },
     "RSA-4096": { algorithm: "RSA", size: 4096 },
-    "ED25519": { algorithm: "Ed25519" },
+    ED25519: { algorithm: "Ed25519" },
 };
 
 /** Whether cert-manager's own validation accepts a `privateKey` (the rules of its Certificate webhook). */
 export function certManagerAcceptsKey(key: CertManagerPrivateKey): boolean {
-    if (key.algorithm === "RSA") return key.size === undefined || (Number.isInteger(key.size) && key.size >= 2048 && key.size <= 8192);
+    if (key.algorithm === "RSA")
+        return key.size === undefined || (Number.isInteger(key.size) && key.size >= 2048 && key.size <= 8192);
     if (key.algorithm === "ECDSA") return key.size === undefined || [256, 384, 521].includes(key.size);
     return key.algorithm === "Ed25519";
 }
@@ -414,54 +464,95 @@ export const CERT_MANAGER_MIN_RENEW_BEFORE_MINUTES = 5;
  * argument names: the key algorithm, a `duration` under its minimum, and a `renewBefore` under
  * its minimum or not shorter than `duration`.
  */
-export function certManagerCertificateProblems(keyAlgorithm: unknown, validityHours: unknown, renewBeforeHours: unknown): ArgumentProblem[] {
+export function certManagerCertificateProblems(
+    keyAlgorithm: unknown,
+    validityHours: unknown,
+    renewBeforeHours: unknown,
+): ArgumentProblem[] {
     const problems: ArgumentProblem[] = [];
     if (isKeyAlgorithm(keyAlgorithm) && certManagerPrivateKey(keyAlgorithm) === undefined) {
         const supported = KEY_ALGORITHMS.filter((a) => certManagerPrivateKey(a) !== undefined);
-        problems.push({ argument: "keyAlgorithm", message: `${keyAlgorithm} is not a key algorithm cert-manager issues; use one of ${supported.join(", ")}, or issuance: pulumi` });
+        problems.push({
+            argument: "keyAlgorithm",
+            message: `${keyAlgorithm} is not a key algorithm cert-manager issues; use one of ${supported.join(", ")}, or issuance: pulumi`,
+        });
     }
     if (typeof validityHours === "number" && validityHours < CERT_MANAGER_MIN_DURATION_HOURS) {
-        problems.push({ argument: "validityHours", message: `${validityHours} is under cert-manager's minimum duration of ${CERT_MANAGER_MIN_DURATION_HOURS}h; use at least ${CERT_MANAGER_MIN_DURATION_HOURS}` });
+        problems.push({
+            argument: "validityHours",
+            message: `${validityHours} is under cert-manager's minimum duration of ${CERT_MANAGER_MIN_DURATION_HOURS}h; use at least ${CERT_MANAGER_MIN_DURATION_HOURS}`,
+        });
     }
     if (typeof renewBeforeHours === "number") {
         if (renewBeforeHours * 60 < CERT_MANAGER_MIN_RENEW_BEFORE_MINUTES) {
-            problems.push({ argument: "renewBeforeHours", message: `${renewBeforeHours} is under cert-manager's minimum renewBefore of ${CERT_MANAGER_MIN_RENEW_BEFORE_MINUTES} minutes` });
+            problems.push({
+                argument: "renewBeforeHours",
+                message: `${renewBeforeHours} is under cert-manager's minimum renewBefore of ${CERT_MANAGER_MIN_RENEW_BEFORE_MINUTES} minutes`,
+            });
         } else if (typeof validityHours === "number" && renewBeforeHours >= validityHours) {
-            problems.push({ argument: "renewBeforeHours", message: `cert-manager refuses a renewBefore (${renewBeforeHours}h) that is not shorter than the duration (${validityHours}h); lower renewBeforeHours below validityHours` });
+            problems.push({
+                argument: "renewBeforeHours",
+                message: `cert-manager refuses a renewBefore (${renewBeforeHours}h) that is not shorter than the duration (${validityHours}h); lower renewBeforeHours below validityHours`,
+            });
         }
     }
     return problems;
 }
 
-const KEYSTORES_ARE_FILES = "a keystore is a binary file the JVM opens by path, which an environment variable cannot hold";
+const KEYSTORES_ARE_FILES =
+    "a keystore is a binary file the JVM opens by path, which an environment variable cannot hold";
 
 /**
  * Keystores only reach a pod as files. `blame` is the argument the fix belongs to: `delivery`
  * when the keystores come from elsewhere (the material, a stack-wide default), `keystores` when
  * they were asked for next to the delivery.
  */
-export function keystoreDeliveryProblems(delivery: unknown, keystores: readonly unknown[], blame: "delivery" | "keystores" = "delivery"): ArgumentProblem[] {
+export function keystoreDeliveryProblems(
+    delivery: unknown,
+    keystores: readonly unknown[],
+    blame: "delivery" | "keystores" = "delivery",
+): ArgumentProblem[] {
     if (keystores.length === 0 || delivery === "files") return [];
     if (blame === "keystores") {
-        return [{ argument: "keystores", message: `keystores need delivery: files (${KEYSTORES_ARE_FILES}); set delivery: files or remove keystores` }];
+        return [
+            {
+                argument: "keystores",
+                message: `keystores need delivery: files (${KEYSTORES_ARE_FILES}); set delivery: files or remove keystores`,
+            },
+        ];
     }
-    return [{
-        argument: "delivery",
-        message: `${JSON.stringify(delivery)} cannot carry keystores ${keystores.join(", ")} (${KEYSTORES_ARE_FILES}); set delivery: files, or ask for no keystores`,
-    }];
+    return [
+        {
+            argument: "delivery",
+            message: `${JSON.stringify(delivery)} cannot carry keystores ${keystores.join(", ")} (${KEYSTORES_ARE_FILES}); set delivery: files, or ask for no keystores`,
+        },
+    ];
 }
 
 /**
  * The keystore password's version: a whole number from 1 up, and only meaningful with keystores
  * (`keystores` undefined where the list is not known yet, as for a stack-wide default).
  */
-export function keystorePasswordVersionProblems(version: unknown, keystores: readonly unknown[] | undefined): ArgumentProblem[] {
+export function keystorePasswordVersionProblems(
+    version: unknown,
+    keystores: readonly unknown[] | undefined,
+): ArgumentProblem[] {
     if (version === undefined) return [];
     if (!isPositiveInteger(version)) {
-        return [{ argument: "keystorePasswordVersion", message: `must be a whole number from 1 up (raise it to draw a new keystore password), got ${JSON.stringify(version)}` }];
+        return [
+            {
+                argument: "keystorePasswordVersion",
+                message: `must be a whole number from 1 up (raise it to draw a new keystore password), got ${JSON.stringify(version)}`,
+            },
+        ];
     }
     if (keystores !== undefined && keystores.length === 0) {
-        return [{ argument: "keystorePasswordVersion", message: "only applies with keystores; set keystores: [pkcs12] or remove keystorePasswordVersion" }];
+        return [
+            {
+                argument: "keystorePasswordVersion",
+                message: "only applies with keystores; set keystores: [pkcs12] or remove keystorePasswordVersion",
+            },
+        ];
     }
     return [];
 }
@@ -475,10 +566,18 @@ export function keystorePasswordVersionProblems(version: unknown, keystores: rea
 export function certManagerDeliveryProblems(delivery: unknown, rollout: unknown): ArgumentProblem[] {
     const problems: ArgumentProblem[] = [];
     if (delivery === "env") {
-        problems.push({ argument: "delivery", message: "env cannot follow cert-manager's renewals: it rewrites the Secret in place and restarts no pod, while environment variables are read once at container start; use delivery: files, or issuance: pulumi" });
+        problems.push({
+            argument: "delivery",
+            message:
+                "env cannot follow cert-manager's renewals: it rewrites the Secret in place and restarts no pod, while environment variables are read once at container start; use delivery: files, or issuance: pulumi",
+        });
     }
     if (rollout === "restart") {
-        problems.push({ argument: "rollout", message: "restart cannot work with cert-manager: it renews in the cluster without a pulumi up, so nothing restarts the pods and an app that reads its files once keeps the old certificate until it expires; use rollout: hot (the app reloads tls.crt, tls.key and ca.crt when they change), or issuance: pulumi" });
+        problems.push({
+            argument: "rollout",
+            message:
+                "restart cannot work with cert-manager: it renews in the cluster without a pulumi up, so nothing restarts the pods and an app that reads its files once keeps the old certificate until it expires; use rollout: hot (the app reloads tls.crt, tls.key and ca.crt when they change), or issuance: pulumi",
+        });
     }
     return problems;
 }

@@ -91,7 +91,6 @@ export interface ServiceCertificateArgs {
     autoRenew?: boolean;
 }
 
-
 /** A service's key and a certificate for it, signed by the given issuer. */
 export class ServiceCertificate extends pulumi.ComponentResource {
     /** The leaf certificate alone. */
@@ -131,61 +130,96 @@ export class ServiceCertificate extends pulumi.ComponentResource {
         super("mtls:index:ServiceCertificate", name, {}, opts);
         // Checked before any child exists when the values are plain, and before any child gets them when they are Outputs.
         const check = checked(this, "ServiceCertificate", name);
-        const keyAlgorithm = check<KeyAlgorithm>(args.keyAlgorithm ?? DEFAULTS.certificate.keyAlgorithm, keyAlgorithmProblems);
+        const keyAlgorithm = check<KeyAlgorithm>(
+            args.keyAlgorithm ?? DEFAULTS.certificate.keyAlgorithm,
+            keyAlgorithmProblems,
+        );
         const usage = check<Usage>(args.usage ?? DEFAULTS.certificate.usage, usageProblems);
         const lifetime = check(
-            together<[number, number]>(args.validityHours ?? DEFAULTS.certificate.validityHours, args.renewBeforeHours ?? DEFAULTS.certificate.renewBeforeHours),
+            together<[number, number]>(
+                args.validityHours ?? DEFAULTS.certificate.validityHours,
+                args.renewBeforeHours ?? DEFAULTS.certificate.renewBeforeHours,
+            ),
             ([validity, renewBefore]) => certificateLifetimeProblems(validity, renewBefore),
         );
         const validityHours = pulumi.output(lifetime).apply(([validity]) => validity);
         const renewBeforeHours = pulumi.output(lifetime).apply(([, renewBefore]) => renewBefore);
-        const clock = args.autoRenew === false ? undefined : new RenewalClock(`${name}-renewal`, {
-            subject: args.serviceName,
-            validityHours,
-            renewBeforeHours,
-            issuerNotAfter: args.issuer.notAfter,
-        }, { parent: this });
+        const clock =
+            args.autoRenew === false
+                ? undefined
+                : new RenewalClock(
+                      `${name}-renewal`,
+                      {
+                          subject: args.serviceName,
+                          validityHours,
+                          renewBeforeHours,
+                          issuerNotAfter: args.issuer.notAfter,
+                      },
+                      { parent: this },
+                  );
         // The key, request and certificate are replaced whenever the clock issues anew: one renewal, one new key.
-        const triggers = [...(clock ? [clock.issuedAt] : []), ...(args.rotationTrigger === undefined ? [] : [args.rotationTrigger])];
-        const rotation: pulumi.CustomResourceOptions = triggers.length ? { replacementTrigger: pulumi.all(triggers) } : {};
+        const triggers = [
+            ...(clock ? [clock.issuedAt] : []),
+            ...(args.rotationTrigger === undefined ? [] : [args.rotationTrigger]),
+        ];
+        const rotation: pulumi.CustomResourceOptions = triggers.length
+            ? { replacementTrigger: pulumi.all(triggers) }
+            : {};
 
         const dnsNames = pulumi
             .all([args.serviceName, args.namespace, args.clusterDomain, args.dnsNames ?? []])
             .apply(([service, namespace, clusterDomain, extra]) =>
-                uniqueInOrder(serviceDnsNames(service, namespace, clusterDomain), extra));
+                uniqueInOrder(serviceDnsNames(service, namespace, clusterDomain), extra),
+            );
         const uris = pulumi
             .all([args.trustDomain, args.namespace, args.serviceAccountName ?? args.serviceName])
-            .apply(([trustDomain, namespace, account]) => (trustDomain ? [spiffeId(trustDomain, namespace, account)] : []));
+            .apply(([trustDomain, namespace, account]) =>
+                trustDomain ? [spiffeId(trustDomain, namespace, account)] : [],
+            );
 
         const key = newTlsPrivateKey(`${name}-key`, keyAlgorithm, { parent: this, ...rotation });
-        const request = new tls.CertRequest(`${name}-csr`, {
-            privateKeyPem: key.privateKeyPem,
-            subject: { commonName: args.serviceName, organization: args.organization },
-            dnsNames,
-            uris,
-            ipAddresses: args.ipAddresses ?? [],
-        }, { parent: this, ...rotation });
-        const cert = new tls.LocallySignedCert(`${name}-cert`, {
-            certRequestPem: request.certRequestPem,
-            caCertPem: args.issuer.certPem,
-            caPrivateKeyPem: args.issuer.privateKeyPem,
-            isCaCertificate: false,
-            setSubjectKeyId: true,
-            allowedUses: pulumi.all([usage, keyAlgorithm]).apply(([u, algorithm]) => leafAllowedUses(u, algorithm)),
-            validityPeriodHours: validityHours,
-            earlyRenewalHours: renewBeforeHours,
-        }, { parent: this, ...rotation });
+        const request = new tls.CertRequest(
+            `${name}-csr`,
+            {
+                privateKeyPem: key.privateKeyPem,
+                subject: { commonName: args.serviceName, organization: args.organization },
+                dnsNames,
+                uris,
+                ipAddresses: args.ipAddresses ?? [],
+            },
+            { parent: this, ...rotation },
+        );
+        const cert = new tls.LocallySignedCert(
+            `${name}-cert`,
+            {
+                certRequestPem: request.certRequestPem,
+                caCertPem: args.issuer.certPem,
+                caPrivateKeyPem: args.issuer.privateKeyPem,
+                isCaCertificate: false,
+                setSubjectKeyId: true,
+                allowedUses: pulumi.all([usage, keyAlgorithm]).apply(([u, algorithm]) => leafAllowedUses(u, algorithm)),
+                validityPeriodHours: validityHours,
+                earlyRenewalHours: renewBeforeHours,
+            },
+            { parent: this, ...rotation },
+        );
 
         const summary = cert.certPem.apply((pem) => readCertificate(pem));
         this.certPem = cert.certPem;
-        this.chainPem = pulumi.all([cert.certPem, args.issuer.chainPem]).apply(([leaf, chain]) => joinPemCertificates([leaf, chain]));
+        this.chainPem = pulumi
+            .all([cert.certPem, args.issuer.chainPem])
+            .apply(([leaf, chain]) => joinPemCertificates([leaf, chain]));
         this.caBundlePem = pulumi.output(args.issuer.trustBundlePem);
         this.privateKeyPem = pulumi.secret(key.privateKeyPem);
-        this.commonName = pulumi.all([summary, request.subject, args.serviceName])
+        this.commonName = pulumi
+            .all([summary, request.subject, args.serviceName])
             .apply(([issued, asked, service]) => issued?.commonName ?? asked?.commonName ?? service);
         this.notAfter = issuedNotAfter(cert.certPem, cert.validityEndTime);
-        this.renewAt = pulumi.all([this.notAfter, renewBeforeHours]).apply(([end, hours]) =>
-            (end === undefined ? undefined : new Date(Date.parse(end) - hours * 3_600_000).toISOString()));
+        this.renewAt = pulumi
+            .all([this.notAfter, renewBeforeHours])
+            .apply(([end, hours]) =>
+                end === undefined ? undefined : new Date(Date.parse(end) - hours * 3_600_000).toISOString(),
+            );
         this.fingerprintSha256 = summary.apply((issued) => issued?.fingerprintSha256);
         this.dnsNames = pulumi.all([summary, request.dnsNames]).apply(([issued, asked]) => issued?.dnsNames ?? asked);
         this.uris = pulumi.all([summary, request.uris]).apply(([issued, asked]) => issued?.uris ?? asked);

@@ -23,13 +23,18 @@ export const ISSUER_OUTPUTS = {
 export function issuerFromStack(owner: pulumi.StackReference): CertificateIssuer {
     const read = (field: keyof typeof ISSUER_OUTPUTS, fix: string): pulumi.Output<string> => {
         const [current, legacy] = ISSUER_OUTPUTS[field];
-        return pulumi.all([owner.name, owner.getOutput(current), owner.getOutput(legacy)]).apply(([stack, now, old]) => {
-            const value = now ?? old;
-            if (typeof value !== "string") {
-                throw new pulumi.ResourceError(`issuerFromStack: the stack ${stack} exports neither ${current} nor ${legacy}; ${fix}`, owner);
-            }
-            return value;
-        });
+        return pulumi
+            .all([owner.name, owner.getOutput(current), owner.getOutput(legacy)])
+            .apply(([stack, now, old]) => {
+                const value = now ?? old;
+                if (typeof value !== "string") {
+                    throw new pulumi.ResourceError(
+                        `issuerFromStack: the stack ${stack} exports neither ${current} nor ${legacy}; ${fix}`,
+                        owner,
+                    );
+                }
+                return value;
+            });
     };
     const upgrade = "deploy it with this package first";
     return {
@@ -37,6 +42,11 @@ export function issuerFromStack(owner: pulumi.StackReference): CertificateIssuer
         chainPem: read("chainPem", upgrade),
         trustBundlePem: read("trustBundlePem", upgrade),
         notAfter: read("notAfter", upgrade),
-        privateKeyPem: pulumi.secret(read("privateKeyPem", "set mtls:ca.exportPrivateKey: true in that stack, or let it issue the certificate and export only the trust bundle")),
+        privateKeyPem: pulumi.secret(
+            read(
+                "privateKeyPem",
+                "set mtls:ca.exportPrivateKey: true in that stack, or let it issue the certificate and export only the trust bundle",
+            ),
+        ),
     };
 }

@@ -9,9 +9,13 @@ export function newTlsPrivateKey(
     opts: pulumi.CustomResourceOptions,
 ): tls.PrivateKey {
     const spec = pulumi.output(algorithm).apply(tlsKeySpec);
-    return new tls.PrivateKey(name, {
-        algorithm: spec.algorithm,
-        ecdsaCurve: spec.apply((s) => s.ecdsaCurve),
-        rsaBits: spec.apply((s) => s.rsaBits),
-    }, opts);
+    return new tls.PrivateKey(
+        name,
+        {
+            algorithm: spec.algorithm,
+            ecdsaCurve: spec.apply((s) => s.ecdsaCurve),
+            rsaBits: spec.apply((s) => s.rsaBits),
+        },
+        opts,
+    );
 }

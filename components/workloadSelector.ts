@@ -38,7 +38,10 @@ export function describeSelector(selector: WorkloadSelector): string {
     const parts: string[] = [];
     if (selector.name !== undefined) parts.push(`name ${selector.name}`);
     if (selector.namespace !== undefined) parts.push(`namespace ${selector.namespace}`);
-    const pairs = (m: Record<string, string>) => Object.entries(m).map(([k, v]) => `${k}=${v}`).join(",");
+    const pairs = (m: Record<string, string>) =>
+        Object.entries(m)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(",");
     if (selector.labels) parts.push(`labels ${pairs(selector.labels)}`);
     if (selector.annotations) parts.push(`annotations ${pairs(selector.annotations)}`);
     if (selector.kinds) parts.push(`kinds ${selector.kinds.join(",")}`);
@@ -46,13 +49,31 @@ export function describeSelector(selector: WorkloadSelector): string {
 }
 
 /** Problems with a selector itself: it must say something, and say it in Kubernetes' terms. */
-export function workloadSelectorProblems(selector: WorkloadSelector | undefined): { argument: string; message: string }[] {
-    if (selector === undefined || typeof selector !== "object") return [{ argument: "selector", message: "is required: give a name, labels or annotations of the workloads to wire" }];
+export function workloadSelectorProblems(
+    selector: WorkloadSelector | undefined,
+): { argument: string; message: string }[] {
+    if (selector === undefined || typeof selector !== "object")
+        return [
+            {
+                argument: "selector",
+                message: "is required: give a name, labels or annotations of the workloads to wire",
+            },
+        ];
     const problems: { argument: string; message: string }[] = [];
-    const unknown = Object.keys(selector).filter((k) => !["name", "namespace", "labels", "annotations", "kinds"].includes(k));
-    for (const key of unknown) problems.push({ argument: `selector.${key}`, message: "is not a selector field; use name, namespace, labels, annotations or kinds" });
+    const unknown = Object.keys(selector).filter(
+        (k) => !["name", "namespace", "labels", "annotations", "kinds"].includes(k),
+    );
+    for (const key of unknown)
+        problems.push({
+            argument: `selector.${key}`,
+            message: "is not a selector field; use name, namespace, labels, annotations or kinds",
+        });
     if (selector.name === undefined && !selector.labels && !selector.annotations) {
-        problems.push({ argument: "selector", message: "selects by namespace or kind alone, which picks every workload there; add name, labels or annotations" });
+        problems.push({
+            argument: "selector",
+            message:
+                "selects by namespace or kind alone, which picks every workload there; add name, labels or annotations",
+        });
     }
     for (const field of ["labels", "annotations"] as const) {
         const map = selector[field];
@@ -62,7 +83,11 @@ export function workloadSelectorProblems(selector: WorkloadSelector | undefined)
     }
     const kinds = [...new Set(Object.keys(WORKLOAD_TEMPLATE_PATHS).map((t) => t.split(":").pop() as string))];
     for (const [k, kind] of (selector.kinds ?? []).entries()) {
-        if (!kinds.includes(kind)) problems.push({ argument: `selector.kinds[${k}]`, message: `${JSON.stringify(kind)} is not a workload kind; use one of ${kinds.join(", ")}` });
+        if (!kinds.includes(kind))
+            problems.push({
+                argument: `selector.kinds[${k}]`,
+                message: `${JSON.stringify(kind)} is not a workload kind; use one of ${kinds.join(", ")}`,
+            });
     }
     return problems;
 }
@@ -75,7 +100,12 @@ export function selectsWorkload(selector: WorkloadSelector, type: string, props:
     if (kind === undefined || (selector.kinds && !selector.kinds.includes(kind))) return false;
     const metadata: Plain = props?.metadata ?? {};
     if (selector.name !== undefined && metadata.name !== selector.name) return false;
-    if (selector.namespace !== undefined && metadata.namespace !== undefined && metadata.namespace !== selector.namespace) return false;
+    if (
+        selector.namespace !== undefined &&
+        metadata.namespace !== undefined &&
+        metadata.namespace !== selector.namespace
+    )
+        return false;
     const holds = (want: Record<string, string> | undefined, have: Plain | undefined) =>
         want === undefined || Object.entries(want).every(([k, v]) => have?.[k] === v);
     return holds(selector.labels, metadata.labels) && holds(selector.annotations, metadata.annotations);
@@ -108,20 +138,32 @@ export function podServiceAccount(template: Plain): string {
  * volume of the material's name. Such a workload is refused, not merged: two mounts at one path
  * shadow each other, and which file the app reads would depend on the kubelet.
  */
-export function podWiringConflicts(template: Plain, wiring: PodWiring, containers: readonly string[] | undefined): string[] {
+export function podWiringConflicts(
+    template: Plain,
+    wiring: PodWiring,
+    containers: readonly string[] | undefined,
+): string[] {
     const spec = template.spec ?? {};
     const conflicts: string[] = [];
     const volumeNames = new Set((spec.volumes ?? []).map((v: Plain) => v.name));
-    for (const volume of wiring.volumes) if (volumeNames.has(volume.name)) conflicts.push(`the pod already has a volume named ${volume.name}`);
-    const selected = (spec.containers ?? []).filter((c: Plain) => containers === undefined || containers.includes(c.name));
-    if (selected.length === 0) conflicts.push(`no container ${containers ? `named ${containers.join(" or ")}` : "at all"} in the pod`);
+    for (const volume of wiring.volumes)
+        if (volumeNames.has(volume.name)) conflicts.push(`the pod already has a volume named ${volume.name}`);
+    const selected = (spec.containers ?? []).filter(
+        (c: Plain) => containers === undefined || containers.includes(c.name),
+    );
+    if (selected.length === 0)
+        conflicts.push(`no container ${containers ? `named ${containers.join(" or ")}` : "at all"} in the pod`);
     for (const container of selected) {
         for (const mount of wiring.volumeMounts) {
             const taken = (container.volumeMounts ?? []).find((m: Plain) => m.mountPath === mount.mountPath);
-            if (taken) conflicts.push(`container ${container.name} already mounts volume ${taken.name} at ${mount.mountPath}; give the wiring another mountPath, or remove that mount`);
+            if (taken)
+                conflicts.push(
+                    `container ${container.name} already mounts volume ${taken.name} at ${mount.mountPath}; give the wiring another mountPath, or remove that mount`,
+                );
         }
         const names = new Set((container.env ?? []).map((e: Plain) => e.name));
-        for (const variable of wiring.env) if (names.has(variable.name)) conflicts.push(`container ${container.name} already sets ${variable.name}`);
+        for (const variable of wiring.env)
+            if (names.has(variable.name)) conflicts.push(`container ${container.name} already sets ${variable.name}`);
     }
     return conflicts;
 }
@@ -131,15 +173,22 @@ export function wirePodTemplate(template: Plain, wiring: PodWiring, containers: 
     const spec = template.spec ?? {};
     return {
         ...template,
-        metadata: { ...(template.metadata ?? {}), annotations: { ...(template.metadata?.annotations ?? {}), ...wiring.annotations } },
+        metadata: {
+            ...(template.metadata ?? {}),
+            annotations: { ...(template.metadata?.annotations ?? {}), ...wiring.annotations },
+        },
         spec: {
             ...spec,
             volumes: [...(spec.volumes ?? []), ...wiring.volumes],
-            containers: (spec.containers ?? []).map((c: Plain) => (containers !== undefined && !containers.includes(c.name) ? c : {
-                ...c,
-                volumeMounts: [...(c.volumeMounts ?? []), ...wiring.volumeMounts],
-                env: [...(c.env ?? []), ...wiring.env],
-            })),
+            containers: (spec.containers ?? []).map((c: Plain) =>
+                containers !== undefined && !containers.includes(c.name)
+                    ? c
+                    : {
+                          ...c,
+                          volumeMounts: [...(c.volumeMounts ?? []), ...wiring.volumeMounts],
+                          env: [...(c.env ?? []), ...wiring.env],
+                      },
+            ),
         },
     };
 }

@@ -3,8 +3,17 @@ import type { CertificateMaterial } from "./certificateMaterial";
 import { DEFAULTS } from "./defaults";
 import { Delivery, describeProblems, deliveryProblems } from "./rules";
 import {
-    PodWiring, WorkloadSelector, describeSelector, podServiceAccount, podTemplateOf, podWiringConflicts, selectsWorkload,
-    wirePodTemplate, withPodTemplate, workloadKind, workloadSelectorProblems,
+    PodWiring,
+    WorkloadSelector,
+    describeSelector,
+    podServiceAccount,
+    podTemplateOf,
+    podWiringConflicts,
+    selectsWorkload,
+    wirePodTemplate,
+    withPodTemplate,
+    workloadKind,
+    workloadSelectorProblems,
 } from "./workloadSelector";
 
 export interface WorkloadWiringArgs {
@@ -61,11 +70,18 @@ export class WorkloadWiring extends pulumi.ComponentResource {
         const problems = [
             ...workloadSelectorProblems(args.selector),
             ...deliveryProblems(delivery, args.material.rollout, args.mountPath),
-            ...(typeof args.serviceAccountName === "string" && args.serviceAccountName !== "" ? [] : [{
-                argument: "serviceAccountName", message: "is required: the service account the workload runs as, which the certificate names too",
-            }]),
+            ...(typeof args.serviceAccountName === "string" && args.serviceAccountName !== ""
+                ? []
+                : [
+                      {
+                          argument: "serviceAccountName",
+                          message:
+                              "is required: the service account the workload runs as, which the certificate names too",
+                      },
+                  ]),
         ];
-        if (problems.length > 0) throw new pulumi.ResourceError(describeProblems("WorkloadWiring", name, problems), this);
+        if (problems.length > 0)
+            throw new pulumi.ResourceError(describeProblems("WorkloadWiring", name, problems), this);
         this.wiringName = name;
         this.label = `WorkloadWiring ${name}: selector ${describeSelector(args.selector)}`;
         const files = delivery === "files" ? args.material.mount(mountPath) : undefined;
@@ -88,14 +104,25 @@ export class WorkloadWiring extends pulumi.ComponentResource {
                 return undefined;
             }
             const template = podTemplateOf(resource.type, resource.props) as Record<string, any>;
-            return { props: withPodTemplate(resource.type, resource.props, wirePodTemplate(template, wiring, args.containers)), opts: resource.opts };
+            return {
+                props: withPodTemplate(
+                    resource.type,
+                    resource.props,
+                    wirePodTemplate(template, wiring, args.containers),
+                ),
+                opts: resource.opts,
+            };
         };
         this.wiring = wiring;
         this.registerOutputs({});
     }
 
     /** Why this workload cannot be wired, or undefined when it can. */
-    private problemWith(where: string, resource: pulumi.ResourceTransformArgs, args: WorkloadWiringArgs): string | undefined {
+    private problemWith(
+        where: string,
+        resource: pulumi.ResourceTransformArgs,
+        args: WorkloadWiringArgs,
+    ): string | undefined {
         if (this.matched.length > 0 && !this.matched.includes(where)) {
             return `${this.label} matches both ${this.matched[0]} and ${where}; one material is one identity, so narrow the selector (add a name or a label only one of them carries) or give each workload its own certificate and WorkloadWiring`;
         }
@@ -126,12 +153,22 @@ export class WorkloadWiring extends pulumi.ComponentResource {
      * was. The returned Output is the wired workload, `Kind ns/name`, or undefined when none was.
      */
     public requireMatch(sources: pulumi.Resource[]): pulumi.Output<string | undefined> {
-        const problem = pulumi.all(sources.map((s) => s.urn)).apply(() =>
-            [...this.problems, wiringMatchProblem(this.label, this.matched, sources.length)].filter((p) => p !== undefined).join("\n") ?? "");
-        new WorkloadWiringCheck(`${this.wiringName}-match`, {
-            problem,
-            workload: problem.apply((p) => (p === "" ? this.matched[0] ?? "" : "")),
-        }, { parent: this });
+        const problem = pulumi
+            .all(sources.map((s) => s.urn))
+            .apply(
+                () =>
+                    [...this.problems, wiringMatchProblem(this.label, this.matched, sources.length)]
+                        .filter((p) => p !== undefined)
+                        .join("\n") ?? "",
+            );
+        new WorkloadWiringCheck(
+            `${this.wiringName}-match`,
+            {
+                problem,
+                workload: problem.apply((p) => (p === "" ? (this.matched[0] ?? "") : "")),
+            },
+            { parent: this },
+        );
         return problem.apply((p) => (p === "" ? this.matched[0] : undefined));
     }
 }
@@ -156,7 +193,11 @@ const matchCheckProvider: pulumi.dynamic.ResourceProvider = {
  * matched none, so the refusal needs no exception inside an Output. @internal
  */
 class WorkloadWiringCheck extends pulumi.dynamic.Resource {
-    constructor(name: string, args: { problem: pulumi.Input<string>; workload: pulumi.Input<string> }, opts: pulumi.CustomResourceOptions) {
+    constructor(
+        name: string,
+        args: { problem: pulumi.Input<string>; workload: pulumi.Input<string> },
+        opts: pulumi.CustomResourceOptions,
+    ) {
         super(matchCheckProvider, name, { ...args }, opts, "mtls", "WorkloadWiringCheck");
     }
 }

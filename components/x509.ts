@@ -40,7 +40,11 @@ export function joinPemCertificates(pems: readonly (string | undefined)[]): stri
  * (`DNS:a, URI:spiffe://b, IP Address:10.0.0.1`). Quoted entries, which Node
  * uses when a name holds a comma or quote, are unquoted.
  */
-export function parseSubjectAltName(text: string | undefined): { dnsNames: string[]; uris: string[]; ipAddresses: string[] } {
+export function parseSubjectAltName(text: string | undefined): {
+    dnsNames: string[];
+    uris: string[];
+    ipAddresses: string[];
+} {
     const out = { dnsNames: [] as string[], uris: [] as string[], ipAddresses: [] as string[] };
     if (!text) return out;
     const entries = text.match(/(?:[^,"]+|"(?:[^"\\]|\\.)*")+/g) ?? [];

@@ -14,10 +14,11 @@ export function ingressSources(callers: readonly CallerSpec[], namespace: string
     return callers.flatMap((caller): IngressSource[] => {
         if (caller.networkPolicyFrom) return caller.networkPolicyFrom;
         if (caller.service === undefined || caller.namespace === undefined) {
-            throw new Error(`ingressSources: caller ${caller.commonName} has neither a namespace and service nor networkPolicyFrom; the config contract refuses such a caller`);
+            throw new Error(
+                `ingressSources: caller ${caller.commonName} has neither a namespace and service nor networkPolicyFrom; the config contract refuses such a caller`,
+            );
         }
         const podLabels = workloadLabels(caller.service);
         return [caller.namespace === namespace ? { podLabels } : { podLabels, namespace: caller.namespace }];
     });
 }
-

@@ -67,7 +67,8 @@ function serviceLabel(svc: ServiceSpec): string[] {
 }
 
 function externalLabel(caller: CallerSpec): string[] {
-    if (caller.service !== undefined && caller.namespace !== undefined) return [caller.service, `namespace ${caller.namespace}`];
+    if (caller.service !== undefined && caller.namespace !== undefined)
+        return [caller.service, `namespace ${caller.namespace}`];
     const id = parseSpiffeId(caller.spiffeId);
     return id ? [caller.commonName, id.path] : [caller.commonName];
 }
@@ -120,7 +121,10 @@ export interface PreviousAllowlist {
  * graph gives that ID, else the service account of a `/ns/<ns>/sa/<sa>` ID), and the CNs
  * left over are callers without an ID.
  */
-export function previousIdentities(previous: PreviousAllowlist, currentCnOf: (spiffeId: string) => string | undefined): string[] {
+export function previousIdentities(
+    previous: PreviousAllowlist,
+    currentCnOf: (spiffeId: string) => string | undefined,
+): string[] {
     const { commonNames, spiffeIds } = previous;
     if (spiffeIds.length === commonNames.length) return [...spiffeIds];
     if (spiffeIds.length === 0) return [...commonNames];
@@ -139,7 +143,11 @@ export function previousIdentities(previous: PreviousAllowlist, currentCnOf: (sp
  * service); a service it does not name keeps its arrows. A service that only `previous`
  * names was removed: it is drawn as a removed node with its arrows removed.
  */
-export function compareCallGraph(current: CallGraph, previous: Record<string, PreviousAllowlist>, stack: StackPlace): CallGraph {
+export function compareCallGraph(
+    current: CallGraph,
+    previous: Record<string, PreviousAllowlist>,
+    stack: StackPlace,
+): CallGraph {
     const nodes = current.nodes.map((node) => ({ ...node }));
     const edges: GraphEdge[] = current.edges.map((edge) => ({ ...edge }));
     const byIdentity = new Map(nodes.map((node) => [node.identity, node]));
@@ -169,7 +177,8 @@ export function compareCallGraph(current: CallGraph, previous: Record<string, Pr
     };
     for (const [service, allowlist] of Object.entries(previous)) {
         const targetId = mermaidId("svc", service);
-        const identity = stack.trustDomain === undefined ? service : spiffeId(stack.trustDomain, stack.namespace, service);
+        const identity =
+            stack.trustDomain === undefined ? service : spiffeId(stack.trustDomain, stack.namespace, service);
         const target = nodes.find((n) => n.id === targetId) ?? removedCaller(identity);
         const before = new Set(previousIdentities(allowlist, cnOf));
         const after = new Set<string>();
@@ -179,7 +188,8 @@ export function compareCallGraph(current: CallGraph, previous: Record<string, Pr
             if (!before.has(edge.label)) edge.change = "added";
         }
         for (const identity of before) {
-            if (!after.has(identity)) edges.push({ from: removedCaller(identity).id, to: target.id, label: identity, change: "removed" });
+            if (!after.has(identity))
+                edges.push({ from: removedCaller(identity).id, to: target.id, label: identity, change: "removed" });
         }
     }
     return { nodes, edges };
@@ -196,7 +206,10 @@ export function mermaidText(text: string): string {
 
 const ARROW: Record<GraphChange | "same", string> = { same: "-->", added: "==>", removed: "-.->" };
 const CHANGE_PREFIX: Record<GraphChange | "same", string> = { same: "", added: "added: ", removed: "removed: " };
-const CHANGE_STYLE: Record<GraphChange, string> = { added: "stroke:#1a7f37,stroke-width:3px", removed: "stroke:#cf222e,stroke-dasharray:5 4" };
+const CHANGE_STYLE: Record<GraphChange, string> = {
+    added: "stroke:#1a7f37,stroke-width:3px",
+    removed: "stroke:#cf222e,stroke-dasharray:5 4",
+};
 
 /**
  * A Mermaid flowchart of the graph: one box per group (a namespace, or another trust
@@ -218,12 +231,19 @@ export function renderMermaid(graph: CallGraph): string {
     });
     graph.edges.forEach((edge) => {
         const change = edge.change ?? "same";
-        lines.push(`    ${edge.from} ${ARROW[change]}|"${CHANGE_PREFIX[change]}${mermaidText(edge.label)}"| ${edge.to}`);
+        lines.push(
+            `    ${edge.from} ${ARROW[change]}|"${CHANGE_PREFIX[change]}${mermaidText(edge.label)}"| ${edge.to}`,
+        );
     });
     const external = graph.nodes.filter((n) => n.kind === "external" && !n.change).map((n) => n.id);
     const removed = graph.nodes.filter((n) => n.change === "removed").map((n) => n.id);
-    if (external.length > 0) lines.push("    classDef external stroke-dasharray:3 3", `    class ${external.join(",")} external`);
-    if (removed.length > 0) lines.push("    classDef removed stroke:#cf222e,stroke-dasharray:5 4,color:#cf222e", `    class ${removed.join(",")} removed`);
+    if (external.length > 0)
+        lines.push("    classDef external stroke-dasharray:3 3", `    class ${external.join(",")} external`);
+    if (removed.length > 0)
+        lines.push(
+            "    classDef removed stroke:#cf222e,stroke-dasharray:5 4,color:#cf222e",
+            `    class ${removed.join(",")} removed`,
+        );
     for (const change of ["added", "removed"] as const) {
         const indexes = graph.edges.flatMap((edge, i) => (edge.change === change ? [i] : []));
         if (indexes.length > 0) lines.push(`    linkStyle ${indexes.join(",")} ${CHANGE_STYLE[change]}`);

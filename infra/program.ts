@@ -97,7 +97,10 @@ export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
 function kubernetesProvider(spec: StackSpec, renderDirectory: string | undefined): k8s.Provider {
     if (spec.kubernetes.context !== undefined) {
-        const kubeconfig = spec.kubernetes.kubeconfig === undefined ? {} : { kubeconfig: path.resolve(PROJECT_ROOT, spec.kubernetes.kubeconfig) };
+        const kubeconfig =
+            spec.kubernetes.kubeconfig === undefined
+                ? {}
+                : { kubeconfig: path.resolve(PROJECT_ROOT, spec.kubernetes.kubeconfig) };
         return new k8s.Provider("kubernetes", { context: spec.kubernetes.context, ...kubeconfig });
     }
     const dir = renderDirectory as string;
@@ -111,15 +114,20 @@ function kubernetesProvider(spec: StackSpec, renderDirectory: string | undefined
 
 /** Composes the CA, each service's certificate, its Kubernetes material and its workload. */
 export function deployStack(spec: StackSpec): StackOutputs {
-    const renderDirectory = spec.kubernetes.renderDirectory === undefined
-        ? undefined
-        : path.resolve(PROJECT_ROOT, spec.kubernetes.renderDirectory);
+    const renderDirectory =
+        spec.kubernetes.renderDirectory === undefined
+            ? undefined
+            : path.resolve(PROJECT_ROOT, spec.kubernetes.renderDirectory);
     const provider = kubernetesProvider(spec, renderDirectory);
     const k8sOpts = { providers: [provider] };
     const namespace: pulumi.Input<string> = spec.kubernetes.createNamespace
-        ? new k8s.core.v1.Namespace("namespace", {
-            metadata: { name: spec.namespace, labels: podSecurityLabels(spec.kubernetes.podSecurity) },
-        }, { provider }).metadata.name
+        ? new k8s.core.v1.Namespace(
+              "namespace",
+              {
+                  metadata: { name: spec.namespace, labels: podSecurityLabels(spec.kubernetes.podSecurity) },
+              },
+              { provider },
+          ).metadata.name
         : spec.namespace;
 
     const ca = new RotatingCertificateAuthority("ca", {
@@ -133,30 +141,45 @@ export function deployStack(spec: StackSpec): StackOutputs {
     });
 
     if (spec.mesh) {
-        new IstioMesh("mesh", {
-            namespace,
-            ...(spec.mesh.pluginCa ? {
-                pluginCa: {
-                    signingCertPem: ca.certPem,
-                    signingKeyPem: ca.privateKeyPem,
-                    rootCertPem: ca.rootCertPem,
-                    trustBundlePem: ca.trustBundlePem,
-                    namespace: spec.mesh.caNamespace,
-                },
-            } : {}),
-        }, k8sOpts);
+        new IstioMesh(
+            "mesh",
+            {
+                namespace,
+                ...(spec.mesh.pluginCa
+                    ? {
+                          pluginCa: {
+                              signingCertPem: ca.certPem,
+                              signingKeyPem: ca.privateKeyPem,
+                              rootCertPem: ca.rootCertPem,
+                              trustBundlePem: ca.trustBundlePem,
+                              namespace: spec.mesh.caNamespace,
+                          },
+                      }
+                    : {}),
+            },
+            k8sOpts,
+        );
     }
 
     // One Issuer (per signing CA) and one trust Bundle, when any service is issued by cert-manager.
     const certManager = spec.services.some((svc) => svc.issuance === "cert-manager")
-        ? new CertManagerIssuer("cert-manager", {
-            ca: { certPem: ca.certPem, chainPem: ca.chainPem, rootCertPem: ca.rootCertPem, privateKeyPem: ca.privateKeyPem },
-            trustBundlePem: ca.trustBundlePem,
-            namespace,
-            kind: spec.issuance.issuerKind,
-            clusterResourceNamespace: spec.issuance.clusterResourceNamespace,
-            labels: { "app.kubernetes.io/part-of": "mtls" },
-        }, k8sOpts)
+        ? new CertManagerIssuer(
+              "cert-manager",
+              {
+                  ca: {
+                      certPem: ca.certPem,
+                      chainPem: ca.chainPem,
+                      rootCertPem: ca.rootCertPem,
+                      privateKeyPem: ca.privateKeyPem,
+                  },
+                  trustBundlePem: ca.trustBundlePem,
+                  namespace,
+                  kind: spec.issuance.issuerKind,
+                  clusterResourceNamespace: spec.issuance.clusterResourceNamespace,
+                  labels: { "app.kubernetes.io/part-of": "mtls" },
+              },
+              k8sOpts,
+          )
         : undefined;
 
     const services: Record<string, ServiceCertificateOutputs> = {};
@@ -165,20 +188,24 @@ export function deployStack(spec: StackSpec): StackOutputs {
         const serves = svc.usage !== "client" && svc.port !== undefined;
         let material: WorkloadMaterial;
         if (svc.issuance === "cert-manager") {
-            const issued = new CertManagerCertificate(svc.name, {
-                issuer: certManager as CertManagerIssuer,
-                serviceName: svc.name,
-                namespace,
-                trustDomain: spec.trustDomain,
-                clusterDomain: spec.clusterDomain,
-                dnsNames: svc.dnsNames,
-                ipAddresses: svc.ipAddresses,
-                usage: svc.usage,
-                keyAlgorithm: svc.keyAlgorithm,
-                validityHours: svc.validityHours,
-                renewBeforeHours: svc.renewBeforeHours,
-                labels,
-            }, k8sOpts);
+            const issued = new CertManagerCertificate(
+                svc.name,
+                {
+                    issuer: certManager as CertManagerIssuer,
+                    serviceName: svc.name,
+                    namespace,
+                    trustDomain: spec.trustDomain,
+                    clusterDomain: spec.clusterDomain,
+                    dnsNames: svc.dnsNames,
+                    ipAddresses: svc.ipAddresses,
+                    usage: svc.usage,
+                    keyAlgorithm: svc.keyAlgorithm,
+                    validityHours: svc.validityHours,
+                    renewBeforeHours: svc.renewBeforeHours,
+                    labels,
+                },
+                k8sOpts,
+            );
             material = issued;
             services[svc.name] = {
                 issuance: svc.issuance,
@@ -224,43 +251,64 @@ export function deployStack(spec: StackSpec): StackOutputs {
             dnsNames: certificate.dnsNames,
             uris: certificate.uris,
         };
-        return new CertificateMaterial(svc.name, {
-            certificate,
-            namespace,
-            labels,
-            rollout: svc.rollout,
-            keystores: svc.keystores,
-            // The stack-wide version reaches only the services that have stores: the material refuses it otherwise.
-            keystorePasswordVersion: svc.keystores.length > 0 ? svc.keystorePasswordVersion : undefined,
-        }, k8sOpts);
+        return new CertificateMaterial(
+            svc.name,
+            {
+                certificate,
+                namespace,
+                labels,
+                rollout: svc.rollout,
+                keystores: svc.keystores,
+                // The stack-wide version reaches only the services that have stores: the material refuses it otherwise.
+                keystorePasswordVersion: svc.keystores.length > 0 ? svc.keystorePasswordVersion : undefined,
+            },
+            k8sOpts,
+        );
     }
 
-    function workload(svc: StackSpec["services"][number], material: WorkloadMaterial, labels: Record<string, string>, serves: boolean): void {
-        new MtlsWorkload(svc.name, {
-            serviceName: svc.name,
-            namespace,
-            image: svc.image,
-            material,
-            usage: svc.usage,
-            port: svc.port,
-            delivery: svc.delivery,
-            mountPath: svc.mountPath,
-            allowFrom: svc.callers.map((caller) => caller.commonName),
-            allowFromSpiffeIds: svc.callers.flatMap((caller) => (caller.spiffeId === undefined ? [] : [caller.spiffeId])),
-            ...(serves && spec.kubernetes.networkPolicy ? { ingressFrom: ingressSources(svc.callers, spec.namespace) } : {}),
-            replicas: svc.replicas,
-            labels,
-            runAs: svc.runAs,
-            skipAwait: spec.kubernetes.skipAwait,
-        }, k8sOpts);
-        if (serves && spec.mesh) {
-            new IstioServerPolicy(svc.name, {
-                namespace,
+    function workload(
+        svc: StackSpec["services"][number],
+        material: WorkloadMaterial,
+        labels: Record<string, string>,
+        serves: boolean,
+    ): void {
+        new MtlsWorkload(
+            svc.name,
+            {
                 serviceName: svc.name,
-                podLabels: labels,
-                port: svc.port as number,
-                allowedSpiffeIds: svc.callers.map((caller) => caller.spiffeId as string),
-            }, k8sOpts);
+                namespace,
+                image: svc.image,
+                material,
+                usage: svc.usage,
+                port: svc.port,
+                delivery: svc.delivery,
+                mountPath: svc.mountPath,
+                allowFrom: svc.callers.map((caller) => caller.commonName),
+                allowFromSpiffeIds: svc.callers.flatMap((caller) =>
+                    caller.spiffeId === undefined ? [] : [caller.spiffeId],
+                ),
+                ...(serves && spec.kubernetes.networkPolicy
+                    ? { ingressFrom: ingressSources(svc.callers, spec.namespace) }
+                    : {}),
+                replicas: svc.replicas,
+                labels,
+                runAs: svc.runAs,
+                skipAwait: spec.kubernetes.skipAwait,
+            },
+            k8sOpts,
+        );
+        if (serves && spec.mesh) {
+            new IstioServerPolicy(
+                svc.name,
+                {
+                    namespace,
+                    serviceName: svc.name,
+                    podLabels: labels,
+                    port: svc.port as number,
+                    allowedSpiffeIds: svc.callers.map((caller) => caller.spiffeId as string),
+                },
+                k8sOpts,
+            );
         }
     }
 
@@ -272,7 +320,10 @@ export function deployStack(spec: StackSpec): StackOutputs {
             role,
             notAfter: authority.notAfter,
             renewAt: authority.notAfter.apply((end) =>
-                (end === undefined ? undefined : new Date(Date.parse(end) - 2 * longestLeafHours * 3_600_000).toISOString())),
+                end === undefined
+                    ? undefined
+                    : new Date(Date.parse(end) - 2 * longestLeafHours * 3_600_000).toISOString(),
+            ),
             daysLeft: authority.notAfter.apply((end) => (end === undefined ? undefined : daysUntil(end))),
         };
     }
@@ -301,7 +352,9 @@ export function deployStack(spec: StackSpec): StackOutputs {
 
 /** Labels that make the namespace enforce (and warn and audit at) a Pod Security level. */
 export function podSecurityLabels(level: string): Record<string, string> {
-    return Object.fromEntries(["enforce", "warn", "audit"].map((mode) => [`pod-security.kubernetes.io/${mode}`, level]));
+    return Object.fromEntries(
+        ["enforce", "warn", "audit"].map((mode) => [`pod-security.kubernetes.io/${mode}`, level]),
+    );
 }
 
 /** The program's entry: read and check the config, then build the stack. */

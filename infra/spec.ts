@@ -47,7 +47,12 @@ import {
     isIssuance,
 } from "../components/rules";
 import { DEFAULTS, defaultIntermediateValidityHours } from "../components/defaults";
-import { INGRESS_SOURCE_FORMS, IngressSource, ingressSourceProblems, normalizeIngressSource } from "../components/ingressRules";
+import {
+    INGRESS_SOURCE_FORMS,
+    IngressSource,
+    ingressSourceProblems,
+    normalizeIngressSource,
+} from "../components/ingressRules";
 import { DEFAULT_ISTIO_NAMESPACE } from "../components/istioObjects";
 import { DEFAULT_CLUSTER_RESOURCE_NAMESPACE } from "../components/certManagerObjects";
 
@@ -194,12 +199,55 @@ export interface StackSpec {
 export type RawStackConfig = Record<string, unknown>;
 
 export const CONFIG_NAMESPACE = "mtls";
-export const TOP_LEVEL_KEYS = ["namespace", "trustDomain", "clusterDomain", "ca", "certificates", "services", "kubernetes", "mesh", "issuance"] as const;
-const CA_KEYS = ["commonName", "keyAlgorithm", "validityHours", "intermediate", "intermediateValidityHours", "generation", "rotation", "exportPrivateKey"];
+export const TOP_LEVEL_KEYS = [
+    "namespace",
+    "trustDomain",
+    "clusterDomain",
+    "ca",
+    "certificates",
+    "services",
+    "kubernetes",
+    "mesh",
+    "issuance",
+] as const;
+const CA_KEYS = [
+    "commonName",
+    "keyAlgorithm",
+    "validityHours",
+    "intermediate",
+    "intermediateValidityHours",
+    "generation",
+    "rotation",
+    "exportPrivateKey",
+];
 const CERT_KEYS = ["keyAlgorithm", "validityHours", "renewBeforeHours", "keystores", "keystorePasswordVersion"];
 const RUN_AS_KEYS = ["runAsUser", "runAsGroup", "fsGroup"];
-const SERVICE_KEYS = ["name", "image", "port", "usage", "issuance", "delivery", "rollout", "mountPath", "allowFrom", "dnsNames", "ipAddresses", "replicas", ...CERT_KEYS, ...RUN_AS_KEYS];
-const KUBERNETES_KEYS = ["renderDirectory", "context", "kubeconfig", "createNamespace", "podSecurity", "skipAwait", "networkPolicy", ...RUN_AS_KEYS];
+const SERVICE_KEYS = [
+    "name",
+    "image",
+    "port",
+    "usage",
+    "issuance",
+    "delivery",
+    "rollout",
+    "mountPath",
+    "allowFrom",
+    "dnsNames",
+    "ipAddresses",
+    "replicas",
+    ...CERT_KEYS,
+    ...RUN_AS_KEYS,
+];
+const KUBERNETES_KEYS = [
+    "renderDirectory",
+    "context",
+    "kubeconfig",
+    "createNamespace",
+    "podSecurity",
+    "skipAwait",
+    "networkPolicy",
+    ...RUN_AS_KEYS,
+];
 const MESH_KEYS = ["provider", "pluginCa", "caNamespace"];
 const ISSUANCE_KEYS = ["provider", "issuerKind", "clusterResourceNamespace"];
 
@@ -237,12 +285,15 @@ export { DEFAULTS };
 /** Thrown with every problem found in the stack config, each naming its key path. */
 export class StackConfigError extends Error {
     constructor(public readonly problems: string[]) {
-        super(`the stack config has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        super(
+            `the stack config has ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+        );
         this.name = "StackConfigError";
     }
 }
 
-const LABEL_RULE = "lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters";
+const LABEL_RULE =
+    "lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters";
 const show = (value: unknown) => JSON.stringify(value);
 
 class Checker {
@@ -259,7 +310,8 @@ class Checker {
             return undefined;
         }
         for (const key of Object.keys(value)) {
-            if (!allowed.includes(key)) this.add(`${path}.${key}`, `is not a known setting; use one of ${allowed.join(", ")}`);
+            if (!allowed.includes(key))
+                this.add(`${path}.${key}`, `is not a known setting; use one of ${allowed.join(", ")}`);
         }
         return value as Record<string, unknown>;
     }
@@ -301,7 +353,10 @@ class Checker {
     id(path: string, value: unknown, fallback: number): number {
         if (value === undefined) return fallback;
         if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 2147483647) {
-            this.add(path, `must be a non-root numeric id from 1 to 2147483647 (Pod Security "restricted" refuses root), got ${show(value)}`);
+            this.add(
+                path,
+                `must be a non-root numeric id from 1 to 2147483647 (Pod Security "restricted" refuses root), got ${show(value)}`,
+            );
             return fallback;
         }
         return value as number;
@@ -334,7 +389,12 @@ class Checker {
     }
 
     /** The keystore password's version under `prefix`, by the rule CertificateMaterial uses. */
-    passwordVersion(prefix: string, value: unknown, keystores: readonly KeystoreFormat[] | undefined, fallback: number): number {
+    passwordVersion(
+        prefix: string,
+        value: unknown,
+        keystores: readonly KeystoreFormat[] | undefined,
+        fallback: number,
+    ): number {
         const problems = keystorePasswordVersionProblems(value, keystores);
         this.addAll(prefix, problems);
         return value !== undefined && problems.length === 0 ? (value as number) : fallback;
@@ -360,19 +420,31 @@ type AllowFromEntry =
     | { form: "spiffe"; spiffeId: SpiffeIdParts; commonName?: string; networkPolicyFrom?: IngressSource[] };
 
 const CALLER_KEYS = ["namespace", "service", "spiffeId", "commonName", "networkPolicyFrom"];
-const CALLER_FORMS = "a service of mtls:services by name, { namespace, service } for a caller in another namespace, or { spiffeId, commonName } for a caller from another trust domain";
-const SPIFFE_RULE = "use spiffe://<trust domain>/<path>, e.g. spiffe://billing.internal/ns/billing/sa/invoicer (trust domain: lower-case letters, digits, '.', '-', '_'; path: segments of letters, digits, '.', '-', '_', none empty, '.' or '..')";
+const CALLER_FORMS =
+    "a service of mtls:services by name, { namespace, service } for a caller in another namespace, or { spiffeId, commonName } for a caller from another trust domain";
+const SPIFFE_RULE =
+    "use spiffe://<trust domain>/<path>, e.g. spiffe://billing.internal/ns/billing/sa/invoicer (trust domain: lower-case letters, digits, '.', '-', '_'; path: segments of letters, digits, '.', '-', '_', none empty, '.' or '..')";
 
 /** A certificate CN that fits the comma-separated MTLS_ALLOWED_CLIENTS list: X.509 allows at most 64 characters. */
 function isCallerCommonName(value: unknown): value is string {
-    return typeof value === "string" && value.trim() !== "" && value.length <= 64 && !value.includes(",") && !/[\u0000-\u001f\u007f]/.test(value);
+    return (
+        typeof value === "string" &&
+        value.trim() !== "" &&
+        value.length <= 64 &&
+        !value.includes(",") &&
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+        !/[\u0000-\u001f\u007f]/.test(value)
+    );
 }
 
 /** Checks the shape of one `allowFrom` entry; who it names is checked later, against the whole stack. */
 function parseAllowFromEntry(c: Checker, path: string, item: unknown): AllowFromEntry | undefined {
     if (typeof item === "string") {
         if (isDns1123Label(item)) return { form: "service", service: item };
-        c.add(path, `${show(item)} is not valid; name a service of mtls:services (${LABEL_RULE}), or write { namespace, service } or { spiffeId } for a caller outside this stack`);
+        c.add(
+            path,
+            `${show(item)} is not valid; name a service of mtls:services (${LABEL_RULE}), or write { namespace, service } or { spiffeId } for a caller outside this stack`,
+        );
         return undefined;
     }
     if (item === null || typeof item !== "object" || Array.isArray(item)) {
@@ -382,14 +454,20 @@ function parseAllowFromEntry(c: Checker, path: string, item: unknown): AllowFrom
     const r = c.record(path, item, CALLER_KEYS) as Record<string, unknown>;
     const byNamespace = r.namespace !== undefined || r.service !== undefined;
     if (byNamespace && r.spiffeId !== undefined) {
-        c.add(path, "sets both { namespace, service } and spiffeId; keep { namespace, service } for a caller in another namespace of this trust domain, or spiffeId for a caller from another trust domain");
+        c.add(
+            path,
+            "sets both { namespace, service } and spiffeId; keep { namespace, service } for a caller in another namespace of this trust domain, or spiffeId for a caller from another trust domain",
+        );
         return undefined;
     }
     if (byNamespace) {
         let ok = true;
         for (const key of ["namespace", "service"]) {
             if (r[key] === undefined) {
-                c.add(`${path}.${key}`, `is required with ${key === "namespace" ? "service" : "namespace"}: write { namespace: <namespace>, service: <service> } (${LABEL_RULE})`);
+                c.add(
+                    `${path}.${key}`,
+                    `is required with ${key === "namespace" ? "service" : "namespace"}: write { namespace: <namespace>, service: <service> } (${LABEL_RULE})`,
+                );
                 ok = false;
             } else if (!isDns1123Label(r[key])) {
                 c.add(`${path}.${key}`, `${show(r[key])} is not a DNS-1123 label; use ${LABEL_RULE}`);
@@ -397,28 +475,43 @@ function parseAllowFromEntry(c: Checker, path: string, item: unknown): AllowFrom
             }
         }
         if (r.commonName !== undefined) {
-            c.add(`${path}.commonName`, "only applies with spiffeId; a { namespace, service } caller's CN is its service name, so remove commonName");
+            c.add(
+                `${path}.commonName`,
+                "only applies with spiffeId; a { namespace, service } caller's CN is its service name, so remove commonName",
+            );
             ok = false;
         }
         if (r.networkPolicyFrom !== undefined) {
-            c.add(`${path}.networkPolicyFrom`, "only applies with spiffeId; the NetworkPolicy selects a { namespace, service } caller's pods by their labels, so remove networkPolicyFrom");
+            c.add(
+                `${path}.networkPolicyFrom`,
+                "only applies with spiffeId; the NetworkPolicy selects a { namespace, service } caller's pods by their labels, so remove networkPolicyFrom",
+            );
             ok = false;
         }
         return ok ? { form: "namespace", namespace: r.namespace as string, service: r.service as string } : undefined;
     }
     if (r.spiffeId === undefined) {
-        if (Object.keys(r).every((key) => CALLER_KEYS.includes(key))) c.add(path, `names no caller; write ${CALLER_FORMS}`);
+        if (Object.keys(r).every((key) => CALLER_KEYS.includes(key)))
+            c.add(path, `names no caller; write ${CALLER_FORMS}`);
         return undefined;
     }
     const parts = parseSpiffeId(r.spiffeId);
     if (!parts) c.add(`${path}.spiffeId`, `${show(r.spiffeId)} is not a SPIFFE ID; ${SPIFFE_RULE}`);
     if (r.commonName !== undefined && !isCallerCommonName(r.commonName)) {
-        c.add(`${path}.commonName`, `${show(r.commonName)} is not a certificate CN this allowlist can hold; use 1 to 64 characters without ',' (MTLS_ALLOWED_CLIENTS is comma-separated) or control characters`);
+        c.add(
+            `${path}.commonName`,
+            `${show(r.commonName)} is not a certificate CN this allowlist can hold; use 1 to 64 characters without ',' (MTLS_ALLOWED_CLIENTS is comma-separated) or control characters`,
+        );
         return undefined;
     }
-    const networkPolicyFrom = r.networkPolicyFrom === undefined ? undefined : parseNetworkPeers(c, `${path}.networkPolicyFrom`, r.networkPolicyFrom);
+    const networkPolicyFrom =
+        r.networkPolicyFrom === undefined
+            ? undefined
+            : parseNetworkPeers(c, `${path}.networkPolicyFrom`, r.networkPolicyFrom);
     if (networkPolicyFrom === null) return undefined;
-    return parts ? { form: "spiffe", spiffeId: parts, commonName: r.commonName as string | undefined, networkPolicyFrom } : undefined;
+    return parts
+        ? { form: "spiffe", spiffeId: parts, commonName: r.commonName as string | undefined, networkPolicyFrom }
+        : undefined;
 }
 
 /** The places a caller's connections come from, as written under `networkPolicyFrom`; null after a problem. */
@@ -427,7 +520,9 @@ function parseNetworkPeers(c: Checker, path: string, value: unknown): IngressSou
         c.add(path, `must be a non-empty list of ${INGRESS_SOURCE_FORMS}, got ${show(value)}`);
         return null;
     }
-    const problems = value.flatMap((item, k) => ingressSourceProblems(item).map((p) => ({ ...p, at: `${path}[${k}]` })));
+    const problems = value.flatMap((item, k) =>
+        ingressSourceProblems(item).map((p) => ({ ...p, at: `${path}[${k}]` })),
+    );
     for (const p of problems) c.add(p.field === undefined ? p.at : `${p.at}.${p.field}`, p.message);
     return problems.length > 0 ? null : value.map((item) => normalizeIngressSource(item as Record<string, unknown>));
 }
@@ -447,10 +542,19 @@ interface StackIdentity {
  * could never call, that names its caller in a second way, or that the CN allowlist could
  * not tell from a service the list leaves out.
  */
-function resolveCallers(c: Checker, i: number, svc: ServiceSpec, entries: Array<AllowFromEntry | undefined>, stack: StackIdentity): CallerSpec[] {
+function resolveCallers(
+    c: Checker,
+    i: number,
+    svc: ServiceSpec,
+    entries: Array<AllowFromEntry | undefined>,
+    stack: StackIdentity,
+): CallerSpec[] {
     const path = `services[${i}].allowFrom`;
     if (svc.usage === "client" && entries.length > 0) {
-        c.add(path, "is set on a service with usage: client, which accepts no connections, so nothing can call it; remove allowFrom, or set usage: both and a port if the service also serves");
+        c.add(
+            path,
+            "is set on a service with usage: client, which accepts no connections, so nothing can call it; remove allowFrom, or set usage: both and a port if the service also serves",
+        );
     }
     const known = [...stack.usages.keys()];
     const resolved: Array<CallerSpec | undefined> = entries.map((entry, j) => {
@@ -463,12 +567,18 @@ function resolveCallers(c: Checker, i: number, svc: ServiceSpec, entries: Array<
                 return undefined;
             }
             if (usage === "server") {
-                c.add(at, `${show(entry.service)} has usage: server, so its certificate cannot authenticate a client and it can never call; set its usage to both, or remove it from allowFrom`);
+                c.add(
+                    at,
+                    `${show(entry.service)} has usage: server, so its certificate cannot authenticate a client and it can never call; set its usage to both, or remove it from allowFrom`,
+                );
                 return undefined;
             }
             return {
                 commonName: entry.service,
-                spiffeId: stack.trustDomain === undefined ? undefined : spiffeId(stack.trustDomain, stack.namespace, entry.service),
+                spiffeId:
+                    stack.trustDomain === undefined
+                        ? undefined
+                        : spiffeId(stack.trustDomain, stack.namespace, entry.service),
                 namespace: stack.namespace,
                 service: entry.service,
                 inStack: true,
@@ -476,11 +586,17 @@ function resolveCallers(c: Checker, i: number, svc: ServiceSpec, entries: Array<
         }
         if (entry.form === "namespace") {
             if (entry.namespace === stack.namespace && stack.usages.has(entry.service)) {
-                c.add(at, `{ namespace: ${entry.namespace}, service: ${entry.service} } is this stack's own ${entry.service}; write ${show(entry.service)}`);
+                c.add(
+                    at,
+                    `{ namespace: ${entry.namespace}, service: ${entry.service} } is this stack's own ${entry.service}; write ${show(entry.service)}`,
+                );
                 return undefined;
             }
             if (stack.trustDomain === undefined) {
-                c.add(at, `a caller outside this stack is known by its SPIFFE ID, and { namespace, service } derives it from mtls:trustDomain, which is not set; set mtls:trustDomain, or write { spiffeId, commonName } with the caller's own SPIFFE ID`);
+                c.add(
+                    at,
+                    `a caller outside this stack is known by its SPIFFE ID, and { namespace, service } derives it from mtls:trustDomain, which is not set; set mtls:trustDomain, or write { spiffeId, commonName } with the caller's own SPIFFE ID`,
+                );
                 return undefined;
             }
             return {
@@ -494,24 +610,41 @@ function resolveCallers(c: Checker, i: number, svc: ServiceSpec, entries: Array<
         const id = entry.spiffeId;
         if (id.trustDomain === stack.trustDomain && id.namespace !== undefined && id.serviceAccount !== undefined) {
             const own = id.namespace === stack.namespace && stack.usages.has(id.serviceAccount);
-            c.add(`${at}.spiffeId`, own
-                ? `${show(id.id)} is this stack's own ${id.serviceAccount}; write ${show(id.serviceAccount)}`
-                : `${show(id.id)} is a workload of this trust domain; write { namespace: ${id.namespace}, service: ${id.serviceAccount} }`);
+            c.add(
+                `${at}.spiffeId`,
+                own
+                    ? `${show(id.id)} is this stack's own ${id.serviceAccount}; write ${show(id.serviceAccount)}`
+                    : `${show(id.id)} is a workload of this trust domain; write { namespace: ${id.namespace}, service: ${id.serviceAccount} }`,
+            );
             return undefined;
         }
         // Reported without dropping the caller, so that the graph's other checks still see it.
         if (stack.networkPolicy && entry.networkPolicyFrom === undefined && svc.usage !== "client") {
-            c.add(`${at}.networkPolicyFrom`, `is required: ${show(id.id)} is from another trust domain and no label of this cluster selects its pods, so the NetworkPolicy (on by default) would drop its connections before the app sees them; write networkPolicyFrom: [{ cidr: <its addresses> }] or [{ namespace: <namespace>, podLabels: { ... } }] naming where its connections arrive from (e.g. an east-west gateway), or set mtls:kubernetes.networkPolicy: false`);
+            c.add(
+                `${at}.networkPolicyFrom`,
+                `is required: ${show(id.id)} is from another trust domain and no label of this cluster selects its pods, so the NetworkPolicy (on by default) would drop its connections before the app sees them; write networkPolicyFrom: [{ cidr: <its addresses> }] or [{ namespace: <namespace>, podLabels: { ... } }] naming where its connections arrive from (e.g. an east-west gateway), or set mtls:kubernetes.networkPolicy: false`,
+            );
         }
         if (!stack.networkPolicy && entry.networkPolicyFrom !== undefined) {
-            c.add(`${at}.networkPolicyFrom`, "has no effect with mtls:kubernetes.networkPolicy: false (no NetworkPolicy is written); remove it, or turn network policies back on");
+            c.add(
+                `${at}.networkPolicyFrom`,
+                "has no effect with mtls:kubernetes.networkPolicy: false (no NetworkPolicy is written); remove it, or turn network policies back on",
+            );
         }
         const commonName = entry.commonName ?? id.serviceAccount;
         if (commonName === undefined) {
-            c.add(`${at}.commonName`, `is required: the path of ${show(id.id)} is not /ns/<namespace>/sa/<service account>, so the caller's CN cannot be derived from it; give the CN its certificate carries`);
+            c.add(
+                `${at}.commonName`,
+                `is required: the path of ${show(id.id)} is not /ns/<namespace>/sa/<service account>, so the caller's CN cannot be derived from it; give the CN its certificate carries`,
+            );
             return undefined;
         }
-        return { commonName, spiffeId: id.id, inStack: false, ...(entry.networkPolicyFrom ? { networkPolicyFrom: entry.networkPolicyFrom } : {}) };
+        return {
+            commonName,
+            spiffeId: id.id,
+            inStack: false,
+            ...(entry.networkPolicyFrom ? { networkPolicyFrom: entry.networkPolicyFrom } : {}),
+        };
     });
 
     const firstByIdentity = new Map<string, number>();
@@ -527,8 +660,14 @@ function resolveCallers(c: Checker, i: number, svc: ServiceSpec, entries: Array<
         firstByIdentity.set(identity, j);
         const namesake = stack.usages.get(caller.commonName);
         if (!caller.inStack && namesake !== undefined && namesake !== "server" && !localNames.has(caller.commonName)) {
-            const fix = entries[j]?.form === "spiffe" ? "or set commonName to the CN the caller's certificate really carries" : "or give one of the two services another name";
-            c.add(`${path}[${j}]`, `presents CN ${show(caller.commonName)}, as this stack's ${caller.commonName} does, which allowFrom leaves out: the CN allowlist (MTLS_ALLOWED_CLIENTS) would admit both; allow ${show(caller.commonName)} too, ${fix}`);
+            const fix =
+                entries[j]?.form === "spiffe"
+                    ? "or set commonName to the CN the caller's certificate really carries"
+                    : "or give one of the two services another name";
+            c.add(
+                `${path}[${j}]`,
+                `presents CN ${show(caller.commonName)}, as this stack's ${caller.commonName} does, which allowFrom leaves out: the CN allowlist (MTLS_ALLOWED_CLIENTS) would admit both; allow ${show(caller.commonName)} too, ${fix}`,
+            );
         }
     });
     return resolved.filter((caller): caller is CallerSpec => caller !== undefined);
@@ -554,10 +693,17 @@ function parseCa(c: Checker, raw: unknown, fallbackName: string): CaSpec {
     if (isPositiveInteger(r.generation)) ca.generation = r.generation;
     if ((ROTATION_PHASES as readonly unknown[]).includes(r.rotation)) ca.rotation = r.rotation as RotationPhase;
     if (r.intermediateValidityHours !== undefined && !intermediate) {
-        c.add("ca.intermediateValidityHours", "is set but ca.intermediate is false; set ca.intermediate: true or remove it");
+        c.add(
+            "ca.intermediateValidityHours",
+            "is set but ca.intermediate is false; set ca.intermediate: true or remove it",
+        );
     }
     if (intermediate) {
-        ca.intermediateValidityHours = c.hours("ca.intermediateValidityHours", r.intermediateValidityHours, defaultIntermediateValidityHours(validityHours));
+        ca.intermediateValidityHours = c.hours(
+            "ca.intermediateValidityHours",
+            r.intermediateValidityHours,
+            defaultIntermediateValidityHours(validityHours),
+        );
         c.addAll("ca", caLifetimeProblems(validityHours, ca.intermediateValidityHours));
     }
     return ca;
@@ -596,19 +742,23 @@ function parseService(
     if (name === undefined) c.add(`${path}.name`, `is required: ${LABEL_RULE}`);
     else if (!isDns1123Label(name)) c.add(`${path}.name`, `${show(name)} is not a DNS-1123 label; use ${LABEL_RULE}`);
     const image = c.string(`${path}.image`, r.image);
-    if (r.image === undefined) c.add(`${path}.image`, "is required: the container image, e.g. example/user-service:1.0");
+    if (r.image === undefined)
+        c.add(`${path}.image`, "is required: the container image, e.g. example/user-service:1.0");
 
     let usage: Usage = DEFAULTS.certificate.usage;
     if (isUsage(r.usage)) usage = r.usage;
-    else if (r.usage !== undefined) c.add(`${path}.usage`, `${show(r.usage)} is not a usage; use one of ${USAGES.join(", ")}`);
+    else if (r.usage !== undefined)
+        c.add(`${path}.usage`, `${show(r.usage)} is not a usage; use one of ${USAGES.join(", ")}`);
 
     let delivery: Delivery = DEFAULTS.workload.delivery;
     if (isDelivery(r.delivery)) delivery = r.delivery;
-    else if (r.delivery !== undefined) c.add(`${path}.delivery`, `${show(r.delivery)} is not a delivery; use one of ${DELIVERIES.join(", ")}`);
+    else if (r.delivery !== undefined)
+        c.add(`${path}.delivery`, `${show(r.delivery)} is not a delivery; use one of ${DELIVERIES.join(", ")}`);
 
     let issuance: Issuance = defaultIssuance;
     if (isIssuance(r.issuance)) issuance = r.issuance;
-    else if (r.issuance !== undefined) c.add(`${path}.issuance`, `${show(r.issuance)} is not an issuance; use one of ${ISSUANCES.join(", ")}`);
+    else if (r.issuance !== undefined)
+        c.add(`${path}.issuance`, `${show(r.issuance)} is not an issuance; use one of ${ISSUANCES.join(", ")}`);
 
     // cert-manager rewrites its Secret in place, so its services roll out hot unless told otherwise (and refused).
     let rollout: Rollout = issuance === "cert-manager" && delivery === "files" ? "hot" : DEFAULTS.workload.rollout;
@@ -621,8 +771,10 @@ function parseService(
 
     let mountPath: string = DEFAULTS.workload.mountPath;
     if (r.mountPath !== undefined) {
-        if (delivery !== "files") c.add(`${path}.mountPath`, `only applies to delivery: files; remove it or set delivery: files`);
-        else if (!isAbsolutePosixPath(r.mountPath)) c.add(`${path}.mountPath`, `${show(r.mountPath)} must be an absolute path without '..', e.g. /etc/mtls`);
+        if (delivery !== "files")
+            c.add(`${path}.mountPath`, `only applies to delivery: files; remove it or set delivery: files`);
+        else if (!isAbsolutePosixPath(r.mountPath))
+            c.add(`${path}.mountPath`, `${show(r.mountPath)} must be an absolute path without '..', e.g. /etc/mtls`);
         else mountPath = r.mountPath;
     }
 
@@ -641,7 +793,12 @@ function parseService(
         validityHours: c.hours(`${path}.validityHours`, r.validityHours, defaults.validityHours),
         renewBeforeHours: c.hours(`${path}.renewBeforeHours`, r.renewBeforeHours, defaults.renewBeforeHours),
         keystores,
-        keystorePasswordVersion: c.passwordVersion(path, r.keystorePasswordVersion, keystores, defaults.keystorePasswordVersion),
+        keystorePasswordVersion: c.passwordVersion(
+            path,
+            r.keystorePasswordVersion,
+            keystores,
+            defaults.keystorePasswordVersion,
+        ),
     };
     if (r.validityHours !== undefined || r.renewBeforeHours !== undefined) checkRenewWindow(c, path, cert);
     // Keystores asked for on the service itself are what to fix; inherited ones leave the delivery to change.
@@ -650,12 +807,19 @@ function parseService(
         // What cert-manager's own validation would refuse, unless the shared rules already said so at that key.
         for (const p of certManagerCertificateProblems(cert.keyAlgorithm, cert.validityHours, cert.renewBeforeHours)) {
             const key = `${CONFIG_NAMESPACE}:${path}.${p.argument}:`;
-            if (!c.problems.some((q) => q.startsWith(key) || q.startsWith(`${CONFIG_NAMESPACE}:certificates.${p.argument}:`))) c.add(`${path}.${p.argument}`, p.message);
+            if (
+                !c.problems.some(
+                    (q) => q.startsWith(key) || q.startsWith(`${CONFIG_NAMESPACE}:certificates.${p.argument}:`),
+                )
+            )
+                c.add(`${path}.${p.argument}`, p.message);
         }
         if (keystores.length > 0) {
-            c.add(r.keystores === undefined ? `${path}.issuance` : `${path}.keystores`,
-                `cert-manager writes tls.crt and tls.key only, so keystores ${keystores.join(", ")} cannot be built for it; `
-                + `use issuance: pulumi for this service, or set keystores: [] on it`);
+            c.add(
+                r.keystores === undefined ? `${path}.issuance` : `${path}.keystores`,
+                `cert-manager writes tls.crt and tls.key only, so keystores ${keystores.join(", ")} cannot be built for it; ` +
+                    `use issuance: pulumi for this service, or set keystores: [] on it`,
+            );
         }
     }
 
@@ -669,7 +833,12 @@ function parseService(
         mountPath,
         port,
         callers: [],
-        dnsNames: c.stringList(`${path}.dnsNames`, r.dnsNames, isDnsName, "use a DNS name such as api.example.internal"),
+        dnsNames: c.stringList(
+            `${path}.dnsNames`,
+            r.dnsNames,
+            isDnsName,
+            "use a DNS name such as api.example.internal",
+        ),
         ipAddresses: c.stringList(`${path}.ipAddresses`, r.ipAddresses, isIpAddress, "use an IPv4 or IPv6 address"),
         replicas,
         runAs: c.runAs(path, r, runAs),
@@ -691,32 +860,55 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
     }
 
     const namespace = raw.namespace;
-    if (namespace === undefined) c.add("namespace", `is required: the Kubernetes namespace of the services (${LABEL_RULE})`);
-    else if (!isDns1123Label(namespace)) c.add("namespace", `${show(namespace)} is not a DNS-1123 label; use ${LABEL_RULE}`);
+    if (namespace === undefined)
+        c.add("namespace", `is required: the Kubernetes namespace of the services (${LABEL_RULE})`);
+    else if (!isDns1123Label(namespace))
+        c.add("namespace", `${show(namespace)} is not a DNS-1123 label; use ${LABEL_RULE}`);
 
     const trustDomain = raw.trustDomain;
     if (trustDomain !== undefined && !isTrustDomain(trustDomain)) {
-        c.add("trustDomain", `${show(trustDomain)} is not a SPIFFE trust domain; use lower-case letters, digits, '.', '-' and '_', e.g. dev.shop.internal`);
+        c.add(
+            "trustDomain",
+            `${show(trustDomain)} is not a SPIFFE trust domain; use lower-case letters, digits, '.', '-' and '_', e.g. dev.shop.internal`,
+        );
     }
     const clusterDomain = raw.clusterDomain ?? DEFAULTS.clusterDomain;
-    if (!isDnsName(clusterDomain)) c.add("clusterDomain", `${show(clusterDomain)} is not a DNS name; the usual value is cluster.local`);
+    if (!isDnsName(clusterDomain))
+        c.add("clusterDomain", `${show(clusterDomain)} is not a DNS name; the usual value is cluster.local`);
 
     const ca = parseCa(c, raw.ca, `${names.project} ${names.stack} root CA`);
     const certRaw = c.record("certificates", raw.certificates, CERT_KEYS) ?? {};
     const certificates: CertificateDefaults = {
-        keyAlgorithm: c.keyAlgorithm("certificates.keyAlgorithm", certRaw.keyAlgorithm, DEFAULTS.certificate.keyAlgorithm),
+        keyAlgorithm: c.keyAlgorithm(
+            "certificates.keyAlgorithm",
+            certRaw.keyAlgorithm,
+            DEFAULTS.certificate.keyAlgorithm,
+        ),
         validityHours: c.hours("certificates.validityHours", certRaw.validityHours, DEFAULTS.certificate.validityHours),
-        renewBeforeHours: c.hours("certificates.renewBeforeHours", certRaw.renewBeforeHours, DEFAULTS.certificate.renewBeforeHours),
+        renewBeforeHours: c.hours(
+            "certificates.renewBeforeHours",
+            certRaw.renewBeforeHours,
+            DEFAULTS.certificate.renewBeforeHours,
+        ),
         keystores: c.keystores("certificates", certRaw.keystores, DEFAULTS.certificate.keystores),
-        keystorePasswordVersion: c.passwordVersion("certificates", certRaw.keystorePasswordVersion, undefined, DEFAULTS.certificate.keystorePasswordVersion),
+        keystorePasswordVersion: c.passwordVersion(
+            "certificates",
+            certRaw.keystorePasswordVersion,
+            undefined,
+            DEFAULTS.certificate.keystorePasswordVersion,
+        ),
     };
     checkRenewWindow(c, "certificates", certificates);
 
     const kubernetesRaw = c.record("kubernetes", raw.kubernetes, KUBERNETES_KEYS) ?? {};
     let podSecurity: PodSecurityLevel = DEFAULTS.kubernetes.podSecurity;
-    if ((POD_SECURITY_LEVELS as readonly unknown[]).includes(kubernetesRaw.podSecurity)) podSecurity = kubernetesRaw.podSecurity as PodSecurityLevel;
+    if ((POD_SECURITY_LEVELS as readonly unknown[]).includes(kubernetesRaw.podSecurity))
+        podSecurity = kubernetesRaw.podSecurity as PodSecurityLevel;
     else if (kubernetesRaw.podSecurity !== undefined) {
-        c.add("kubernetes.podSecurity", `${show(kubernetesRaw.podSecurity)} is not a Pod Security level; use one of ${POD_SECURITY_LEVELS.join(", ")}`);
+        c.add(
+            "kubernetes.podSecurity",
+            `${show(kubernetesRaw.podSecurity)} is not a Pod Security level; use one of ${POD_SECURITY_LEVELS.join(", ")}`,
+        );
     }
     const kubernetes: KubernetesSpec = {
         renderDirectory: c.string("kubernetes.renderDirectory", kubernetesRaw.renderDirectory),
@@ -729,10 +921,16 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
         networkPolicy: c.boolean("kubernetes.networkPolicy", kubernetesRaw.networkPolicy, true),
     };
     if (kubernetes.renderDirectory !== undefined && kubernetes.context !== undefined) {
-        c.add("kubernetes", "sets both renderDirectory and context; keep renderDirectory to write manifests, or context to deploy to that cluster");
+        c.add(
+            "kubernetes",
+            "sets both renderDirectory and context; keep renderDirectory to write manifests, or context to deploy to that cluster",
+        );
     }
     if (kubernetes.kubeconfig !== undefined && kubernetes.context === undefined) {
-        c.add("kubernetes.kubeconfig", "only applies with kubernetes.context (the cluster to deploy to); set context or remove kubeconfig");
+        c.add(
+            "kubernetes.kubeconfig",
+            "only applies with kubernetes.context (the cluster to deploy to); set context or remove kubeconfig",
+        );
     }
 
     const rawServices: unknown[] = Array.isArray(raw.services) ? raw.services : [];
@@ -745,7 +943,11 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
     if (!certManagerUsed && raw.issuance !== null && typeof raw.issuance === "object") {
         const r = raw.issuance as Record<string, unknown>;
         for (const key of ["issuerKind", "clusterResourceNamespace"]) {
-            if (r[key] !== undefined) c.add(`issuance.${key}`, "only applies when a service is issued by cert-manager; set issuance.provider: cert-manager (or a service's issuance), or remove it");
+            if (r[key] !== undefined)
+                c.add(
+                    `issuance.${key}`,
+                    "only applies when a service is issued by cert-manager; set issuance.provider: cert-manager (or a service's issuance), or remove it",
+                );
         }
     }
 
@@ -754,7 +956,11 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
     parsed.forEach((p, i) => {
         if (!p?.spec.name) return;
         const first = firstIndex.get(p.spec.name);
-        if (first !== undefined) c.add(`services[${i}].name`, `${show(p.spec.name)} is already used by services[${first}]; service names must be unique`);
+        if (first !== undefined)
+            c.add(
+                `services[${i}].name`,
+                `${show(p.spec.name)} is already used by services[${first}]; service names must be unique`,
+            );
         else {
             firstIndex.set(p.spec.name, i);
             usages.set(p.spec.name, p.spec.usage);
@@ -766,23 +972,30 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
         usages,
         networkPolicy: kubernetes.networkPolicy,
     };
-    const issuingHours = ca.intermediate ? ca.intermediateValidityHours ?? 0 : ca.validityHours;
+    const issuingHours = ca.intermediate ? (ca.intermediateValidityHours ?? 0) : ca.validityHours;
     const issuingKey = ca.intermediate ? "ca.intermediateValidityHours" : "ca.validityHours";
     parsed.forEach((p, i) => {
         if (!p) return;
         const svc = p.spec;
         svc.callers = resolveCallers(c, i, svc, p.allowFrom, identity);
         if (svc.validityHours > issuingHours && svc.validityHours !== certificates.validityHours) {
-            c.add(`services[${i}].validityHours`, `a ${svc.validityHours}-hour certificate would outlive its CA (${issuingKey}: ${issuingHours}); lower it or raise ${issuingKey}`);
+            c.add(
+                `services[${i}].validityHours`,
+                `a ${svc.validityHours}-hour certificate would outlive its CA (${issuingKey}: ${issuingHours}); lower it or raise ${issuingKey}`,
+            );
         }
     });
     if (certificates.validityHours > issuingHours) {
-        c.add("certificates.validityHours", `${certificates.validityHours} hours would outlive the CA (${issuingKey}: ${issuingHours}); lower it or raise ${issuingKey}`);
+        c.add(
+            "certificates.validityHours",
+            `${certificates.validityHours} hours would outlive the CA (${issuingKey}: ${issuingHours}); lower it or raise ${issuingKey}`,
+        );
     }
 
     const mesh = parseMesh(c, raw.mesh, ca, identity.trustDomain);
 
-    if (kubernetes.renderDirectory === undefined && kubernetes.context === undefined) kubernetes.renderDirectory = `out/${names.stack}`;
+    if (kubernetes.renderDirectory === undefined && kubernetes.context === undefined)
+        kubernetes.renderDirectory = `out/${names.stack}`;
 
     if (c.problems.length > 0) throw new StackConfigError(c.problems);
     return {
@@ -805,23 +1018,37 @@ function parseMesh(c: Checker, raw: unknown, ca: CaSpec, trustDomain: string | u
     if (!r) return undefined;
     const providerPath = typeof raw === "string" ? "mesh" : "mesh.provider";
     if (!(MESH_PROVIDERS as readonly unknown[]).includes(r.provider)) {
-        c.add(providerPath, r.provider === undefined
-            ? `is required: the mesh to write policies for; use one of ${MESH_PROVIDERS.join(", ")}`
-            : `${show(r.provider)} is not a mesh this project writes policies for; use one of ${MESH_PROVIDERS.join(", ")}, or remove mtls:mesh`);
+        c.add(
+            providerPath,
+            r.provider === undefined
+                ? `is required: the mesh to write policies for; use one of ${MESH_PROVIDERS.join(", ")}`
+                : `${show(r.provider)} is not a mesh this project writes policies for; use one of ${MESH_PROVIDERS.join(", ")}, or remove mtls:mesh`,
+        );
         return undefined;
     }
     const pluginCa = c.boolean("mesh.pluginCa", r.pluginCa, false);
     const mesh: MeshSpec = { provider: r.provider as MeshProvider, pluginCa };
     if (r.caNamespace !== undefined) {
-        if (!pluginCa) c.add("mesh.caNamespace", "only applies with mesh.pluginCa: true (where the cacerts Secret goes); set pluginCa: true or remove caNamespace");
-        else if (!isDns1123Label(r.caNamespace)) c.add("mesh.caNamespace", `${show(r.caNamespace)} is not a namespace name; use ${LABEL_RULE}`);
+        if (!pluginCa)
+            c.add(
+                "mesh.caNamespace",
+                "only applies with mesh.pluginCa: true (where the cacerts Secret goes); set pluginCa: true or remove caNamespace",
+            );
+        else if (!isDns1123Label(r.caNamespace))
+            c.add("mesh.caNamespace", `${show(r.caNamespace)} is not a namespace name; use ${LABEL_RULE}`);
     }
     if (pluginCa) mesh.caNamespace = isDns1123Label(r.caNamespace) ? r.caNamespace : DEFAULT_ISTIO_NAMESPACE;
     if (pluginCa && !ca.intermediate) {
-        c.add("mesh.pluginCa", "needs mtls:ca.intermediate: true: istiod signs with the key in its cacerts Secret, and that must be an intermediate's, never the root's; set mtls:ca.intermediate: true, or remove pluginCa");
+        c.add(
+            "mesh.pluginCa",
+            "needs mtls:ca.intermediate: true: istiod signs with the key in its cacerts Secret, and that must be an intermediate's, never the root's; set mtls:ca.intermediate: true, or remove pluginCa",
+        );
     }
     if (trustDomain === undefined) {
-        c.add(typeof raw === "string" ? "mesh" : "mesh.provider", "Istio's AuthorizationPolicy names callers <trust domain>/ns/<namespace>/sa/<service account>, and mtls:trustDomain is not set; set mtls:trustDomain to the mesh's trust domain, or remove mtls:mesh");
+        c.add(
+            typeof raw === "string" ? "mesh" : "mesh.provider",
+            "Istio's AuthorizationPolicy names callers <trust domain>/ns/<namespace>/sa/<service account>, and mtls:trustDomain is not set; set mtls:trustDomain to the mesh's trust domain, or remove mtls:mesh",
+        );
     }
     return mesh;
 }
@@ -841,18 +1068,31 @@ function parseIssuance(c: Checker, raw: unknown): IssuanceSpec {
         c.add(providerPath, `${show(r.provider)} is not an issuance; use one of ${ISSUANCES.join(", ")}`);
     }
     if (r.issuerKind !== undefined) {
-        if ((CERT_MANAGER_ISSUER_KINDS as readonly unknown[]).includes(r.issuerKind)) spec.issuerKind = r.issuerKind as CertManagerIssuerKind;
-        else c.add("issuance.issuerKind", `${show(r.issuerKind)} is not a cert-manager issuer kind; use one of ${CERT_MANAGER_ISSUER_KINDS.join(", ")}`);
+        if ((CERT_MANAGER_ISSUER_KINDS as readonly unknown[]).includes(r.issuerKind))
+            spec.issuerKind = r.issuerKind as CertManagerIssuerKind;
+        else
+            c.add(
+                "issuance.issuerKind",
+                `${show(r.issuerKind)} is not a cert-manager issuer kind; use one of ${CERT_MANAGER_ISSUER_KINDS.join(", ")}`,
+            );
     }
     if (r.clusterResourceNamespace !== undefined) {
         if (spec.issuerKind !== "ClusterIssuer") {
-            c.add("issuance.clusterResourceNamespace", "only applies with issuerKind: ClusterIssuer (a namespaced Issuer reads its CA Secret from the stack's namespace); set issuerKind: ClusterIssuer or remove it");
+            c.add(
+                "issuance.clusterResourceNamespace",
+                "only applies with issuerKind: ClusterIssuer (a namespaced Issuer reads its CA Secret from the stack's namespace); set issuerKind: ClusterIssuer or remove it",
+            );
         } else if (!isDns1123Label(r.clusterResourceNamespace)) {
-            c.add("issuance.clusterResourceNamespace", `${show(r.clusterResourceNamespace)} is not a namespace name; use ${LABEL_RULE}`);
+            c.add(
+                "issuance.clusterResourceNamespace",
+                `${show(r.clusterResourceNamespace)} is not a namespace name; use ${LABEL_RULE}`,
+            );
         }
     }
     if (spec.issuerKind === "ClusterIssuer") {
-        spec.clusterResourceNamespace = isDns1123Label(r.clusterResourceNamespace) ? r.clusterResourceNamespace : DEFAULT_CLUSTER_RESOURCE_NAMESPACE;
+        spec.clusterResourceNamespace = isDns1123Label(r.clusterResourceNamespace)
+            ? r.clusterResourceNamespace
+            : DEFAULT_CLUSTER_RESOURCE_NAMESPACE;
     }
     return spec;
 }

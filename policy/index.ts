@@ -6,5 +6,6 @@ import { POLICY_PACK_NAME, policies } from "./policies";
 new PolicyPack(POLICY_PACK_NAME, {
     policies,
     enforcementLevel: "mandatory",
-    description: "Private keys only in Secrets, read-only key mounts, restricted pods for mTLS workloads, and sound tls keys and certificates.",
+    description:
+        "Private keys only in Secrets, read-only key mounts, restricted pods for mTLS workloads, and sound tls keys and certificates.",
 });

@@ -4,7 +4,17 @@
  */
 import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { privateKeyKind } from "./privateKeys";
-import { KubernetesType, WORKLOAD_KINDS, containers, kubernetesType, list, plainProperties, podTemplate, record, shown } from "./resources";
+import {
+    KubernetesType,
+    WORKLOAD_KINDS,
+    containers,
+    kubernetesType,
+    list,
+    plainProperties,
+    podTemplate,
+    record,
+    shown,
+} from "./resources";
 import { TLS_KEY, materialReasons, restrictedFindings, writableKeyMounts } from "./workloads";
 
 type KubernetesCheck = (kind: KubernetesType, props: Record<string, any>, args: ResourceValidationArgs) => string[];
@@ -38,7 +48,8 @@ export const noPrivateKeyInConfigMap: ResourceValidationPolicy = {
     severity: "critical",
     validateResource: kubernetesValidation((kind, props) => {
         if (kind.kind !== "ConfigMap") return [];
-        const fix = "ConfigMaps are not secret: anyone who may read ConfigMaps in the namespace sees it. " +
+        const fix =
+            "ConfigMaps are not secret: anyone who may read ConfigMaps in the namespace sees it. " +
             "Put the key in a Secret and hand it to the pod from there (a secret volume, or env valueFrom.secretKeyRef).";
         return [
             ...keysIn(record(props.data), (key) => `ConfigMap data[${quoted(key)}]`, fix),
@@ -53,15 +64,21 @@ export const noPrivateKeyInAnnotations: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "critical",
     validateResource: kubernetesValidation((kind, props, args) => {
-        const fix = "Annotations are stored and shown in plain text (kubectl describe, every controller); " +
+        const fix =
+            "Annotations are stored and shown in plain text (kubectl describe, every controller); " +
             "keep the key in a Secret and annotate with a fingerprint at most.";
         const places: [string, unknown][] = [["metadata.annotations", record(props.metadata).annotations]];
         if (kind.kind === "CronJob") {
-            places.push(["spec.jobTemplate.metadata.annotations", record(record(record(props.spec).jobTemplate).metadata).annotations]);
+            places.push([
+                "spec.jobTemplate.metadata.annotations",
+                record(record(record(props.spec).jobTemplate).metadata).annotations,
+            ]);
         }
         const pod = podTemplate(args.type, props);
-        if (pod && pod.path) places.push([`${pod.path}.metadata.annotations`, pod.metadata.annotations]);
-        return places.flatMap(([path, annotations]) => keysIn(record(annotations), (key) => `${path}[${quoted(key)}]`, fix));
+        if (pod?.path) places.push([`${pod.path}.metadata.annotations`, pod.metadata.annotations]);
+        return places.flatMap(([path, annotations]) =>
+            keysIn(record(annotations), (key) => `${path}[${quoted(key)}]`, fix),
+        );
     }),
 };
 
@@ -80,9 +97,11 @@ export const noPrivateKeyInEnv: ResourceValidationPolicy = {
                 const value = e.value;
                 const kind = typeof value === "string" ? privateKeyKind(value) : undefined;
                 if (!kind) return;
-                out.push(`${path}.env[${i}] (${shown(e.name)}).value holds a private key (${kind} block). ` +
-                    "A plain env value is part of the workload's spec, readable by anyone who may read the workload; " +
-                    `read it from a Secret instead: valueFrom.secretKeyRef { name: <secret>, key: "${TLS_KEY}" }, or mount the Secret as a file.`);
+                out.push(
+                    `${path}.env[${i}] (${shown(e.name)}).value holds a private key (${kind} block). ` +
+                        "A plain env value is part of the workload's spec, readable by anyone who may read the workload; " +
+                        `read it from a Secret instead: valueFrom.secretKeyRef { name: <secret>, key: "${TLS_KEY}" }, or mount the Secret as a file.`,
+                );
             });
         }
         return out;
@@ -98,9 +117,11 @@ export const tlsKeyOnlyInSecrets: ResourceValidationPolicy = {
         if (kind.kind === "Secret") return [];
         const out: string[] = [];
         for (const field of ["data", "binaryData", "stringData"]) {
-            if (Object.prototype.hasOwnProperty.call(record(props[field]), TLS_KEY)) {
-                out.push(`${kind.kind} ${field}[${quoted(TLS_KEY)}]: a ${TLS_KEY} belongs in a Secret (type kubernetes.io/tls or Opaque), ` +
-                    `not in a ${kind.kind}; move the entry to a Secret and mount it read-only.`);
+            if (Object.hasOwn(record(props[field]), TLS_KEY)) {
+                out.push(
+                    `${kind.kind} ${field}[${quoted(TLS_KEY)}]: a ${TLS_KEY} belongs in a Secret (type kubernetes.io/tls or Opaque), ` +
+                        `not in a ${kind.kind}; move the entry to a Secret and mount it read-only.`,
+                );
             }
         }
         return out;
@@ -125,8 +146,9 @@ export const tlsKeyMountReadOnly: ResourceValidationPolicy = {
 
 export const mtlsWorkloadsRestricted: ResourceValidationPolicy = {
     name: "mtls-workloads-restricted",
-    description: `Workloads that carry mTLS material (a Secret's ${TLS_KEY} mounted or referenced, or the ` +
-        "mtls.pulumi.com/cert-sha256 pod annotation) meet Pod Security \"restricted\".",
+    description:
+        `Workloads that carry mTLS material (a Secret's ${TLS_KEY} mounted or referenced, or the ` +
+        'mtls.pulumi.com/cert-sha256 pod annotation) meet Pod Security "restricted".',
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: kubernetesValidation((kind, props, args) => {

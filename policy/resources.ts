@@ -115,7 +115,12 @@ export function podTemplate(type: string, props: Record<string, any>): PodTempla
     let node: unknown = props;
     for (const step of steps) node = record(node)[step];
     const template = record(node);
-    return { kind: parsed.kind, path: steps.join("."), metadata: record(template.metadata), spec: record(template.spec) };
+    return {
+        kind: parsed.kind,
+        path: steps.join("."),
+        metadata: record(template.metadata),
+        spec: record(template.spec),
+    };
 }
 
 /** `prefix.field`, or `field` when there is no prefix. */

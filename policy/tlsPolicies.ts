@@ -40,7 +40,8 @@ export interface LeafValidityConfig {
 
 export const leafCertificateMaxValidity: ResourceValidationPolicy = {
     name: "leaf-certificate-max-validity",
-    description: "A tls SelfSignedCert or LocallySignedCert that is not a CA is valid for at most maxValidityHours (default 2160, 90 days).",
+    description:
+        "A tls SelfSignedCert or LocallySignedCert that is not a CA is valid for at most maxValidityHours (default 2160, 90 days).",
     enforcementLevel: "mandatory",
     severity: "medium",
     configSchema: {
@@ -58,9 +59,11 @@ export const leafCertificateMaxValidity: ResourceValidationPolicy = {
         const hours = props.validityPeriodHours;
         const max = args.getConfig<LeafValidityConfig>().maxValidityHours ?? DEFAULT_MAX_LEAF_VALIDITY_HOURS;
         if (typeof hours !== "number" || hours <= max) return [];
-        return [`${shortType(args.type)} validityPeriodHours is ${hours} (${days(hours)}) on a leaf certificate; at most ${max} ` +
-            `(${days(max)}) is allowed. Issue it for ${max} hours or less and renew before it ends (earlyRenewalHours, or ` +
-            "ServiceCertificate's renewBeforeHours), or raise maxValidityHours in this policy's config."];
+        return [
+            `${shortType(args.type)} validityPeriodHours is ${hours} (${days(hours)}) on a leaf certificate; at most ${max} ` +
+                `(${days(max)}) is allowed. Issue it for ${max} hours or less and renew before it ends (earlyRenewalHours, or ` +
+                "ServiceCertificate's renewBeforeHours), or raise maxValidityHours in this policy's config.",
+        ];
     }),
 };
 
@@ -76,14 +79,21 @@ export const privateKeyStrength: ResourceValidationPolicy = {
             // The provider's default is 2048 bits.
             const bits = props.rsaBits ?? MIN_RSA_BITS;
             if (typeof bits === "number" && bits < MIN_RSA_BITS) {
-                reportViolation(`PrivateKey rsaBits is ${bits}; RSA keys need at least ${MIN_RSA_BITS} bits: set rsaBits: ${MIN_RSA_BITS} or more (3072 for use beyond 2030), or use ECDSA P256.`);
+                reportViolation(
+                    `PrivateKey rsaBits is ${bits}; RSA keys need at least ${MIN_RSA_BITS} bits: set rsaBits: ${MIN_RSA_BITS} or more (3072 for use beyond 2030), or use ECDSA P256.`,
+                );
             }
         }
         if (props.algorithm === "ECDSA") {
             const curve = props.ecdsaCurve;
             if (curve === undefined || curve === null || curve === "P224") {
-                const which = curve === "P224" ? "ecdsaCurve is P224" : "ecdsaCurve is unset, and the tls provider then makes a P224 key";
-                reportViolation(`PrivateKey ${which}, a curve too weak for new keys and refused by most TLS stacks; set ecdsaCurve: "P256" (or "P384").`);
+                const which =
+                    curve === "P224"
+                        ? "ecdsaCurve is P224"
+                        : "ecdsaCurve is unset, and the tls provider then makes a P224 key";
+                reportViolation(
+                    `PrivateKey ${which}, a curve too weak for new keys and refused by most TLS stacks; set ecdsaCurve: "P256" (or "P384").`,
+                );
             }
         }
     },
@@ -99,10 +109,16 @@ export const caUsagesOnlyOnCa: ResourceValidationPolicy = {
         const uses = list(props.allowedUses).filter(isKnown);
         const caUses = CA_USAGES.filter((use) => uses.includes(use));
         if (caUses.length === 0) return [];
-        return [`${shortType(args.type)} allowedUses has ${caUses.join(" and ")} but isCaCertificate is ${shown(props.isCaCertificate)}: ` +
-            "only a CA signs certificates and revocation lists. Remove them from a leaf's allowedUses " +
-            "(a leaf needs digital_signature plus server_auth and/or client_auth), or set isCaCertificate: true if this is a CA."];
+        return [
+            `${shortType(args.type)} allowedUses has ${caUses.join(" and ")} but isCaCertificate is ${shown(props.isCaCertificate)}: ` +
+                "only a CA signs certificates and revocation lists. Remove them from a leaf's allowedUses " +
+                "(a leaf needs digital_signature plus server_auth and/or client_auth), or set isCaCertificate: true if this is a CA.",
+        ];
     }),
 };
 
-export const tlsPolicies: ResourceValidationPolicy[] = [leafCertificateMaxValidity, privateKeyStrength, caUsagesOnlyOnCa];
+export const tlsPolicies: ResourceValidationPolicy[] = [
+    leafCertificateMaxValidity,
+    privateKeyStrength,
+    caUsagesOnlyOnCa,
+];

@@ -72,11 +72,14 @@ export function keyVolumes(pod: PodTemplate, namespace: unknown, context: StackC
  * variable read from a Secret's `tls.key`, or this project's certificate fingerprint annotation.
  */
 export function materialReasons(pod: PodTemplate, namespace: unknown, context: StackContext = NO_CONTEXT): string[] {
-    const reasons = keyVolumes(pod, namespace, context).map((v) => `volume "${v.name}" holds ${TLS_KEY} from Secret "${v.secretName}"`);
+    const reasons = keyVolumes(pod, namespace, context).map(
+        (v) => `volume "${v.name}" holds ${TLS_KEY} from Secret "${v.secretName}"`,
+    );
     for (const { path, container } of containers(pod)) {
         list(container.env).forEach((env, i) => {
             const ref = record(record(record(env).valueFrom).secretKeyRef);
-            if (ref.key === TLS_KEY) reasons.push(`${path}.env[${i}] reads ${TLS_KEY} from Secret "${shown(ref.name)}"`);
+            if (ref.key === TLS_KEY)
+                reasons.push(`${path}.env[${i}] reads ${TLS_KEY} from Secret "${shown(ref.name)}"`);
         });
     }
     if (record(pod.metadata.annotations)[CERT_FINGERPRINT_ANNOTATION] !== undefined) {
@@ -95,7 +98,8 @@ export function writableKeyMounts(pod: PodTemplate, namespace: unknown, context:
             const volume = volumes.get(m.name);
             if (!volume || m.readOnly === true || m.readOnly === UNKNOWN) return;
             findings.push({
-                message: `${path}.volumeMounts[${i}] mounts volume "${volume.name}", which holds ${TLS_KEY} from Secret ` +
+                message:
+                    `${path}.volumeMounts[${i}] mounts volume "${volume.name}", which holds ${TLS_KEY} from Secret ` +
                     `"${volume.secretName}", with readOnly ${m.readOnly === undefined ? "unset" : shown(m.readOnly)}; ` +
                     `set readOnly: true on this mount so the container cannot write where its key lives.`,
             });
@@ -124,17 +128,24 @@ export function restrictedFindings(pod: PodTemplate): Finding[] {
     const podContextPath = `${specPath}.securityContext`;
 
     for (const field of ["hostNetwork", "hostPID", "hostIPC"]) {
-        if (pod.spec[field] === true) add(`${specPath}.${field} is true; remove it (or set it to false): restricted pods share no host namespace.`);
+        if (pod.spec[field] === true)
+            add(
+                `${specPath}.${field} is true; remove it (or set it to false): restricted pods share no host namespace.`,
+            );
     }
     list(pod.spec.volumes).forEach((volume, i) => {
         if (get(volume, "hostPath") !== undefined) {
-            add(`${specPath}.volumes[${i}] ("${shown(get(volume, "name"))}") is a hostPath volume; use a Secret, ConfigMap, projected or emptyDir volume instead: restricted pods do not mount host paths.`);
+            add(
+                `${specPath}.volumes[${i}] ("${shown(get(volume, "name"))}") is a hostPath volume; use a Secret, ConfigMap, projected or emptyDir volume instead: restricted pods do not mount host paths.`,
+            );
         }
     });
     if (get(podContext, "runAsUser") === 0) add(`${podContextPath}.runAsUser is 0 (root); set a non-zero user id.`);
     const podSeccomp = get(get(podContext, "seccompProfile"), "type");
     if (isKnown(podSeccomp) && !ALLOWED_SECCOMP.includes(podSeccomp as string)) {
-        add(`${podContextPath}.seccompProfile.type is "${shown(podSeccomp)}"; set it to RuntimeDefault (or Localhost with a profile).`);
+        add(
+            `${podContextPath}.seccompProfile.type is "${shown(podSeccomp)}"; set it to RuntimeDefault (or Localhost with a profile).`,
+        );
     }
 
     for (const { path, container } of containers(pod)) {
@@ -145,33 +156,46 @@ export function restrictedFindings(pod: PodTemplate): Finding[] {
         const ownNonRoot = get(sc, "runAsNonRoot");
         const nonRoot = ownNonRoot !== undefined ? ownNonRoot : get(podContext, "runAsNonRoot");
         if (nonRoot !== true && nonRoot !== UNKNOWN) {
-            add(ownNonRoot === false
-                ? `${scPath}.runAsNonRoot is false; set it to true (or remove it and set ${podContextPath}.runAsNonRoot: true).`
-                : `${path} may run as root: set ${podContextPath}.runAsNonRoot: true (or securityContext.runAsNonRoot: true on every container).`);
+            add(
+                ownNonRoot === false
+                    ? `${scPath}.runAsNonRoot is false; set it to true (or remove it and set ${podContextPath}.runAsNonRoot: true).`
+                    : `${path} may run as root: set ${podContextPath}.runAsNonRoot: true (or securityContext.runAsNonRoot: true on every container).`,
+            );
         }
         if (get(sc, "runAsUser") === 0) add(`${scPath}.runAsUser is 0 (root); set a non-zero user id.`);
 
         const ownSeccomp = get(get(sc, "seccompProfile"), "type");
         if (isKnown(ownSeccomp) && !ALLOWED_SECCOMP.includes(ownSeccomp as string)) {
-            add(`${scPath}.seccompProfile.type is "${shown(ownSeccomp)}"; set it to RuntimeDefault (or Localhost with a profile).`);
+            add(
+                `${scPath}.seccompProfile.type is "${shown(ownSeccomp)}"; set it to RuntimeDefault (or Localhost with a profile).`,
+            );
         } else if (ownSeccomp === undefined && podSeccomp === undefined) {
-            add(`${path} has no seccomp profile: set ${podContextPath}.seccompProfile.type: RuntimeDefault (or the same on every container).`);
+            add(
+                `${path} has no seccomp profile: set ${podContextPath}.seccompProfile.type: RuntimeDefault (or the same on every container).`,
+            );
         }
 
         const escalation = get(sc, "allowPrivilegeEscalation");
         if (escalation !== false && escalation !== UNKNOWN) {
-            add(`${scPath}.allowPrivilegeEscalation is ${escalation === undefined ? "unset" : shown(escalation)}; set it to false.`);
+            add(
+                `${scPath}.allowPrivilegeEscalation is ${escalation === undefined ? "unset" : shown(escalation)}; set it to false.`,
+            );
         }
-        if (get(sc, "privileged") === true) add(`${scPath}.privileged is true; remove it: restricted containers are never privileged.`);
+        if (get(sc, "privileged") === true)
+            add(`${scPath}.privileged is true; remove it: restricted containers are never privileged.`);
 
         const capabilities = get(sc, "capabilities");
         const drop = get(capabilities, "drop");
         if (drop !== UNKNOWN && !list(drop).includes("ALL")) {
-            add(`${scPath}.capabilities.drop does not include "ALL"; set capabilities.drop: ["ALL"] (and add back NET_BIND_SERVICE only if the container binds a port below 1024).`);
+            add(
+                `${scPath}.capabilities.drop does not include "ALL"; set capabilities.drop: ["ALL"] (and add back NET_BIND_SERVICE only if the container binds a port below 1024).`,
+            );
         }
         for (const cap of list(get(capabilities, "add"))) {
             if (isKnown(cap) && cap !== "NET_BIND_SERVICE") {
-                add(`${scPath}.capabilities.add has "${shown(cap)}"; restricted containers may add only NET_BIND_SERVICE.`);
+                add(
+                    `${scPath}.capabilities.add has "${shown(cap)}"; restricted containers may add only NET_BIND_SERVICE.`,
+                );
             }
         }
     }

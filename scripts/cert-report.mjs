@@ -125,7 +125,11 @@ const TYPES = {
 export function parseUrn(urn) {
     const parts = urn.split("::");
     const typeChain = parts[2] ?? "";
-    return { type: /** @type {string} */ (typeChain.split("$").pop()), name: parts.slice(3).join("::"), parentTypes: typeChain.split("$").slice(0, -1) };
+    return {
+        type: /** @type {string} */ (typeChain.split("$").pop()),
+        name: parts.slice(3).join("::"),
+        parentTypes: typeChain.split("$").slice(0, -1),
+    };
 }
 
 const REPLACING = new Set(["replace", "create-replacement", "delete-replaced", "discard-replaced"]);
@@ -162,7 +166,11 @@ function known(value) {
  * @returns {string[]}
  */
 function changedKeys(step) {
-    const keys = new Set([...(step?.diffReasons ?? []), ...(step?.replaceReasons ?? []), ...Object.keys(step?.detailedDiff ?? {})]);
+    const keys = new Set([
+        ...(step?.diffReasons ?? []),
+        ...(step?.replaceReasons ?? []),
+        ...Object.keys(step?.detailedDiff ?? {}),
+    ]);
     return [...keys].map((k) => k.replace(/[[.].*$/, ""));
 }
 
@@ -179,10 +187,18 @@ function indexSteps(preview) {
         if (!urn) continue;
         const previous = byUrn.get(urn);
         if (!previous || REPLACING.has(step.op)) {
-            byUrn.set(urn, { ...previous, ...step, oldState: step.oldState ?? previous?.oldState, newState: step.newState ?? previous?.newState });
+            byUrn.set(urn, {
+                ...previous,
+                ...step,
+                oldState: step.oldState ?? previous?.oldState,
+                newState: step.newState ?? previous?.newState,
+            });
         }
     }
-    return [...byUrn.values()].map((step) => ({ step, ...parseUrn(/** @type {string} */ (step.urn ?? step.newState?.urn ?? step.oldState?.urn)) }));
+    return [...byUrn.values()].map((step) => ({
+        step,
+        ...parseUrn(/** @type {string} */ (step.urn ?? step.newState?.urn ?? step.oldState?.urn)),
+    }));
 }
 
 /**
@@ -254,31 +270,63 @@ export function certificateChanges({ key, csr, cert }, phase) {
 
     // A list the engine does not know yet at preview would read as every SAN removed.
     /** @param {ResourceState | undefined} state */
-    const settled = (state) => state && ["dnsNames", "uris", "ipAddresses"].every((k) => state.inputs?.[k] === undefined || known(state.inputs[k]) !== undefined);
+    const settled = (state) =>
+        state &&
+        ["dnsNames", "uris", "ipAddresses"].every(
+            (k) => state.inputs?.[k] === undefined || known(state.inputs[k]) !== undefined,
+        );
     const sansBefore = settled(csr?.oldState) ? sans(csr?.oldState) : undefined;
     const sansAfter = settled(csr?.newState) ? sans(csr?.newState) : undefined;
     const sanKeyChanged = csrKeys.some((k) => ["dnsNames", "uris", "ipAddresses"].includes(k));
     if (sansBefore && sansAfter && (sanKeyChanged || JSON.stringify(sansBefore) !== JSON.stringify(sansAfter))) {
         const added = sansAfter.some((n) => !sansBefore.includes(n));
         const removed = sansBefore.some((n) => !sansAfter.includes(n));
-        reasons.push(added && removed ? "SANs added and removed" : added ? "SAN added" : removed ? "SAN removed" : "SANs reordered");
+        reasons.push(
+            added && removed
+                ? "SANs added and removed"
+                : added
+                  ? "SAN added"
+                  : removed
+                    ? "SAN removed"
+                    : "SANs reordered",
+        );
     } else if (sanKeyChanged) reasons.push("SAN change");
 
-    const cn = compare(known(csr?.oldState?.inputs?.subject?.commonName), known(csr?.newState?.inputs?.subject?.commonName), csrKeys.includes("subject"));
+    const cn = compare(
+        known(csr?.oldState?.inputs?.subject?.commonName),
+        known(csr?.newState?.inputs?.subject?.commonName),
+        csrKeys.includes("subject"),
+    );
     if (cn) reasons.push(cn === true ? "subject change" : `subject CN ${cn}`);
 
-    const algorithm = compare(keyAlgorithm(key?.oldState?.inputs), keyAlgorithm(key?.newState?.inputs), keyKeys.some((k) => ["algorithm", "ecdsaCurve", "rsaBits"].includes(k)));
+    const algorithm = compare(
+        keyAlgorithm(key?.oldState?.inputs),
+        keyAlgorithm(key?.newState?.inputs),
+        keyKeys.some((k) => ["algorithm", "ecdsaCurve", "rsaBits"].includes(k)),
+    );
     if (algorithm) reasons.push(algorithm === true ? "key algorithm" : `key algorithm ${algorithm}`);
 
-    const validity = compare(known(cert?.oldState?.inputs?.validityPeriodHours), known(cert?.newState?.inputs?.validityPeriodHours), certKeys.includes("validityPeriodHours"));
+    const validity = compare(
+        known(cert?.oldState?.inputs?.validityPeriodHours),
+        known(cert?.newState?.inputs?.validityPeriodHours),
+        certKeys.includes("validityPeriodHours"),
+    );
     if (validity) reasons.push(validity === true ? "validity" : `validity ${validity} h`);
 
-    const uses = compare(usage(cert?.oldState?.inputs?.allowedUses), usage(cert?.newState?.inputs?.allowedUses), certKeys.includes("allowedUses"));
+    const uses = compare(
+        usage(cert?.oldState?.inputs?.allowedUses),
+        usage(cert?.newState?.inputs?.allowedUses),
+        certKeys.includes("allowedUses"),
+    );
     if (uses) reasons.push(uses === true ? "usage" : `usage ${uses}`);
 
     const caBefore = known(cert?.oldState?.inputs?.caCertPem);
     const caAfter = known(cert?.newState?.inputs?.caCertPem);
-    if (certKeys.some((k) => k === "caCertPem" || k === "caPrivateKeyPem") || (caBefore && caAfter && caBefore !== caAfter)) reasons.push(`CA rotation (phase ${phase})`);
+    if (
+        certKeys.some((k) => k === "caCertPem" || k === "caPrivateKeyPem") ||
+        (caBefore && caAfter && caBefore !== caAfter)
+    )
+        reasons.push(`CA rotation (phase ${phase})`);
     return reasons;
 }
 
@@ -337,16 +385,31 @@ export function certificateSpecChanges(step, phase) {
     if (!same(sansBefore, sansAfter)) {
         const added = sansAfter.some((n) => !sansBefore.includes(n));
         const removed = sansBefore.some((n) => !sansAfter.includes(n));
-        reasons.push(added && removed ? "SANs added and removed" : added ? "SAN added" : removed ? "SAN removed" : "SANs reordered");
+        reasons.push(
+            added && removed
+                ? "SANs added and removed"
+                : added
+                  ? "SAN added"
+                  : removed
+                    ? "SAN removed"
+                    : "SANs reordered",
+        );
     }
     /** @param {string} label @param {unknown} a @param {unknown} b */
-    const field = (label, a, b, unit = "") => { if (a !== undefined && b !== undefined && !same(a, b)) reasons.push(`${label} ${a}${unit} → ${b}${unit}`); };
+    const field = (label, a, b, unit = "") => {
+        if (a !== undefined && b !== undefined && !same(a, b)) reasons.push(`${label} ${a}${unit} → ${b}${unit}`);
+    };
     field("subject CN", before.commonName, after.commonName);
     field("key algorithm", certManagerKey(before.privateKey), certManagerKey(after.privateKey));
     field("duration", hoursOf(before.duration), hoursOf(after.duration), " h");
     field("renewBefore", hoursOf(before.renewBefore), hoursOf(after.renewBefore), " h");
-    if (!same(before.usages, after.usages)) reasons.push(`usages ${(before.usages ?? []).join(", ")} → ${(after.usages ?? []).join(", ")}`);
-    if (!same(before.issuerRef, after.issuerRef)) reasons.push(`new issuer ${after.issuerRef?.kind ?? ""} ${after.issuerRef?.name ?? ""}`.trim() + (phase === "steady" ? "" : ` (CA rotation, phase ${phase})`));
+    if (!same(before.usages, after.usages))
+        reasons.push(`usages ${(before.usages ?? []).join(", ")} → ${(after.usages ?? []).join(", ")}`);
+    if (!same(before.issuerRef, after.issuerRef))
+        reasons.push(
+            `new issuer ${after.issuerRef?.kind ?? ""} ${after.issuerRef?.name ?? ""}`.trim() +
+                (phase === "steady" ? "" : ` (CA rotation, phase ${phase})`),
+        );
     if (before.secretName !== after.secretName) reasons.push(`secretName ${before.secretName} → ${after.secretName}`);
     return reasons;
 }
@@ -370,16 +433,26 @@ function certManagerRow(name, step, outputs, phase) {
     let rowAction = "unchanged";
     /** @type {string[]} */
     const why = [];
-    if (action === "delete") { rowAction = "deleted"; why.push("service removed"); }
-    else if (action === "create" && !step?.oldState && !outputs) { rowAction = "new"; why.push("new service, issued by cert-manager"); }
-    else if (action === "create" && !step?.oldState) { rowAction = "reissued"; why.push("issuance pulumi → cert-manager"); }
-    else if (action !== "same" && action !== "absent") {
+    if (action === "delete") {
+        rowAction = "deleted";
+        why.push("service removed");
+    } else if (action === "create" && !step?.oldState && !outputs) {
+        rowAction = "new";
+        why.push("new service, issued by cert-manager");
+    } else if (action === "create" && !step?.oldState) {
+        rowAction = "reissued";
+        why.push("issuance pulumi → cert-manager");
+    } else if (action !== "same" && action !== "absent") {
         why.push(...certificateSpecChanges(step, phase));
         rowAction = why.some((w) => !/^(duration|renewBefore) /.test(w)) ? "reissued" : "updated";
         if (why.length === 0) why.push("Certificate spec");
     }
-    const sansBefore = rowAction === "new" ? undefined : sansOf(known(step?.oldState?.inputs?.spec)) ?? (outputs ? [...(outputs.dnsNames ?? []), ...(outputs.uris ?? [])] : undefined);
-    const sansAfter = rowAction === "deleted" ? undefined : sansOf(known(step?.newState?.inputs?.spec)) ?? sansBefore;
+    const sansBefore =
+        rowAction === "new"
+            ? undefined
+            : (sansOf(known(step?.oldState?.inputs?.spec)) ??
+              (outputs ? [...(outputs.dnsNames ?? []), ...(outputs.uris ?? [])] : undefined));
+    const sansAfter = rowAction === "deleted" ? undefined : (sansOf(known(step?.newState?.inputs?.spec)) ?? sansBefore);
     return {
         service: name,
         issuance: "cert-manager",
@@ -413,7 +486,10 @@ function allowlists(state) {
     /** @type {{ name: string, value?: unknown }[]} */
     const env = state?.inputs?.spec?.template?.spec?.containers?.[0]?.env ?? [];
     /** @param {string} name */
-    const list = (name) => String(known(env.find((e) => e.name === name)?.value) ?? "").split(",").filter(Boolean);
+    const list = (name) =>
+        String(known(env.find((e) => e.name === name)?.value) ?? "")
+            .split(",")
+            .filter(Boolean);
     return { commonNames: list(ALLOWLIST_ENV.commonNames), spiffeIds: list(ALLOWLIST_ENV.spiffeIds) };
 }
 
@@ -437,17 +513,29 @@ function callGraphSection(preview, steps) {
     } catch (err) {
         return { error: /** @type {Error} */ (err).message };
     }
-    const { callGraph, compareCallGraph, renderMermaid } = /** @type {GraphModule} */ (loadTypeScript("infra/graph.ts"));
+    const { callGraph, compareCallGraph, renderMermaid } = /** @type {GraphModule} */ (
+        loadTypeScript("infra/graph.ts")
+    );
     /** @type {Record<string, PreviousAllowlist>} */
     const previous = {};
     for (const s of steps) {
         if (s.type !== TYPES.deployment || stepAction(s.step) === "same") continue;
-        previous[s.name.replace(/-deployment$/, "")] = s.step.oldState ? allowlists(s.step.oldState) : { commonNames: [], spiffeIds: [] };
+        previous[s.name.replace(/-deployment$/, "")] = s.step.oldState
+            ? allowlists(s.step.oldState)
+            : { commonNames: [], spiffeIds: [] };
     }
     const graph = compareCallGraph(callGraph(spec), previous, spec);
-    const nodeName = new Map(graph.nodes.map((n) => [n.id, n.kind === "service" || n.label.length < 2 ? n.label[0] : `${n.label[0]} (${n.label[1]})`]));
+    const nodeName = new Map(
+        graph.nodes.map((n) => [
+            n.id,
+            n.kind === "service" || n.label.length < 2 ? n.label[0] : `${n.label[0]} (${n.label[1]})`,
+        ]),
+    );
     /** @param {import("../infra/graph.js").GraphChange} change */
-    const calls = (change) => graph.edges.filter((e) => e.change === change).map((e) => ({ from: nodeName.get(e.from), to: nodeName.get(e.to), identity: e.label }));
+    const calls = (change) =>
+        graph.edges
+            .filter((e) => e.change === change)
+            .map((e) => ({ from: nodeName.get(e.from), to: nodeName.get(e.to), identity: e.label }));
     return { mermaid: renderMermaid(graph), added: calls("added"), removed: calls("removed") };
 }
 
@@ -473,16 +561,24 @@ export function buildReport(preview) {
 
     const serviceNames = new Set(Object.keys(current.services ?? {}));
     for (const s of steps) {
-        if (s.type === TYPES.signed && s.parentTypes.includes(TYPES.serviceCertificate)) serviceNames.add(s.name.replace(/-cert$/, ""));
+        if (s.type === TYPES.signed && s.parentTypes.includes(TYPES.serviceCertificate))
+            serviceNames.add(s.name.replace(/-cert$/, ""));
         if (s.type === TYPES.serviceCertificate) serviceNames.add(s.name);
         if (s.type === TYPES.certManagerCertificate) serviceNames.add(s.name);
-        if (s.type === TYPES.certificate && s.parentTypes.includes(TYPES.certManagerCertificate)) serviceNames.add(s.name.replace(/-certificate$/, ""));
+        if (s.type === TYPES.certificate && s.parentTypes.includes(TYPES.certManagerCertificate))
+            serviceNames.add(s.name.replace(/-certificate$/, ""));
     }
     const certificates = [...serviceNames].sort().map((name) => {
         const outputs = current.services?.[name];
         const issued = find(TYPES.certificate, `${name}-certificate`);
-        const pulumiSteps = [`${name}-cert`, `${name}-key`].some((n) => steps.some((s) => s.name === n && s.type.startsWith("tls:")));
-        if (issued ? !(pulumiSteps && stepAction(issued) === "delete") : outputs?.issuance === "cert-manager" && !pulumiSteps) {
+        const pulumiSteps = [`${name}-cert`, `${name}-key`].some((n) =>
+            steps.some((s) => s.name === n && s.type.startsWith("tls:")),
+        );
+        if (
+            issued
+                ? !(pulumiSteps && stepAction(issued) === "delete")
+                : outputs?.issuance === "cert-manager" && !pulumiSteps
+        ) {
             return certManagerRow(name, issued, outputs, phase);
         }
         const key = find(TYPES.key, `${name}-key`);
@@ -495,7 +591,8 @@ export function buildReport(preview) {
         let action;
         if (certAction === "delete") action = "deleted";
         else if (certAction === "create" && !cert?.oldState && !outputs) action = "new";
-        else if (certAction === "replace" || certAction === "create") action = keyAction === "replace" ? "rotated" : "reissued";
+        else if (certAction === "replace" || certAction === "create")
+            action = keyAction === "replace" ? "rotated" : "reissued";
         else action = "unchanged";
 
         /** @type {string[]} */
@@ -506,12 +603,13 @@ export function buildReport(preview) {
             if (outputs?.issuance === "cert-manager") why.push("issuance cert-manager → pulumi");
             why.push(...certificateChanges({ key, csr, cert }, phase));
             const reason = known(clock?.newState?.inputs?.reason);
-            if (clock && stepAction(clock) !== "same" && reason && reason !== "first issue") why.push(`renew window: ${reason}`);
+            if (clock && stepAction(clock) !== "same" && reason && reason !== "first issue")
+                why.push(`renew window: ${reason}`);
             if (why.length === 0) why.push("inputs changed");
         }
         const currentSans = outputs ? [...(outputs.dnsNames ?? []), ...(outputs.uris ?? [])] : undefined;
-        const before = action === "new" ? undefined : (csr?.oldState ? sans(csr.oldState) : currentSans);
-        const after = action === "deleted" ? undefined : (csr?.newState ? sans(csr.newState) : before);
+        const before = action === "new" ? undefined : csr?.oldState ? sans(csr.oldState) : currentSans;
+        const after = action === "deleted" ? undefined : csr?.newState ? sans(csr.newState) : before;
         const notAfterBefore = isoSecond(known(cert?.oldState?.outputs?.validityEndTime) ?? outputs?.notAfter);
         return {
             service: name,
@@ -520,39 +618,55 @@ export function buildReport(preview) {
             sansBefore: before,
             sansAfter: after,
             notAfterBefore,
-            notAfterAfter: action === "unchanged" ? notAfterBefore : action === "deleted" ? undefined : "issued on apply",
+            notAfterAfter:
+                action === "unchanged" ? notAfterBefore : action === "deleted" ? undefined : "issued on apply",
         };
     });
 
     /** @type {Map<string, CaOutputs | undefined>} */
     const caNames = new Map(Object.entries(current.cas ?? {}).map(([generation, ca]) => [caName(generation), ca]));
     for (const s of steps) {
-        if (s.type === TYPES.selfSigned && s.parentTypes.includes(TYPES.certificateAuthority)) caNames.set(s.name.replace(/-root$/, ""), caNames.get(s.name.replace(/-root$/, "")));
+        if (s.type === TYPES.selfSigned && s.parentTypes.includes(TYPES.certificateAuthority))
+            caNames.set(s.name.replace(/-root$/, ""), caNames.get(s.name.replace(/-root$/, "")));
     }
-    const cas = [...caNames.entries()].sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true })).map(([name, outputs]) => {
-        const root = find(TYPES.selfSigned, `${name}-root`);
-        const rootAction = stepAction(root);
-        /** @type {CaRow["action"]} */
-        let action = "unchanged";
-        if (rootAction === "delete") action = "deleted";
-        else if (rootAction === "create" && !root?.oldState && !outputs) action = "new";
-        else if (rootAction === "replace" || rootAction === "create") action = "rotated";
-        /** @type {string[]} */
-        const why = [];
-        if (rotationChanged && action !== "unchanged") why.push(`CA rotation (phase ${phase})`);
-        if (action === "rotated" && why.length === 0) why.push(changedKeys(root).join(", ") || "inputs changed");
-        return {
-            ca: name,
-            commonName: known(root?.newState?.inputs?.subject?.commonName) ?? known(root?.oldState?.inputs?.subject?.commonName) ?? outputs?.commonName,
-            action,
-            why,
-            notAfterBefore: isoSecond(known(root?.oldState?.outputs?.validityEndTime) ?? outputs?.notAfter),
-        };
-    });
+    const cas = [...caNames.entries()]
+        .sort(([a], [b]) => a.localeCompare(b, "en", { numeric: true }))
+        .map(([name, outputs]) => {
+            const root = find(TYPES.selfSigned, `${name}-root`);
+            const rootAction = stepAction(root);
+            /** @type {CaRow["action"]} */
+            let action = "unchanged";
+            if (rootAction === "delete") action = "deleted";
+            else if (rootAction === "create" && !root?.oldState && !outputs) action = "new";
+            else if (rootAction === "replace" || rootAction === "create") action = "rotated";
+            /** @type {string[]} */
+            const why = [];
+            if (rotationChanged && action !== "unchanged") why.push(`CA rotation (phase ${phase})`);
+            if (action === "rotated" && why.length === 0) why.push(changedKeys(root).join(", ") || "inputs changed");
+            return {
+                ca: name,
+                commonName:
+                    known(root?.newState?.inputs?.subject?.commonName) ??
+                    known(root?.oldState?.inputs?.subject?.commonName) ??
+                    outputs?.commonName,
+                action,
+                why,
+                notAfterBefore: isoSecond(known(root?.oldState?.outputs?.validityEndTime) ?? outputs?.notAfter),
+            };
+        });
 
     const rolling = steps
-        .filter((s) => s.type === TYPES.deployment && ["update", "replace", "create", "delete"].includes(stepAction(s.step)))
-        .map((s) => ({ deployment: s.name.replace(/-deployment$/, ""), action: /** @type {Partial<Record<StepAction, string>>} */ ({ create: "created", delete: "deleted" })[stepAction(s.step)] ?? "rolls" }));
+        .filter(
+            (s) =>
+                s.type === TYPES.deployment && ["update", "replace", "create", "delete"].includes(stepAction(s.step)),
+        )
+        .map((s) => ({
+            deployment: s.name.replace(/-deployment$/, ""),
+            action:
+                /** @type {Partial<Record<StepAction, string>>} */ ({ create: "created", delete: "deleted" })[
+                    stepAction(s.step)
+                ] ?? "rolls",
+        }));
 
     const graph = callGraphSection(preview, steps);
     /**
@@ -564,18 +678,31 @@ export function buildReport(preview) {
      * @param {{ action: string }[]} items
      * @param {string[]} actions
      */
-    const parts = (items, actions) => actions.map((a) => /** @type {[string, number]} */ ([a, count(items, a)])).filter(([, n]) => n > 0).map(([a, n]) => `${n} ${a}`);
+    const parts = (items, actions) =>
+        actions
+            .map((a) => /** @type {[string, number]} */ ([a, count(items, a)]))
+            .filter(([, n]) => n > 0)
+            .map(([a, n]) => `${n} ${a}`);
     const summary = [
         `Certificates: ${parts(certificates, ["new", "reissued", "rotated", "deleted", "unchanged"]).join(", ") || "none"}`,
         `CAs: ${parts(cas, ["new", "rotated", "deleted", "unchanged"]).join(", ") || "none"}`,
-        `Deployments rolling: ${rolling.filter((r) => r.action === "rolls").map((r) => r.deployment).join(", ") || "none"}`,
-        ...(graph?.mermaid ? [`Calls: ${[graph.added.length && `${graph.added.length} added`, graph.removed.length && `${graph.removed.length} removed`].filter(Boolean).join(", ") || "unchanged"}`] : []),
+        `Deployments rolling: ${
+            rolling
+                .filter((r) => r.action === "rolls")
+                .map((r) => r.deployment)
+                .join(", ") || "none"
+        }`,
+        ...(graph?.mermaid
+            ? [
+                  `Calls: ${[graph.added.length && `${graph.added.length} added`, graph.removed.length && `${graph.removed.length} removed`].filter(Boolean).join(", ") || "unchanged"}`,
+              ]
+            : []),
     ].join(" · ");
     return { summary, rotationPhase: phase, certificates, cas, deployments: rolling, ...(graph ? { graph } : {}) };
 }
 
 /** @param {string[] | undefined} values */
-const list = (values) => (values && values.length ? values.join(", ") : "—");
+const list = (values) => (values?.length ? values.join(", ") : "—");
 
 /**
  * The call graph for the comment: the diagram, then the changed calls as text for readers that do not render Mermaid.
@@ -583,7 +710,8 @@ const list = (values) => (values && values.length ? values.join(", ") : "—");
  * @returns {string[]}
  */
 function graphMarkdown(graph) {
-    if (graph.error !== undefined) return ["#### Who may call whom", "", `The graph could not be drawn: ${graph.error.split("\n").join(" ")}`];
+    if (graph.error !== undefined)
+        return ["#### Who may call whom", "", `The graph could not be drawn: ${graph.error.split("\n").join(" ")}`];
     /** @param {Call} c */
     const call = (c) => `${c.from} → ${c.to} as \`${c.identity}\``;
     return [
@@ -610,17 +738,28 @@ export function renderMarkdown(report, title = "Certificate changes") {
     for (const c of report.certificates) {
         let sanText = list(c.sansAfter ?? c.sansBefore);
         if (c.sansBefore && c.sansAfter && JSON.stringify(c.sansBefore) !== JSON.stringify(c.sansAfter)) {
-            const added = c.sansAfter.filter((n) => !/** @type {string[]} */ (c.sansBefore).includes(n));
-            const removed = c.sansBefore.filter((n) => !/** @type {string[]} */ (c.sansAfter).includes(n));
-            sanText = [added.length ? `added ${added.join(", ")}` : "", removed.length ? `removed ${removed.join(", ")}` : ""].filter(Boolean).join("; ") || "reordered";
+            const added = c.sansAfter.filter((n) => !(/** @type {string[]} */ (c.sansBefore).includes(n)));
+            const removed = c.sansBefore.filter((n) => !(/** @type {string[]} */ (c.sansAfter).includes(n)));
+            sanText =
+                [added.length ? `added ${added.join(", ")}` : "", removed.length ? `removed ${removed.join(", ")}` : ""]
+                    .filter(Boolean)
+                    .join("; ") || "reordered";
         }
-        const notAfter = c.action === "unchanged" ? c.notAfterBefore ?? "—" : `${c.notAfterBefore ?? "—"} → ${c.notAfterAfter ?? "—"}`;
+        const notAfter =
+            c.action === "unchanged"
+                ? (c.notAfterBefore ?? "—")
+                : `${c.notAfterBefore ?? "—"} → ${c.notAfterAfter ?? "—"}`;
         lines.push(`| ${c.service} | ${c.action} | ${c.why.join("; ") || "—"} | ${sanText} | ${notAfter} |`);
     }
     lines.push("", "| CA | action | why | notAfter |", "|---|---|---|---|");
-    for (const ca of report.cas) lines.push(`| ${ca.ca}${ca.commonName ? ` (${ca.commonName})` : ""} | ${ca.action} | ${ca.why.join("; ") || "—"} | ${ca.notAfterBefore ?? "—"} |`);
+    for (const ca of report.cas)
+        lines.push(
+            `| ${ca.ca}${ca.commonName ? ` (${ca.commonName})` : ""} | ${ca.action} | ${ca.why.join("; ") || "—"} | ${ca.notAfterBefore ?? "—"} |`,
+        );
     lines.push("", `Rotation phase: ${report.rotationPhase}`);
-    lines.push(`Deployments that roll: ${list(report.deployments.filter((d) => d.action === "rolls").map((d) => d.deployment))}`);
+    lines.push(
+        `Deployments that roll: ${list(report.deployments.filter((d) => d.action === "rolls").map((d) => d.deployment))}`,
+    );
     if (report.graph) lines.push("", ...graphMarkdown(report.graph));
     return `${lines.join("\n")}\n`;
 }
@@ -657,7 +796,8 @@ function main(args) {
     try {
         const from = argument(args, "--from");
         const stack = argument(args, "--stack");
-        if (!from && !stack) throw new Error("give --stack <name> (runs pulumi preview --json) or --from <preview.json>");
+        if (!from && !stack)
+            throw new Error("give --stack <name> (runs pulumi preview --json) or --from <preview.json>");
         preview = from ? JSON.parse(fs.readFileSync(from, "utf8")) : previewJson(/** @type {string} */ (stack));
     } catch (err) {
         console.error(`cert-report: ${/** @type {Error} */ (err).message}`);
@@ -665,7 +805,13 @@ function main(args) {
     }
     const report = buildReport(preview);
     const format = argument(args, "--format") ?? "md";
-    const text = format === "json" ? `${JSON.stringify(report, null, 2)}\n` : renderMarkdown(report, `Certificate changes${argument(args, "--stack") ? ` — ${argument(args, "--stack")}` : ""}`);
+    const text =
+        format === "json"
+            ? `${JSON.stringify(report, null, 2)}\n`
+            : renderMarkdown(
+                  report,
+                  `Certificate changes${argument(args, "--stack") ? ` — ${argument(args, "--stack")}` : ""}`,
+              );
     const out = argument(args, "--out");
     if (out) fs.writeFileSync(out, text);
     else process.stdout.write(text);

@@ -71,7 +71,11 @@ export function pulumiCapture(args) {
  * @returns {string | undefined}
  */
 export function refreshRefusal(stack, args, root = ROOT) {
-    const refreshing = args[0] === "refresh" || args.includes("--refresh") || args.includes("-r") || args.some((a) => a.startsWith("--refresh="));
+    const refreshing =
+        args[0] === "refresh" ||
+        args.includes("--refresh") ||
+        args.includes("-r") ||
+        args.some((a) => a.startsWith("--refresh="));
     if (!refreshing || args.includes("--refresh=false")) return undefined;
     const file = path.join(root, "stacks", `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) return undefined;
@@ -79,8 +83,9 @@ export function refreshRefusal(stack, args, root = ROOT) {
     const kubernetes = config["mtls:kubernetes"] ?? {};
     if (kubernetes.context !== undefined) return undefined;
     const dir = kubernetes.renderDirectory ?? `out/${stack}`;
-    return `stack ${stack} renders its Kubernetes objects to ${dir} (mtls:kubernetes.renderDirectory) instead of deploying them, `
-        + "so there is no cluster to refresh them from. Run the command without refresh: the stack's state is already what was rendered. "
-        + `To compare with a cluster, deploy to it: set mtls:kubernetes.context in stacks/Pulumi.${stack}.yaml.`;
+    return (
+        `stack ${stack} renders its Kubernetes objects to ${dir} (mtls:kubernetes.renderDirectory) instead of deploying them, ` +
+        "so there is no cluster to refresh them from. Run the command without refresh: the stack's state is already what was rendered. " +
+        `To compare with a cluster, deploy to it: set mtls:kubernetes.context in stacks/Pulumi.${stack}.yaml.`
+    );
 }
-

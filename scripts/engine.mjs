@@ -72,7 +72,14 @@ export function engineStatus() {
             missingPlugins.push(name);
         } else if (fs.existsSync(path.join(dir, "STAND-IN"))) standIns.push(name);
     }
-    return { ready: missing.length === 0, missing, missingPlugins, cliMissing: !fs.existsSync(cliPath()), standIns, cliVersion: cliVersion() };
+    return {
+        ready: missing.length === 0,
+        missing,
+        missingPlugins,
+        cliMissing: !fs.existsSync(cliPath()),
+        standIns,
+        cliVersion: cliVersion(),
+    };
 }
 
 /**
@@ -89,22 +96,38 @@ export function ensureEngine({ log = (m) => console.error(m) } = {}) {
     const downloadFailed = [];
     if (status.cliMissing) {
         log(`Pulumi CLI ${status.cliVersion} is not installed: trying the pulumi launcher's download...`);
-        const r = spawnSync(process.execPath, [LAUNCHER, "version"], { encoding: "utf8", timeout: 180_000, env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } });
-        if (r.status !== 0) downloadFailed.push(`CLI: ${(r.stderr || r.stdout || String(r.error ?? "timed out")).trim().split("\n").pop()}`);
+        const r = spawnSync(process.execPath, [LAUNCHER, "version"], {
+            encoding: "utf8",
+            timeout: 180_000,
+            env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" },
+        });
+        if (r.status !== 0)
+            downloadFailed.push(
+                `CLI: ${(r.stderr || r.stdout || String(r.error ?? "timed out")).trim().split("\n").pop()}`,
+            );
         status = engineStatus();
     }
     if (!status.cliMissing) {
         for (const name of status.missingPlugins) {
-            const r = spawnSync(cliPath(), ["plugin", "install", "resource", name, pluginVersion(name), "--non-interactive"], { encoding: "utf8", timeout: 300_000 });
-            if (r.status !== 0) downloadFailed.push(`${name}: ${(r.stderr || r.stdout || "timed out").trim().split("\n").pop()}`);
+            const r = spawnSync(
+                cliPath(),
+                ["plugin", "install", "resource", name, pluginVersion(name), "--non-interactive"],
+                { encoding: "utf8", timeout: 300_000 },
+            );
+            if (r.status !== 0)
+                downloadFailed.push(`${name}: ${(r.stderr || r.stdout || "timed out").trim().split("\n").pop()}`);
         }
         status = engineStatus();
     }
     if (status.ready) return true;
     log(`Cannot download ${status.missing.join("; ")} here (${downloadFailed.join("; ")}).`);
-    log("Building them from Go modules instead (engine/build.sh; the first build takes about 30 minutes on 2 cores, later runs seconds):");
+    log(
+        "Building them from Go modules instead (engine/build.sh; the first build takes about 30 minutes on 2 cores, later runs seconds):",
+    );
     const targets = [...(status.cliMissing ? ["cli", "language-nodejs"] : []), ...status.missingPlugins];
-    const build = spawnSync("bash", [path.join(ROOT, "engine", "build.sh"), ...targets], { stdio: ["ignore", process.stderr, process.stderr] });
+    const build = spawnSync("bash", [path.join(ROOT, "engine", "build.sh"), ...targets], {
+        stdio: ["ignore", process.stderr, process.stderr],
+    });
     if (build.status !== 0) log("The engine build failed (its summary is above).");
     return engineStatus().ready;
 }

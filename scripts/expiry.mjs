@@ -33,7 +33,10 @@ const DAY = 86_400_000;
  */
 export function parseDuration(text) {
     const match = /^(\d+)(h|d|w)$/.exec(String(text ?? "").trim());
-    if (!match) throw new Error(`--within ${JSON.stringify(text)} is not a duration; use a number followed by h, d or w, e.g. 30d`);
+    if (!match)
+        throw new Error(
+            `--within ${JSON.stringify(text)} is not a duration; use a number followed by h, d or w, e.g. 30d`,
+        );
     return Number(match[1]) * { h: 3_600_000, d: DAY, w: 7 * DAY }[/** @type {"h" | "d" | "w"} */ (match[2])];
 }
 
@@ -59,7 +62,12 @@ export function findExpiring(outputs, now, withinMs) {
     const rootEnd = outputs.rootNotAfter ?? outputs.caNotAfter; // caNotAfter: the 0.1 name
     if (items.length === 0 && rootEnd) items.push({ kind: "ca", name: "root", notAfter: rootEnd });
     return items
-        .map((item) => ({ ...item, notAfter: isoSecond(item.notAfter), renewAt: isoSecond(item.renewAt), daysLeft: Math.floor((Date.parse(item.notAfter) - now.getTime()) / DAY) }))
+        .map((item) => ({
+            ...item,
+            notAfter: isoSecond(item.notAfter),
+            renewAt: isoSecond(item.renewAt),
+            daysLeft: Math.floor((Date.parse(item.notAfter) - now.getTime()) / DAY),
+        }))
         .filter((item) => Date.parse(item.notAfter) - now.getTime() <= withinMs)
         .sort((a, b) => Date.parse(a.notAfter) - Date.parse(b.notAfter));
 }
@@ -73,7 +81,14 @@ export function findExpiring(outputs, now, withinMs) {
 export function inCluster(outputs) {
     return Object.entries(outputs.services ?? {})
         .filter(([, svc]) => svc.issuance === "cert-manager")
-        .map(([name, svc]) => ({ kind: "certificate", name, issuance: "cert-manager", note: svc.issueReason, certificate: svc.certificate, secretName: svc.secretName }));
+        .map(([name, svc]) => ({
+            kind: "certificate",
+            name,
+            issuance: "cert-manager",
+            note: svc.issueReason,
+            certificate: svc.certificate,
+            secretName: svc.secretName,
+        }));
 }
 
 /** @returns {Date} the clock, or MTLS_NOW when set */
@@ -116,15 +131,21 @@ function main(args) {
     const expiring = findExpiring(outputs, now(), within);
     const cluster = inCluster(outputs);
     if (args.includes("--json")) {
-        console.log(JSON.stringify({ within: argument(args, "--within") ?? "30d", expiring, inCluster: cluster }, null, 2));
+        console.log(
+            JSON.stringify({ within: argument(args, "--within") ?? "30d", expiring, inCluster: cluster }, null, 2),
+        );
         return expiring.length === 0 ? 0 : 1;
     }
     for (const item of cluster) {
         const [namespace, name] = String(item.certificate ?? "").split("/");
-        console.log(`  ${item.kind.padEnd(11)} ${item.name.padEnd(40)} ${item.note} (kubectl get certificate -n ${namespace} ${name})`);
+        console.log(
+            `  ${item.kind.padEnd(11)} ${item.name.padEnd(40)} ${item.note} (kubectl get certificate -n ${namespace} ${name})`,
+        );
     }
     if (expiring.length === 0) {
-        console.log(`nothing ${cluster.length ? "that the stack issues " : ""}ends within ${argument(args, "--within") ?? "30d"}`);
+        console.log(
+            `nothing ${cluster.length ? "that the stack issues " : ""}ends within ${argument(args, "--within") ?? "30d"}`,
+        );
     } else {
         console.log(`${expiring.length} ending within ${argument(args, "--within") ?? "30d"}:`);
         for (const item of expiring) {

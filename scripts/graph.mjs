@@ -34,7 +34,12 @@ function project(root) {
  */
 export function engineConfig(yamlText) {
     const doc = parseYaml(yamlText) ?? {};
-    return Object.fromEntries(Object.entries(doc.config ?? {}).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
+    return Object.fromEntries(
+        Object.entries(doc.config ?? {}).map(([key, value]) => [
+            key,
+            typeof value === "string" ? value : JSON.stringify(value),
+        ]),
+    );
 }
 
 /**

@@ -15,7 +15,6 @@
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { refreshRefusal } from "./cli.mjs";
@@ -52,7 +51,11 @@ function pulumiEnv() {
  * @returns {number} the exit status
  */
 function pulumi(args, env, options = {}) {
-    const result = spawnSync(process.execPath, [launcher, ...args], { cwd: root, env, stdio: options.quiet ? "pipe" : "inherit" });
+    const result = spawnSync(process.execPath, [launcher, ...args], {
+        cwd: root,
+        env,
+        stdio: options.quiet ? "pipe" : "inherit",
+    });
     if (result.error) throw result.error;
     return result.status ?? 1;
 }

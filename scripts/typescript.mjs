@@ -28,7 +28,9 @@ function resolveModule(from, specifier) {
     for (const candidate of [base, `${base}.ts`, path.join(base, "index.ts")]) {
         if (candidate.endsWith(".ts") && fs.existsSync(candidate)) return candidate;
     }
-    throw new Error(`${path.relative(ROOT, from)} imports ${specifier}, which is not a TypeScript file of this project`);
+    throw new Error(
+        `${path.relative(ROOT, from)} imports ${specifier}, which is not a TypeScript file of this project`,
+    );
 }
 
 /**
@@ -52,9 +54,13 @@ function evaluate(file) {
     const localRequire = (specifier) => {
         if (specifier.startsWith("node:")) return require(specifier);
         if (specifier.startsWith(".")) return evaluate(resolveModule(file, specifier));
-        throw new Error(`${path.relative(ROOT, file)} imports the package ${specifier}; only pure modules (relative imports and node: built-ins) load outside the Pulumi program`);
+        throw new Error(
+            `${path.relative(ROOT, file)} imports the package ${specifier}; only pure modules (relative imports and node: built-ins) load outside the Pulumi program`,
+        );
     };
-    const run = vm.compileFunction(outputText, ["exports", "require", "module", "__filename", "__dirname"], { filename: file });
+    const run = vm.compileFunction(outputText, ["exports", "require", "module", "__filename", "__dirname"], {
+        filename: file,
+    });
     run(module.exports, localRequire, module, file, path.dirname(file));
     return module.exports;
 }

@@ -194,11 +194,26 @@ describe("mtls:issuance in the config contract", () => {
     });
 
     it("refuses keystores for a cert-manager service, at the key that asked for them", () => {
-        expect(problemsOf(stack({ issuance: "cert-manager" }, [{ name: "a", image: "a:1", port: 1, keystores: ["pkcs12"] }]))).toEqual([
-            expect.stringMatching(/^mtls:services\[0\]\.keystores: cert-manager writes tls\.crt and tls\.key only, so keystores pkcs12 cannot be built/),
+        expect(
+            problemsOf(
+                stack({ issuance: "cert-manager" }, [{ name: "a", image: "a:1", port: 1, keystores: ["pkcs12"] }]),
+            ),
+        ).toEqual([
+            expect.stringMatching(
+                /^mtls:services\[0\]\.keystores: cert-manager writes tls\.crt and tls\.key only, so keystores pkcs12 cannot be built/,
+            ),
         ]);
-        expect(problemsOf(stack({ issuance: "cert-manager", certificates: { keystores: ["pkcs12"] } }, [{ name: "a", image: "a:1", port: 1 }])))
-            .toEqual([expect.stringMatching(/^mtls:services\[0\]\.issuance: cert-manager writes tls\.crt and tls\.key only.*set keystores: \[\] on it$/)]);
+        expect(
+            problemsOf(
+                stack({ issuance: "cert-manager", certificates: { keystores: ["pkcs12"] } }, [
+                    { name: "a", image: "a:1", port: 1 },
+                ]),
+            ),
+        ).toEqual([
+            expect.stringMatching(
+                /^mtls:services\[0\]\.issuance: cert-manager writes tls\.crt and tls\.key only.*set keystores: \[\] on it$/,
+            ),
+        ]);
     });
 
     it("refuses a cert-manager service that could not follow its renewals, by key path", () => {

@@ -15,7 +15,11 @@ let ownerSecretOutputs: string[] = [];
 let ownerMaterial: { chain: string; key: string; ca: string };
 
 beforeAll(async () => {
-    await setupMocks({ stack: "dev", stateful: true, stackReferences: () => ({ outputs: ownerOutputs, secretOutputNames: ownerSecretOutputs }) });
+    await setupMocks({
+        stack: "dev",
+        stateful: true,
+        stackReferences: () => ({ outputs: ownerOutputs, secretOutputNames: ownerSecretOutputs }),
+    });
 });
 
 async function runOwner(exportPrivateKey: boolean) {
@@ -32,7 +36,11 @@ async function runOwner(exportPrivateKey: boolean) {
     ownerOutputs = await resolveDeep(outputs);
     await settle();
     const cm = named("kubernetes:core/v1:ConfigMap", "user-service-certs").inputs;
-    ownerMaterial = { chain: cm.data["tls.crt"], ca: cm.data["ca.crt"], key: named("kubernetes:core/v1:Secret", "user-service-key").inputs.stringData["tls.key"] };
+    ownerMaterial = {
+        chain: cm.data["tls.crt"],
+        ca: cm.data["ca.crt"],
+        key: named("kubernetes:core/v1:Secret", "user-service-key").inputs.stringData["tls.key"],
+    };
 }
 
 async function runConsumer() {
@@ -41,7 +49,9 @@ async function runConsumer() {
         "consumer:caStack": "organization/mtls/dev",
         "consumer:namespace": "reports-dev",
         "consumer:trustDomain": "dev.shop.internal",
-        "consumer:services": JSON.stringify([{ name: "report-service", image: "example/report-service:1.0", usage: "client" }]),
+        "consumer:services": JSON.stringify([
+            { name: "report-service", image: "example/report-service:1.0", usage: "client" },
+        ]),
         "consumer:renderDirectory": "../../out/consumer-test",
     });
     const { consumerStack } = await import("../examples/consumer/program");
@@ -65,7 +75,14 @@ describe("a consumer project issuing from the owner's CA", () => {
 
     it("issues from an owner that still exports only the 0.1 output names", async () => {
         await runOwner(true);
-        const renamed = ["trustBundlePem", "signingCertPem", "signingChainPem", "signingNotAfter", "signingPrivateKeyPem", "rootNotAfter"];
+        const renamed = [
+            "trustBundlePem",
+            "signingCertPem",
+            "signingChainPem",
+            "signingNotAfter",
+            "signingPrivateKeyPem",
+            "rootNotAfter",
+        ];
         const current = ownerOutputs;
         ownerOutputs = Object.fromEntries(Object.entries(current).filter(([name]) => !renamed.includes(name)));
         ownerSecretOutputs = ["caPrivateKeyPem"];
@@ -89,14 +106,20 @@ describe("a consumer project issuing from the owner's CA", () => {
         expect(signedBy(cm.data["tls.crt"], ownerOutputs.signingCertPem)).toBe(true);
         expect(cm.data["ca.crt"]).toBe(ownerOutputs.trustBundlePem);
         expect(out.services["report-service"].fingerprintSha256).toMatch(/^[0-9a-f]{64}$/);
-        const handshake = await mtlsHandshake(ownerMaterial, { chain: cm.data["tls.crt"], key, ca: cm.data["ca.crt"] }, "user-service.shop-dev.svc");
+        const handshake = await mtlsHandshake(
+            ownerMaterial,
+            { chain: cm.data["tls.crt"], key, ca: cm.data["ca.crt"] },
+            "user-service.shop-dev.svc",
+        );
         expect(handshake).toMatchObject({ ok: true, clientCN: "report-service" });
         expect(recorded.some((r) => r.type === "tls:index/selfSignedCert:SelfSignedCert")).toBe(false);
     });
 
     it("says what to do when the owner did not export its key", async () => {
         await runOwner(false);
-        await expect(runConsumer()).rejects.toThrow(/^consumer:caStack: the stack organization\/mtls\/dev does not export its CA key; set mtls:ca\.exportPrivateKey: true in that stack/);
+        await expect(runConsumer()).rejects.toThrow(
+            /^consumer:caStack: the stack organization\/mtls\/dev does not export its CA key; set mtls:ca\.exportPrivateKey: true in that stack/,
+        );
         expect(recorded.filter((r) => r.type.startsWith("tls:"))).toEqual([]);
     });
 });

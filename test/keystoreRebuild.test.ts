@@ -22,11 +22,22 @@ beforeEach(() => {
     resetRecorded();
 });
 
-function config(ca: Record<string, unknown> = {}, patch: Record<string, Record<string, unknown>> = {}): Record<string, string> {
+function config(
+    ca: Record<string, unknown> = {},
+    patch: Record<string, Record<string, unknown>> = {},
+): Record<string, string> {
     const base = shippedStackConfig("dev");
     base["mtls:ca"] = JSON.stringify({ ...JSON.parse(base["mtls:ca"]), ...ca });
-    const keystores: Record<string, unknown> = { "user-service": ["pkcs12", "jks"], "order-service": [], "payment-service": ["pkcs12"] };
-    const services = JSON.parse(base["mtls:services"]).map((s: any) => ({ ...s, keystores: keystores[s.name], ...(patch[s.name] ?? {}) }));
+    const keystores: Record<string, unknown> = {
+        "user-service": ["pkcs12", "jks"],
+        "order-service": [],
+        "payment-service": ["pkcs12"],
+    };
+    const services = JSON.parse(base["mtls:services"]).map((s: any) => ({
+        ...s,
+        keystores: keystores[s.name],
+        ...(patch[s.name] ?? {}),
+    }));
     base["mtls:services"] = JSON.stringify(services);
     return base;
 }
@@ -66,7 +77,12 @@ describe("keystore rebuilds", () => {
         const again = await up(config());
         expect(again.stores).toEqual(first.stores);
         expect(again.deployments).toEqual(first.deployments);
-        expect(Object.keys(first.stores["user-service"]).sort()).toEqual(["keystore.p12", "password", "truststore.jks", "truststore.p12"]);
+        expect(Object.keys(first.stores["user-service"]).sort()).toEqual([
+            "keystore.p12",
+            "password",
+            "truststore.jks",
+            "truststore.p12",
+        ]);
         expect(first.stores["order-service"]).toEqual({ password: undefined });
 
         const phases = [
@@ -82,10 +98,21 @@ describe("keystore rebuilds", () => {
             runs.push(run);
             rebuilt[phase.label] = changed(previous, run, "user-service");
             const user = run.stores["user-service"];
-            const keystore = { pfx: Buffer.from(user["keystore.p12"], "base64"), passphrase: user.password, ca: run.pem["user-service"].ca };
+            const keystore = {
+                pfx: Buffer.from(user["keystore.p12"], "base64"),
+                passphrase: user.password,
+                ca: run.pem["user-service"].ca,
+            };
             for (const client of [run, previous]) {
-                const result = await mtlsHandshake(keystore, client.pem["payment-service"], "user-service.shop-dev.svc");
-                expect(result, `${phase.label}: payment-service → user-service's keystore`).toMatchObject({ ok: true, clientCN: "payment-service" });
+                const result = await mtlsHandshake(
+                    keystore,
+                    client.pem["payment-service"],
+                    "user-service.shop-dev.svc",
+                );
+                expect(result, `${phase.label}: payment-service → user-service's keystore`).toMatchObject({
+                    ok: true,
+                    clientCN: "payment-service",
+                });
             }
             const trusted = await readPkcs12(Buffer.from(user["truststore.p12"], "base64"), user.password);
             expect(trusted.certificates.map((c) => c.pem).join(""), phase.label).toBe(run.pem["user-service"].ca);
@@ -104,12 +131,24 @@ describe("keystore rebuilds", () => {
         expect(changed(before, bumped, "payment-service")).toEqual(["keystore.p12", "password", "truststore.p12"]);
         expect(changed(before, bumped, "user-service")).toEqual([]);
         expect(bumped.deployments["user-service"]).toBe(before.deployments["user-service"]);
-        expect(JSON.parse(bumped.deployments["payment-service"]).spec.template.metadata.annotations["mtls.pulumi.com/keystore-password-version"]).toBe("2");
+        expect(
+            JSON.parse(bumped.deployments["payment-service"]).spec.template.metadata.annotations[
+                "mtls.pulumi.com/keystore-password-version"
+            ],
+        ).toBe("2");
 
-        const ed25519 = await up(config({}, { "payment-service": { keystorePasswordVersion: 2 }, "user-service": { keyAlgorithm: "ED25519" } }));
+        const ed25519 = await up(
+            config(
+                {},
+                { "payment-service": { keystorePasswordVersion: 2 }, "user-service": { keyAlgorithm: "ED25519" } },
+            ),
+        );
         expect(changed(bumped, ed25519, "user-service")).toEqual(["keystore.p12"]);
         expect(changed(bumped, ed25519, "payment-service")).toEqual([]);
-        const keystore = await readPkcs12(Buffer.from(ed25519.stores["user-service"]["keystore.p12"], "base64"), ed25519.stores["user-service"].password);
+        const keystore = await readPkcs12(
+            Buffer.from(ed25519.stores["user-service"]["keystore.p12"], "base64"),
+            ed25519.stores["user-service"].password,
+        );
         expect(keystore.keys[0].der.toString("hex")).toContain("06032b6570"); // the Ed25519 OID 1.3.101.112
     });
 });

@@ -22,20 +22,40 @@ describe("decideRenewal", () => {
     const issued = decideRenewal(undefined, leaf, t0);
 
     it("issues on the first run and schedules the renew window", () => {
-        expect(issued).toMatchObject({ renew: true, reason: "first issue", issuedAt: t0.toISOString(), renewAt: at(70).toISOString() });
+        expect(issued).toMatchObject({
+            renew: true,
+            reason: "first issue",
+            issuedAt: t0.toISOString(),
+            renewAt: at(70).toISOString(),
+        });
     });
 
     it("changes nothing outside the window", () => {
         const olds = { ...leaf, ...issued };
         for (const hours of [1, 35, 69.9]) {
-            expect(decideRenewal(olds, leaf, at(hours))).toEqual({ issuedAt: issued.issuedAt, renewAt: issued.renewAt, reason: "first issue", renew: false });
+            expect(decideRenewal(olds, leaf, at(hours))).toEqual({
+                issuedAt: issued.issuedAt,
+                renewAt: issued.renewAt,
+                reason: "first issue",
+                renew: false,
+            });
         }
     });
 
     it("reissues inside the window and says how many days were left", () => {
-        const olds = { ...leaf, validityHours: 2160, renewBeforeHours: 720, issuedAt: t0.toISOString(), reason: "first issue" };
+        const olds = {
+            ...leaf,
+            validityHours: 2160,
+            renewBeforeHours: 720,
+            issuedAt: t0.toISOString(),
+            reason: "first issue",
+        };
         const inside = decideRenewal(olds, { ...leaf, validityHours: 2160, renewBeforeHours: 720 }, at(2160 - 12 * 24));
-        expect(inside).toMatchObject({ renew: true, reason: "inside renew window: 12 days left", issuedAt: at(2160 - 288).toISOString() });
+        expect(inside).toMatchObject({
+            renew: true,
+            reason: "inside renew window: 12 days left",
+            issuedAt: at(2160 - 288).toISOString(),
+        });
     });
 
     it("reissues an expired certificate", () => {
@@ -43,21 +63,31 @@ describe("decideRenewal", () => {
     });
 
     it("reissues when the validity changes", () => {
-        expect(decideRenewal({ ...leaf, ...issued }, { ...leaf, validityHours: 200 }, at(1)).reason).toBe("validity changed from 100 to 200 hours");
+        expect(decideRenewal({ ...leaf, ...issued }, { ...leaf, validityHours: 200 }, at(1)).reason).toBe(
+            "validity changed from 100 to 200 hours",
+        );
     });
 
     it("refuses a renewal that would outlive the CA, naming the field", () => {
         const decision = decideRenewal(undefined, { ...leaf, issuerNotAfter: at(50).toISOString() }, t0);
         expect(decision.failure?.property).toBe("validityHours");
-        expect(decision.failure?.reason).toMatch(/user-service: a certificate issued now for 100 hours would end .* after its CA/);
-        expect(decideRenewal(undefined, { ...leaf, issuerNotAfter: at(101).toISOString() }, t0).failure).toBeUndefined();
+        expect(decision.failure?.reason).toMatch(
+            /user-service: a certificate issued now for 100 hours would end .* after its CA/,
+        );
+        expect(
+            decideRenewal(undefined, { ...leaf, issuerNotAfter: at(101).toISOString() }, t0).failure,
+        ).toBeUndefined();
     });
 });
 
 describe("RenewalClock as the engine drives it (check, then diff)", () => {
     it("leaves the clock alone when only the CA's end or the renew window moves", async () => {
         const first = await run(undefined, leaf, t0);
-        const moved = await run(first.inputs, { ...leaf, renewBeforeHours: 20, issuerNotAfter: at(5000).toISOString() }, at(10));
+        const moved = await run(
+            first.inputs,
+            { ...leaf, renewBeforeHours: 20, issuerNotAfter: at(5000).toISOString() },
+            at(10),
+        );
         expect(moved.diff.changes).toBe(false);
         expect(moved.inputs.renewAt).toBe(at(80).toISOString());
     });
@@ -66,7 +96,9 @@ describe("RenewalClock as the engine drives it (check, then diff)", () => {
         process.env.MTLS_NOW = now.toISOString();
         try {
             const checked = await renewalClockProvider.check!(olds ?? {}, news);
-            const diff = olds ? await renewalClockProvider.diff!("id", olds, checked.inputs) : { changes: true, replaces: [] };
+            const diff = olds
+                ? await renewalClockProvider.diff!("id", olds, checked.inputs)
+                : { changes: true, replaces: [] };
             return { inputs: checked.inputs, failures: checked.failures, diff };
         } finally {
             delete process.env.MTLS_NOW;
@@ -122,11 +154,19 @@ describe("CA rotation", () => {
     });
 
     it.each([
-        [s(1, "introduce"), s(1, "retire"), /retire is refused: leaves issued by CA generation 1 may still be deployed .*apply rotation: switch first/],
+        [
+            s(1, "introduce"),
+            s(1, "retire"),
+            /retire is refused: leaves issued by CA generation 1 may still be deployed .*apply rotation: switch first/,
+        ],
         [s(1, "steady"), s(1, "retire"), /retire is refused/],
         [undefined, s(1, "retire"), /no rotation is under way/],
         [undefined, s(1, "switch"), /no rotation is under way/],
-        [s(1, "steady"), s(1, "switch"), /cannot go from steady on generation 1 to switch .* the next step is introduce/],
+        [
+            s(1, "steady"),
+            s(1, "switch"),
+            /cannot go from steady on generation 1 to switch .* the next step is introduce/,
+        ],
         [s(1, "switch"), s(1, "steady"), /cannot go from switch/],
         [s(1, "steady"), s(2, "steady"), /cannot go from steady on generation 1 to steady on generation 2/],
     ])("refuses %j → %j", (from, to, message) => {
@@ -134,9 +174,17 @@ describe("CA rotation", () => {
     });
 
     it("turns a refusal into a check failure on the ledger, naming mtls:ca.rotation", async () => {
-        const result = await rotationLedgerProvider.check!({ generation: 1, phase: "introduce" }, { generation: 1, phase: "retire" });
-        expect(result.failures).toEqual([{ property: "phase", reason: expect.stringMatching(/^mtls:ca\.rotation: retire is refused/) }]);
-        const ok = await rotationLedgerProvider.check!({ generation: 1, phase: "switch" }, { generation: 1, phase: "retire" });
+        const result = await rotationLedgerProvider.check!(
+            { generation: 1, phase: "introduce" },
+            { generation: 1, phase: "retire" },
+        );
+        expect(result.failures).toEqual([
+            { property: "phase", reason: expect.stringMatching(/^mtls:ca\.rotation: retire is refused/) },
+        ]);
+        const ok = await rotationLedgerProvider.check!(
+            { generation: 1, phase: "switch" },
+            { generation: 1, phase: "retire" },
+        );
         expect(ok.failures).toEqual([]);
     });
 });

@@ -14,7 +14,9 @@ import { SHIPPED_STACKS, shippedStackConfig } from "./support/stackConfig";
 /** What the mocks were asked; the answers below are exactly the documented ones. */
 const asked: pulumi.runtime.MockResourceArgs[] = [];
 const rejections: unknown[] = [];
-const onRejection = (reason: unknown) => { rejections.push(reason); };
+const onRejection = (reason: unknown) => {
+    rejections.push(reason);
+};
 
 type Components = typeof import("../components");
 let c: Components;
@@ -22,18 +24,27 @@ let program: typeof import("../infra/program");
 
 beforeAll(async () => {
     process.on("unhandledRejection", onRejection);
-    await pulumi.runtime.setMocks({
-        newResource: (args: pulumi.runtime.MockResourceArgs) => {
-            asked.push(args);
-            return { id: args.name + "_id", state: args.inputs };
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args: pulumi.runtime.MockResourceArgs) => {
+                asked.push(args);
+                return { id: `${args.name}_id`, state: args.inputs };
+            },
+            call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
         },
-        call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
-    }, "mtls", "dev", false);
+        "mtls",
+        "dev",
+        false,
+    );
     c = await import("../components");
     program = await import("../infra/program");
 });
-afterAll(() => { process.off("unhandledRejection", onRejection); });
-beforeEach(() => { asked.length = 0; });
+afterAll(() => {
+    process.off("unhandledRejection", onRejection);
+});
+beforeEach(() => {
+    asked.length = 0;
+});
 
 const BOUND_MS = 5_000;
 
@@ -41,7 +52,13 @@ const BOUND_MS = 5_000;
 async function within<T>(what: string, promise: Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} did not finish within ${BOUND_MS} ms under Pulumi's documented mocks (a hang)`)), BOUND_MS);
+        timer = setTimeout(
+            () =>
+                reject(
+                    new Error(`${what} did not finish within ${BOUND_MS} ms under Pulumi's documented mocks (a hang)`),
+                ),
+            BOUND_MS,
+        );
     });
     try {
         return await Promise.race([promise, timeout]);
@@ -70,32 +87,78 @@ function parentTypes(): Map<string, string | undefined> {
     for (const urn of monitor.getRegisteredResources().keys()) {
         const [, , , qualified, name] = urn.split("::").length === 4 ? ["", ...urn.split("::")] : urn.split("::");
         const types = (qualified ?? urn.split("::")[2]).split("$");
-        out.set(`${types[types.length - 1]}::${name ?? urn.split("::").pop()}`, types.length > 1 ? types[types.length - 2] : undefined);
+        out.set(
+            `${types[types.length - 1]}::${name ?? urn.split("::").pop()}`,
+            types.length > 1 ? types[types.length - 2] : undefined,
+        );
     }
     return out;
 }
 
 function registered(type: string, name: string): pulumi.runtime.MockResourceArgs {
     const hit = asked.find((a) => a.type === type && a.name === name);
-    if (!hit) throw new Error(`no ${type} ${name} registered; have ${asked.map((a) => `${a.type} ${a.name}`).join(", ")}`);
+    if (!hit)
+        throw new Error(`no ${type} ${name} registered; have ${asked.map((a) => `${a.type} ${a.name}`).join(", ")}`);
     return hit;
 }
 
 describe("the components under Pulumi's documented mocks", () => {
     it("finish, with the resource graph in place and the issued fields undefined", async () => {
         const ca = new c.CertificateAuthority("ca", { commonName: "team root CA", intermediate: true });
-        const cert = new c.ServiceCertificate("api", { issuer: ca, serviceName: "api", namespace: "team", trustDomain: "team.internal" });
+        const cert = new c.ServiceCertificate("api", {
+            issuer: ca,
+            serviceName: "api",
+            namespace: "team",
+            trustDomain: "team.internal",
+        });
         const material = new c.CertificateMaterial("api", { certificate: cert, namespace: "team" });
-        const workload = new c.MtlsWorkload("api", { serviceName: "api", namespace: "team", image: "team/api:1", material, port: 8443 });
-        const values = await within("the component outputs", Promise.all([
-            valueOf(ca.notAfter), valueOf(ca.rootNotAfter), valueOf(ca.trustBundlePem),
-            valueOf(cert.notAfter), valueOf(cert.renewAt), valueOf(cert.daysLeft), valueOf(cert.fingerprintSha256),
-            valueOf(cert.dnsNames), valueOf(cert.uris), valueOf(cert.commonName), valueOf(cert.chainPem),
-            valueOf(workload.deploymentName),
-        ]));
+        const workload = new c.MtlsWorkload("api", {
+            serviceName: "api",
+            namespace: "team",
+            image: "team/api:1",
+            material,
+            port: 8443,
+        });
+        const values = await within(
+            "the component outputs",
+            Promise.all([
+                valueOf(ca.notAfter),
+                valueOf(ca.rootNotAfter),
+                valueOf(ca.trustBundlePem),
+                valueOf(cert.notAfter),
+                valueOf(cert.renewAt),
+                valueOf(cert.daysLeft),
+                valueOf(cert.fingerprintSha256),
+                valueOf(cert.dnsNames),
+                valueOf(cert.uris),
+                valueOf(cert.commonName),
+                valueOf(cert.chainPem),
+                valueOf(workload.deploymentName),
+            ]),
+        );
         await allRegistrations();
-        const [caEnd, rootEnd, bundle, end, renewAt, daysLeft, fingerprint, dnsNames, uris, commonName, chain, deployment] = values;
-        expect([caEnd, rootEnd, end, renewAt, daysLeft, fingerprint]).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
+        const [
+            caEnd,
+            rootEnd,
+            bundle,
+            end,
+            renewAt,
+            daysLeft,
+            fingerprint,
+            dnsNames,
+            uris,
+            commonName,
+            chain,
+            deployment,
+        ] = values;
+        expect([caEnd, rootEnd, end, renewAt, daysLeft, fingerprint]).toEqual([
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+        ]);
         expect([bundle, chain]).toEqual(["", ""]);
         // The request's SANs and subject, as the provider's outputs (here echoed inputs) hold them.
         expect(dnsNames).toEqual(["api", "api.team", "api.team.svc", "api.team.svc.cluster.local"]);
@@ -117,17 +180,26 @@ describe("the components under Pulumi's documented mocks", () => {
             ["kubernetes:apps/v1:Deployment", "api-deployment", "mtls:index:MtlsWorkload"],
             ["kubernetes:core/v1:Service", "api-service", "mtls:index:MtlsWorkload"],
         ];
-        for (const [type, name, parent] of tree) expect(parents.get(`${type}::${name}`), `${type} ${name}`).toBe(parent);
+        for (const [type, name, parent] of tree)
+            expect(parents.get(`${type}::${name}`), `${type} ${name}`).toBe(parent);
 
-        expect(registered("tls:index/selfSignedCert:SelfSignedCert", "ca-root").inputs).toMatchObject({ isCaCertificate: true, allowedUses: ["cert_signing", "crl_signing"] });
-        expect(registered("tls:index/locallySignedCert:LocallySignedCert", "api-cert").inputs).toMatchObject({ isCaCertificate: false, validityPeriodHours: 2160 });
+        expect(registered("tls:index/selfSignedCert:SelfSignedCert", "ca-root").inputs).toMatchObject({
+            isCaCertificate: true,
+            allowedUses: ["cert_signing", "crl_signing"],
+        });
+        expect(registered("tls:index/locallySignedCert:LocallySignedCert", "api-cert").inputs).toMatchObject({
+            isCaCertificate: false,
+            validityPeriodHours: 2160,
+        });
         const csr = registered("tls:index/certRequest:CertRequest", "api-csr").inputs;
         expect(csr.subject).toEqual({ commonName: "api" });
         expect(csr.uris).toEqual(["spiffe://team.internal/ns/team/sa/api"]);
         const pod = registered("kubernetes:apps/v1:Deployment", "api-deployment").inputs.spec.template;
         expect(pod.spec.serviceAccountName).toBe("api");
         expect(pod.spec.volumes[0].name).toBe("mtls-api");
-        expect(pod.spec.containers[0].volumeMounts).toEqual([{ name: "mtls-api", mountPath: "/etc/mtls", readOnly: true }]);
+        expect(pod.spec.containers[0].volumeMounts).toEqual([
+            { name: "mtls-api", mountPath: "/etc/mtls", readOnly: true },
+        ]);
         // No certificate, so no fingerprint annotation to roll by: the keys are left out, not sent as garbage.
         expect(pod.metadata.annotations ?? {}).toEqual({});
     });
@@ -135,8 +207,16 @@ describe("the components under Pulumi's documented mocks", () => {
     it("read a PEM that is not a certificate as no certificate", async () => {
         const notACert = "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n";
         const issuer = { certPem: notACert, privateKeyPem: "key", chainPem: "", trustBundlePem: notACert };
-        const cert = new c.ServiceCertificate("odd", { issuer, serviceName: "odd", namespace: "team", autoRenew: false });
-        const [end, fingerprint] = await within("a certificate read from a broken PEM", Promise.all([valueOf(cert.notAfter), valueOf(cert.fingerprintSha256)]));
+        const cert = new c.ServiceCertificate("odd", {
+            issuer,
+            serviceName: "odd",
+            namespace: "team",
+            autoRenew: false,
+        });
+        const [end, fingerprint] = await within(
+            "a certificate read from a broken PEM",
+            Promise.all([valueOf(cert.notAfter), valueOf(cert.fingerprintSha256)]),
+        );
         await allRegistrations();
         expect([end, fingerprint]).toEqual([undefined, undefined]);
         expect(readCertificate(notACert)).toBeUndefined();
@@ -144,19 +224,34 @@ describe("the components under Pulumi's documented mocks", () => {
     });
 
     it("take notAfter from the provider's validityEndTime when there is no readable certificate", async () => {
-        expect(await within("issuedNotAfter", valueOf(issuedNotAfter("", "2031-05-01T10:00:00.123456789Z")))).toBe("2031-05-01T10:00:00.123Z");
+        expect(await within("issuedNotAfter", valueOf(issuedNotAfter("", "2031-05-01T10:00:00.123456789Z")))).toBe(
+            "2031-05-01T10:00:00.123Z",
+        );
     });
 
     it("with Istio objects too", async () => {
         const ca = new c.CertificateAuthority("mesh-ca", { commonName: "mesh root", intermediate: true });
         new c.IstioMesh("mesh", {
             namespace: "team",
-            pluginCa: { signingCertPem: ca.certPem, signingKeyPem: ca.privateKeyPem, rootCertPem: ca.rootCertPem, trustBundlePem: ca.trustBundlePem },
+            pluginCa: {
+                signingCertPem: ca.certPem,
+                signingKeyPem: ca.privateKeyPem,
+                rootCertPem: ca.rootCertPem,
+                trustBundlePem: ca.trustBundlePem,
+            },
         });
-        new c.IstioServerPolicy("api", { namespace: "team", serviceName: "api", podLabels: { app: "api" }, port: 8443, allowedSpiffeIds: ["spiffe://t/ns/team/sa/web"] });
+        new c.IstioServerPolicy("api", {
+            namespace: "team",
+            serviceName: "api",
+            podLabels: { app: "api" },
+            port: 8443,
+            allowedSpiffeIds: ["spiffe://t/ns/team/sa/web"],
+        });
         await allRegistrations();
-        expect(registered("kubernetes:security.istio.io/v1:AuthorizationPolicy", "api-authorization").inputs.spec.rules[0].from[0].source.principals)
-            .toEqual(["t/ns/team/sa/web"]);
+        expect(
+            registered("kubernetes:security.istio.io/v1:AuthorizationPolicy", "api-authorization").inputs.spec.rules[0]
+                .from[0].source.principals,
+        ).toEqual(["t/ns/team/sa/web"]);
         expect(parentTypes().get("kubernetes:core/v1:Secret::mesh-cacerts")).toBe("mtls:index:IstioMesh");
     });
 });
@@ -165,8 +260,20 @@ describe.each(SHIPPED_STACKS)("the program (%s stack) under Pulumi's documented 
     it("finishes, with every service's objects registered", async () => {
         pulumi.runtime.setAllConfig(shippedStackConfig(stack), []);
         const outputs = program.main();
-        const services = await within(`the ${stack} stack's outputs`, Promise.all(Object.entries(outputs.services).map(async ([name, svc]) =>
-            [name, await valueOf(svc.notAfter), await valueOf(svc.dnsNames), await valueOf(svc.fingerprintSha256)] as const)));
+        const services = await within(
+            `the ${stack} stack's outputs`,
+            Promise.all(
+                Object.entries(outputs.services).map(
+                    async ([name, svc]) =>
+                        [
+                            name,
+                            await valueOf(svc.notAfter),
+                            await valueOf(svc.dnsNames),
+                            await valueOf(svc.fingerprintSha256),
+                        ] as const,
+                ),
+            ),
+        );
         await within(`the ${stack} stack's CA outputs`, valueOf(outputs.caNotAfter));
         await allRegistrations();
         expect(services.map(([name]) => name)).toEqual(["user-service", "order-service", "payment-service"]);
@@ -174,10 +281,17 @@ describe.each(SHIPPED_STACKS)("the program (%s stack) under Pulumi's documented 
             expect(notAfter).toBeUndefined();
             expect(fingerprint).toBeUndefined();
             expect(dnsNames?.[0]).toBe(name);
-            expect(registered("kubernetes:apps/v1:Deployment", `${name}-deployment`).inputs.spec.template.spec.serviceAccountName).toBe(name);
-            expect(parentTypes().get(`tls:index/locallySignedCert:LocallySignedCert::${name}-cert`)).toBe("mtls:index:ServiceCertificate");
+            expect(
+                registered("kubernetes:apps/v1:Deployment", `${name}-deployment`).inputs.spec.template.spec
+                    .serviceAccountName,
+            ).toBe(name);
+            expect(parentTypes().get(`tls:index/locallySignedCert:LocallySignedCert::${name}-cert`)).toBe(
+                "mtls:index:ServiceCertificate",
+            );
         }
-        expect(asked.filter((a) => a.type === "tls:index/selfSignedCert:SelfSignedCert").map((a) => a.name)).toEqual(["ca-root"]);
+        expect(asked.filter((a) => a.type === "tls:index/selfSignedCert:SelfSignedCert").map((a) => a.name)).toEqual([
+            "ca-root",
+        ]);
         // The ledger keeps its own inputs; the stack output is the plain rotation state.
         expect(outputs.rotation).toEqual({ generation: 1, phase: "steady" });
     });

@@ -15,7 +15,12 @@ beforeAll(async () => {
 beforeEach(resetRecorded);
 
 async function run(config: Record<string, string> = {}) {
-    useConfig({ "platform:namespace": "payments-dev", "platform:trustDomain": "dev.payments.internal", "platform:renderDirectory": "../../out/platform-test", ...config });
+    useConfig({
+        "platform:namespace": "payments-dev",
+        "platform:trustDomain": "dev.payments.internal",
+        "platform:renderDirectory": "../../out/platform-test",
+        ...config,
+    });
     const { platformStack } = await import("../examples/platform/program");
     const outputs: any = await resolveDeep(platformStack());
     await settle();
@@ -30,16 +35,23 @@ function material(service: string) {
 
 function env(service: string): Record<string, string> {
     const container = named(DEPLOYMENT, `${service}-deployment`).inputs.spec.template.spec.containers[0];
-    return Object.fromEntries(container.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]));
+    return Object.fromEntries(
+        container.env.filter((e: any) => e.value !== undefined).map((e: any) => [e.name, e.value]),
+    );
 }
 
 describe("examples/platform", () => {
     it("declares access between objects: the server admits the two client objects by CN and SPIFFE ID", async () => {
         await run();
-        expect(byType(DEPLOYMENT).map((d) => d.name).sort()).toEqual(["checkout-api-deployment", "ledger-deployment", "refund-worker-deployment"]);
+        expect(
+            byType(DEPLOYMENT)
+                .map((d) => d.name)
+                .sort(),
+        ).toEqual(["checkout-api-deployment", "ledger-deployment", "refund-worker-deployment"]);
         expect(env("ledger").MTLS_ALLOWED_CLIENTS).toBe("checkout-api,refund-worker");
         expect(env("ledger").MTLS_ALLOWED_SPIFFE_IDS).toBe(
-            "spiffe://dev.payments.internal/ns/payments-dev/sa/checkout-api,spiffe://dev.payments.internal/ns/payments-dev/sa/refund-worker");
+            "spiffe://dev.payments.internal/ns/payments-dev/sa/checkout-api,spiffe://dev.payments.internal/ns/payments-dev/sa/refund-worker",
+        );
         const handshake = await mtlsHandshake(material("ledger"), material("checkout-api"), "ledger.payments-dev.svc");
         expect(handshake).toMatchObject({ ok: true, clientCN: "checkout-api" });
     });
@@ -57,7 +69,10 @@ describe("examples/platform", () => {
 
     it("stops with the component, the argument and the fix when a certificate would renew on every up", async () => {
         await expect(run({ "platform:checkoutValidityHours": "100" })).rejects.toThrow(
-            /^ServiceCertificate checkout-api: renewBeforeHours: 720 must be less than validityHours \(100\)/);
-        expect(byType("tls:index/locallySignedCert:LocallySignedCert").map((r) => r.name)).not.toContain("checkout-api-cert");
+            /^ServiceCertificate checkout-api: renewBeforeHours: 720 must be less than validityHours \(100\)/,
+        );
+        expect(byType("tls:index/locallySignedCert:LocallySignedCert").map((r) => r.name)).not.toContain(
+            "checkout-api-cert",
+        );
     });
 });

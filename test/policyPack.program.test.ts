@@ -30,7 +30,12 @@ const stackPolicies = policies.filter((p): p is StackValidationPolicy => "valida
 function stackResources(outputs: Record<string, unknown>) {
     return [
         { type: "pulumi:pulumi:Stack", name: "mtls-dev", props: outputs },
-        ...recorded.map((r) => ({ type: r.type, name: r.name, parent: "mtls-dev", props: { ...r.inputs, ...r.state } })),
+        ...recorded.map((r) => ({
+            type: r.type,
+            name: r.name,
+            parent: "mtls-dev",
+            props: { ...r.inputs, ...r.state },
+        })),
     ];
 }
 
@@ -40,16 +45,26 @@ describe.each(SHIPPED_STACKS)("the %s stack", (stack) => {
         const checked = new Set<string>();
         for (const resource of recorded) {
             for (const policy of resourcePolicies) {
-                expect(await messages(policy, { type: resource.type, name: resource.name, props: resource.inputs }), `${policy.name} on ${resource.name}`).toEqual([]);
+                expect(
+                    await messages(policy, { type: resource.type, name: resource.name, props: resource.inputs }),
+                    `${policy.name} on ${resource.name}`,
+                ).toEqual([]);
             }
             checked.add(resource.type);
         }
-        for (const policy of stackPolicies) expect(await validateStack(policy, stackResources(outputs)), policy.name).toEqual([]);
+        for (const policy of stackPolicies)
+            expect(await validateStack(policy, stackResources(outputs)), policy.name).toEqual([]);
         // The check covered what the rules are about, not an empty program.
-        expect([...checked]).toEqual(expect.arrayContaining([
-            "kubernetes:core/v1:ConfigMap", "kubernetes:core/v1:Secret", "kubernetes:apps/v1:Deployment",
-            "tls:index/privateKey:PrivateKey", "tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert",
-        ]));
+        expect([...checked]).toEqual(
+            expect.arrayContaining([
+                "kubernetes:core/v1:ConfigMap",
+                "kubernetes:core/v1:Secret",
+                "kubernetes:apps/v1:Deployment",
+                "tls:index/privateKey:PrivateKey",
+                "tls:index/selfSignedCert:SelfSignedCert",
+                "tls:index/locallySignedCert:LocallySignedCert",
+            ]),
+        );
     });
 });
 
@@ -65,8 +80,14 @@ describe("a stack that exports its CA key (mtls:ca.exportPrivateKey: true)", () 
             expect.stringMatching(/^stack output signingPrivateKeyPem holds a private key \((EC )?PRIVATE KEY block\)/),
         ]);
         const allowedOutputs = ["signingPrivateKeyPem", "caPrivateKeyPem"];
-        expect(await validateStack(noPrivateKeyInStackOutputs, stackResources(outputs), { allowedOutputs })).toEqual([]);
-        expect(await validateStack(noPrivateKeyInStackOutputs, stackResources(outputs), { allowedOutputs: ["caPrivateKeyPem"] })).toHaveLength(1);
+        expect(await validateStack(noPrivateKeyInStackOutputs, stackResources(outputs), { allowedOutputs })).toEqual(
+            [],
+        );
+        expect(
+            await validateStack(noPrivateKeyInStackOutputs, stackResources(outputs), {
+                allowedOutputs: ["caPrivateKeyPem"],
+            }),
+        ).toHaveLength(1);
     });
 });
 
@@ -76,15 +97,25 @@ describe("a stack with Istio's plug-in CA (mtls:mesh pluginCa on prod)", () => {
         config["mtls:mesh"] = JSON.stringify({ provider: "istio", pluginCa: true });
         const outputs = await runStack(config);
         const types = new Set(recorded.map((r) => r.type));
-        expect([...types]).toEqual(expect.arrayContaining([
-            "kubernetes:networking.k8s.io/v1:NetworkPolicy", "kubernetes:security.istio.io/v1:AuthorizationPolicy", "kubernetes:security.istio.io/v1:PeerAuthentication",
-        ]));
-        expect(recorded.some((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata.name === "cacerts")).toBe(true);
+        expect([...types]).toEqual(
+            expect.arrayContaining([
+                "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+                "kubernetes:security.istio.io/v1:AuthorizationPolicy",
+                "kubernetes:security.istio.io/v1:PeerAuthentication",
+            ]),
+        );
+        expect(
+            recorded.some((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata.name === "cacerts"),
+        ).toBe(true);
         for (const resource of recorded) {
             for (const policy of resourcePolicies) {
-                expect(await messages(policy, { type: resource.type, name: resource.name, props: resource.inputs }), `${policy.name} on ${resource.name}`).toEqual([]);
+                expect(
+                    await messages(policy, { type: resource.type, name: resource.name, props: resource.inputs }),
+                    `${policy.name} on ${resource.name}`,
+                ).toEqual([]);
             }
         }
-        for (const policy of stackPolicies) expect(await validateStack(policy, stackResources(outputs)), policy.name).toEqual([]);
+        for (const policy of stackPolicies)
+            expect(await validateStack(policy, stackResources(outputs)), policy.name).toEqual([]);
     });
 });

@@ -5,7 +5,16 @@
  */
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { PeerMaterial, mtlsHandshake } from "./support/handshake";
-import { byType, forgetState, named, resetRecorded, resolveDeep, settle, setupMocks, useConfig } from "./support/pulumiMocks";
+import {
+    byType,
+    forgetState,
+    named,
+    resetRecorded,
+    resolveDeep,
+    settle,
+    setupMocks,
+    useConfig,
+} from "./support/pulumiMocks";
 import { shippedStackConfig } from "./support/stackConfig";
 
 type Program = typeof import("../infra/program");
@@ -43,7 +52,12 @@ async function up(config: Record<string, string>) {
         material[name] = { chain: cm.data["tls.crt"], ca: cm.data["ca.crt"], key: secret.stringData["tls.key"] };
         deployments[name] = JSON.stringify(named("kubernetes:apps/v1:Deployment", `${name}-deployment`).inputs);
     }
-    return { outputs, material, deployments, cas: byType("tls:index/selfSignedCert:SelfSignedCert").map((r) => r.name) };
+    return {
+        outputs,
+        material,
+        deployments,
+        cas: byType("tls:index/selfSignedCert:SelfSignedCert").map((r) => r.name),
+    };
 }
 
 describe("CA rotation with a real handshake matrix", () => {
@@ -69,16 +83,31 @@ describe("CA rotation with a real handshake matrix", () => {
             for (const serverRun of generations) {
                 for (const clientRun of generations) {
                     for (const client of ["order-service", "payment-service"]) {
-                        const result = await mtlsHandshake(serverRun.material["user-service"], clientRun.material[client], SERVER_NAME);
+                        const result = await mtlsHandshake(
+                            serverRun.material["user-service"],
+                            clientRun.material[client],
+                            SERVER_NAME,
+                        );
                         pairs += 1;
-                        expect(result, `${phase.label}: ${client} → user-service`).toMatchObject({ ok: true, clientCN: client });
+                        expect(result, `${phase.label}: ${client} → user-service`).toMatchObject({
+                            ok: true,
+                            clientCN: client,
+                        });
                     }
                 }
             }
             tried[phase.label] = pairs;
         }
-        expect(runs.map((r) => r.cas)).toEqual([["ca-root"], ["ca-root", "ca-g2-root"], ["ca-root", "ca-g2-root"], ["ca-g2-root"], ["ca-g2-root"]]);
-        expect(runs[1].outputs.services["user-service"].fingerprintSha256).toBe(runs[0].outputs.services["user-service"].fingerprintSha256);
+        expect(runs.map((r) => r.cas)).toEqual([
+            ["ca-root"],
+            ["ca-root", "ca-g2-root"],
+            ["ca-root", "ca-g2-root"],
+            ["ca-g2-root"],
+            ["ca-g2-root"],
+        ]);
+        expect(runs[1].outputs.services["user-service"].fingerprintSha256).toBe(
+            runs[0].outputs.services["user-service"].fingerprintSha256,
+        );
         expect(runs[2].outputs.services["user-service"].issuer).toBe("shop dev root CA G2");
         expect(runs[4].deployments).toEqual(runs[3].deployments);
         expect(tried).toEqual({ steady: 2, introduce: 8, switch: 8, retire: 8, "steady on generation 2": 8 });
@@ -105,7 +134,11 @@ describe("rollouts", () => {
         const before = await up(devConfig());
         const again = await up(devConfig());
         expect(again.deployments).toEqual(before.deployments);
-        const after = await up(devConfig({}, (services) => services.map((s) => (s.name === "payment-service" ? { ...s, dnsNames: ["payments.shop.example"] } : s))));
+        const after = await up(
+            devConfig({}, (services) =>
+                services.map((s) => (s.name === "payment-service" ? { ...s, dnsNames: ["payments.shop.example"] } : s)),
+            ),
+        );
         expect(after.deployments["payment-service"]).not.toBe(before.deployments["payment-service"]);
         expect(after.deployments["user-service"]).toBe(before.deployments["user-service"]);
         expect(after.deployments["order-service"]).toBe(before.deployments["order-service"]);
@@ -113,10 +146,17 @@ describe("rollouts", () => {
     });
 
     it("with rollout hot, replaces the material in place under the same names and leaves the Deployment alone", async () => {
-        const hot = (services: any[]) => services.map((s) => (s.name === "payment-service" ? { ...s, rollout: "hot" } : s));
+        const hot = (services: any[]) =>
+            services.map((s) => (s.name === "payment-service" ? { ...s, rollout: "hot" } : s));
         const before = await up(devConfig({}, hot));
         const beforeName = named("kubernetes:core/v1:ConfigMap", "payment-service-certs").inputs.metadata.name;
-        const after = await up(devConfig({}, (services) => hot(services).map((s) => (s.name === "payment-service" ? { ...s, dnsNames: ["payments.shop.example"] } : s))));
+        const after = await up(
+            devConfig({}, (services) =>
+                hot(services).map((s) =>
+                    s.name === "payment-service" ? { ...s, dnsNames: ["payments.shop.example"] } : s,
+                ),
+            ),
+        );
         expect(after.material["payment-service"].chain).not.toBe(before.material["payment-service"].chain);
         expect(named("kubernetes:core/v1:ConfigMap", "payment-service-certs").inputs.metadata.name).toBe(beforeName);
         expect(beforeName).toBe("payment-service-mtls-certs");

@@ -66,14 +66,24 @@ describe("identities", () => {
     });
 
     it("builds the SPIFFE ID from trust domain, namespace and service account", () => {
-        expect(spiffeId("dev.shop.internal", "shop", "order-service")).toBe("spiffe://dev.shop.internal/ns/shop/sa/order-service");
+        expect(spiffeId("dev.shop.internal", "shop", "order-service")).toBe(
+            "spiffe://dev.shop.internal/ns/shop/sa/order-service",
+        );
     });
 
     it("reads a workload's SPIFFE ID, with namespace and service account for the Kubernetes form", () => {
         expect(parseSpiffeId("spiffe://billing.internal/ns/billing/sa/invoicer")).toEqual({
-            id: "spiffe://billing.internal/ns/billing/sa/invoicer", trustDomain: "billing.internal", path: "/ns/billing/sa/invoicer", namespace: "billing", serviceAccount: "invoicer",
+            id: "spiffe://billing.internal/ns/billing/sa/invoicer",
+            trustDomain: "billing.internal",
+            path: "/ns/billing/sa/invoicer",
+            namespace: "billing",
+            serviceAccount: "invoicer",
         });
-        expect(parseSpiffeId("spiffe://corp_1.example/batch/Nightly.v2")).toEqual({ id: "spiffe://corp_1.example/batch/Nightly.v2", trustDomain: "corp_1.example", path: "/batch/Nightly.v2" });
+        expect(parseSpiffeId("spiffe://corp_1.example/batch/Nightly.v2")).toEqual({
+            id: "spiffe://corp_1.example/batch/Nightly.v2",
+            trustDomain: "corp_1.example",
+            path: "/batch/Nightly.v2",
+        });
     });
 
     it.each([
@@ -105,7 +115,8 @@ describe("identities", () => {
 describe("validators", () => {
     it("accepts DNS-1123 labels and refuses the rest", () => {
         for (const ok of ["a", "user-service", "x1", "a".repeat(63)]) expect(isDns1123Label(ok)).toBe(true);
-        for (const bad of ["", "User", "-a", "a-", "a_b", "a.b", "a".repeat(64), 7, undefined]) expect(isDns1123Label(bad)).toBe(false);
+        for (const bad of ["", "User", "-a", "a-", "a_b", "a.b", "a".repeat(64), 7, undefined])
+            expect(isDns1123Label(bad)).toBe(false);
     });
 
     it("accepts DNS names with an optional leading wildcard", () => {
@@ -133,7 +144,9 @@ describe("validators", () => {
 
 describe("x509 helpers", () => {
     it("reads DNS, URI and IP entries of a subjectAltName, including quoted ones", () => {
-        const parsed = parseSubjectAltName('DNS:a, DNS:b.c, URI:spiffe://td/ns/x/sa/y, IP Address:10.0.0.1, DNS:"we,ird"');
+        const parsed = parseSubjectAltName(
+            'DNS:a, DNS:b.c, URI:spiffe://td/ns/x/sa/y, IP Address:10.0.0.1, DNS:"we,ird"',
+        );
         expect(parsed.dnsNames).toEqual(["a", "b.c", "we,ird"]);
         expect(parsed.uris).toEqual(["spiffe://td/ns/x/sa/y"]);
         expect(parsed.ipAddresses).toEqual(["10.0.0.1"]);

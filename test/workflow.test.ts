@@ -5,7 +5,10 @@ import { parse as parseYaml } from "yaml";
 import { PROJECT_ROOT } from "./support/stackConfig";
 
 const workflow = parseYaml(fs.readFileSync(path.join(PROJECT_ROOT, ".github", "workflows", "preview.yml"), "utf8"));
-const scripts = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
+const scripts = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")).scripts as Record<
+    string,
+    string
+>;
 
 describe("the pull-request preview workflow", () => {
     const job = workflow.jobs.preview;
@@ -13,7 +16,10 @@ describe("the pull-request preview workflow", () => {
 
     it("runs on pull requests for every shipped stack", () => {
         expect(Object.keys(workflow.on)).toContain("pull_request");
-        const stacks = fs.readdirSync(path.join(PROJECT_ROOT, "stacks")).map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1]).filter(Boolean);
+        const stacks = fs
+            .readdirSync(path.join(PROJECT_ROOT, "stacks"))
+            .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+            .filter(Boolean);
         expect([...job.strategy.matrix.stack].sort()).toEqual([...stacks].sort());
         expect(workflow.permissions["pull-requests"]).toBe("write");
     });
@@ -29,7 +35,9 @@ describe("the pull-request preview workflow", () => {
         const script = job.steps.find((s: any) => s.uses?.startsWith("actions/github-script")).with.script as string;
         expect(script).toContain("updateComment");
         expect(script).toContain("createComment");
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JavaScript template
         expect(runs.join("\n")).toContain("<!-- mtls-cert-report:${{ matrix.stack }} -->");
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a JavaScript template
         expect(script).toContain('"<!-- mtls-cert-report:${{ matrix.stack }} -->"');
     });
 });

@@ -16,7 +16,8 @@ const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "compon
 export function snapshotProject(root, dir) {
     const project = path.join(dir, "project");
     fs.mkdirSync(project, { recursive: true });
-    for (const entry of PROJECT_ENTRIES) fs.cpSync(path.join(root, entry), path.join(project, entry), { recursive: true });
+    for (const entry of PROJECT_ENTRIES)
+        fs.cpSync(path.join(root, entry), path.join(project, entry), { recursive: true });
     fs.cpSync(path.join(root, "test", "support"), path.join(dir, "test-support"), { recursive: true });
     return { project, testSupport: path.join(dir, "test-support") };
 }
@@ -43,7 +44,11 @@ export function buildProject(snapshot, outDir, root) {
             const source = fs.readFileSync(path.join(from, entry), "utf8");
             const out = ts.transpileModule(source, {
                 fileName: entry,
-                compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, esModuleInterop: true },
+                compilerOptions: {
+                    target: ts.ScriptTarget.ES2022,
+                    module: ts.ModuleKind.CommonJS,
+                    esModuleInterop: true,
+                },
             });
             fs.mkdirSync(path.join(outDir, folder), { recursive: true });
             fs.writeFileSync(path.join(outDir, folder, entry.replace(/\.ts$/, ".js")), out.outputText);

@@ -10,9 +10,20 @@ const CLIENT = path.join(HERE, "..", "hs-client.mjs");
 
 function nextMessage(child, predicate, timeoutMs, what) {
     return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => { cleanup(); reject(new Error(`${what}: no answer within ${timeoutMs} ms`)); }, timeoutMs);
-        const onMessage = (msg) => { if (predicate(msg)) { cleanup(); resolve(msg); } };
-        const onExit = (code) => { cleanup(); reject(new Error(`${what}: process exited (${code})`)); };
+        const timer = setTimeout(() => {
+            cleanup();
+            reject(new Error(`${what}: no answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+        const onMessage = (msg) => {
+            if (predicate(msg)) {
+                cleanup();
+                resolve(msg);
+            }
+        };
+        const onExit = (code) => {
+            cleanup();
+            reject(new Error(`${what}: process exited (${code})`));
+        };
         function cleanup() {
             clearTimeout(timer);
             child.off("message", onMessage);
@@ -29,21 +40,45 @@ function nextMessage(child, predicate, timeoutMs, what) {
  */
 export async function runHandshakes(material, options) {
     const lifetime = options.timeLimitMs + options.warmupMs + 30_000;
-    const server = fork(SERVER, [JSON.stringify({ ...material.server, mode: options.mode, maxLifetimeMs: lifetime })], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const server = fork(SERVER, [JSON.stringify({ ...material.server, mode: options.mode, maxLifetimeMs: lifetime })], {
+        stdio: ["ignore", "inherit", "inherit", "ipc"],
+    });
     let client;
     try {
         const { port } = await nextMessage(server, (m) => m.ready, 10_000, "handshake server start");
-        client = fork(CLIENT, [JSON.stringify({
-            ...material.client, port, servername: material.servername, mode: options.mode,
-            timeLimitMs: options.timeLimitMs, maxCount: options.maxCount,
-            warmupCount: options.warmupCount, warmupMs: options.warmupMs,
-            measureChain: options.measureChain, maxLifetimeMs: lifetime,
-        })], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-        const warm = await nextMessage(client, (m) => m.phase === "warm" || m.phase === "error", options.warmupMs + 30_000, "handshake client warm-up");
+        client = fork(
+            CLIENT,
+            [
+                JSON.stringify({
+                    ...material.client,
+                    port,
+                    servername: material.servername,
+                    mode: options.mode,
+                    timeLimitMs: options.timeLimitMs,
+                    maxCount: options.maxCount,
+                    warmupCount: options.warmupCount,
+                    warmupMs: options.warmupMs,
+                    measureChain: options.measureChain,
+                    maxLifetimeMs: lifetime,
+                }),
+            ],
+            { stdio: ["ignore", "inherit", "inherit", "ipc"] },
+        );
+        const warm = await nextMessage(
+            client,
+            (m) => m.phase === "warm" || m.phase === "error",
+            options.warmupMs + 30_000,
+            "handshake client warm-up",
+        );
         if (warm.phase === "error") throw new Error(warm.error);
         server.send({ mark: "start" });
         await nextMessage(server, (m) => m.marked === "start", 5000, "server mark");
-        const donePromise = nextMessage(client, (m) => m.phase === "done" || m.phase === "error", options.timeLimitMs + 30_000, "handshake client run");
+        const donePromise = nextMessage(
+            client,
+            (m) => m.phase === "done" || m.phase === "error",
+            options.timeLimitMs + 30_000,
+            "handshake client run",
+        );
         client.send({ go: true });
         const done = await donePromise;
         if (done.phase === "error") throw new Error(done.error);
@@ -54,7 +89,12 @@ export async function runHandshakes(material, options) {
             ...r,
             warmup: warm.warm,
             serverCpuMsPerHandshake: r.handshakes ? served.cpuMs / served.served : null,
-            server: { served: served.served, authorized: served.authorized, resumed: served.resumed, rejected: served.rejected },
+            server: {
+                served: served.served,
+                authorized: served.authorized,
+                resumed: served.resumed,
+                rejected: served.rejected,
+            },
             chain: done.chain,
             wire: done.wire,
         };

@@ -16,9 +16,12 @@ export function seedIssue(dir, n) {
     const t0 = performance.now();
     run("bash", [path.join(seedScriptsDir(), "setup_ca.sh")], { cwd: dir });
     const t1 = performance.now();
-    for (let i = 1; i <= n; i++) run("bash", [path.join(seedScriptsDir(), "issue_cert.sh"), serviceName(i)], { cwd: dir });
+    for (let i = 1; i <= n; i++)
+        run("bash", [path.join(seedScriptsDir(), "issue_cert.sh"), serviceName(i)], { cwd: dir });
     const t2 = performance.now();
-    const issued = fs.readdirSync(path.join(dir, "certs")).filter((svc) => fs.existsSync(path.join(dir, "certs", svc, "service.crt"))).length;
+    const issued = fs
+        .readdirSync(path.join(dir, "certs"))
+        .filter((svc) => fs.existsSync(path.join(dir, "certs", svc, "service.crt"))).length;
     if (issued !== n) throw new Error(`seed flow issued ${issued} certificates, expected ${n}`);
     return { totalSeconds: (t2 - t0) / 1000, caSeconds: (t1 - t0) / 1000, certsSeconds: (t2 - t1) / 1000, issued };
 }
@@ -26,7 +29,11 @@ export function seedIssue(dir, n) {
 /** Summary line of `pulumi up` output, e.g. "+ 127 created" or "127 unchanged". */
 function resourceSummary(stdout) {
     const section = stdout.split(/\n\s*Resources:\s*\n/)[1] ?? "";
-    return section.split("\n").map((l) => l.trim()).filter((l) => /^[+~-]?\s*\d+ \w+/.test(l)).slice(0, 4);
+    return section
+        .split("\n")
+        .map((l) => l.trim())
+        .filter((l) => /^[+~-]?\s*\d+ \w+/.test(l))
+        .slice(0, 4);
 }
 
 /**
@@ -44,7 +51,8 @@ export function pulumiIssue(work, n, source) {
     const objects = readManifests(render);
     const secrets = objects.filter((o) => o.kind === "Secret").length;
     const configMaps = objects.filter((o) => o.kind === "ConfigMap").length;
-    if (secrets !== n || configMaps !== n) throw new Error(`pulumi up rendered ${secrets} Secrets and ${configMaps} ConfigMaps, expected ${n} each`);
+    if (secrets !== n || configMaps !== n)
+        throw new Error(`pulumi up rendered ${secrets} Secrets and ${configMaps} ConfigMaps, expected ${n} each`);
     const noChange = pulumi.run(["up", "--yes", "--skip-preview", "--expect-no-changes", "--stack", "bench"]);
     const destroy = pulumi.run(["destroy", "--yes", "--skip-preview", "--stack", "bench"]);
     return {

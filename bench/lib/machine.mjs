@@ -11,7 +11,13 @@ function cmd(file, args, opts = {}) {
 
 export function loadavg() {
     const [one, five, fifteen, procs] = fs.readFileSync("/proc/loadavg", "utf8").trim().split(/\s+/);
-    return { at: new Date().toISOString(), one: Number(one), five: Number(five), fifteen: Number(fifteen), runnable: procs };
+    return {
+        at: new Date().toISOString(),
+        one: Number(one),
+        five: Number(five),
+        fifteen: Number(fifteen),
+        runnable: procs,
+    };
 }
 
 export function describeMachine(root, pulumiCli) {
@@ -40,9 +46,18 @@ export function describeMachine(root, pulumiCli) {
 /** HEAD and the uncommitted changes outside bench/ (read-only git commands). */
 export function gitState(root) {
     const commit = cmd("git", ["rev-parse", "HEAD"], { cwd: root });
-    const status = spawnSync("git", ["status", "--porcelain", "--untracked-files=all"], { cwd: root, encoding: "utf8" });
+    const status = spawnSync("git", ["status", "--porcelain", "--untracked-files=all"], {
+        cwd: root,
+        encoding: "utf8",
+    });
     const porcelain = status.status === 0 ? status.stdout : null;
-    const paths = porcelain === null ? null : porcelain.split("\n").filter(Boolean).map((l) => l.slice(3));
+    const paths =
+        porcelain === null
+            ? null
+            : porcelain
+                  .split("\n")
+                  .filter(Boolean)
+                  .map((l) => l.slice(3));
     return {
         commit,
         uncommittedOutsideBench: paths === null ? null : paths.filter((p) => !p.startsWith("bench/")),

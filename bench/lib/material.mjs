@@ -35,10 +35,13 @@ export function seedScriptsDir() {
         }
     }
     if (!scripts["setup_ca.sh"] || !scripts["issue_cert.sh"]) {
-        throw new Error(`bench: the seed's setup_ca.sh and issue_cert.sh were not found in ${SEEDS} (set MTLS_SEEDS to the seeds folder)`);
+        throw new Error(
+            `bench: the seed's setup_ca.sh and issue_cert.sh were not found in ${SEEDS} (set MTLS_SEEDS to the seeds folder)`,
+        );
     }
     seedDir = fs.mkdtempSync(path.join(os.tmpdir(), "mtls-seed-scripts-"));
-    for (const [name, body] of Object.entries(scripts)) fs.writeFileSync(path.join(seedDir, name), body, { mode: 0o755 });
+    for (const [name, body] of Object.entries(scripts))
+        fs.writeFileSync(path.join(seedDir, name), body, { mode: 0o755 });
     process.on("exit", () => fs.rmSync(seedDir, { recursive: true, force: true }));
     return seedDir;
 }
@@ -62,7 +65,13 @@ export function seedMaterial(dir) {
         cert: path.join(dir, "certs", svc, "service.crt"),
         ca: path.join(dir, "ca", "ca.crt"),
     });
-    return { label: "seed RSA-4096 CA / RSA-2048 leaf", source: "seed scripts (openssl)", server: peer(SERVER), client: peer(CLIENT), servername: `${SERVER}.default.svc.cluster.local` };
+    return {
+        label: "seed RSA-4096 CA / RSA-2048 leaf",
+        source: "seed scripts (openssl)",
+        server: peer(SERVER),
+        client: peer(CLIENT),
+        servername: `${SERVER}.default.svc.cluster.local`,
+    };
 }
 
 /** The stack config of the handshake material for one key algorithm (CA and leaves). */
@@ -83,13 +92,25 @@ export function materialStackConfig(algorithm, renderDirectory) {
 const stackName = (algorithm) => `hs-${algorithm.toLowerCase()}`;
 
 function projectPeers(dir, algorithm) {
-    const peer = (svc) => ({ key: path.join(dir, svc, "tls.key"), cert: path.join(dir, svc, "tls.crt"), ca: path.join(dir, svc, "ca.crt") });
-    return { label: `project ${algorithm}`, algorithm, server: peer(SERVER), client: peer(CLIENT), servername: `${SERVER}.bench.svc.cluster.local` };
+    const peer = (svc) => ({
+        key: path.join(dir, svc, "tls.key"),
+        cert: path.join(dir, svc, "tls.crt"),
+        ca: path.join(dir, svc, "ca.crt"),
+    });
+    return {
+        label: `project ${algorithm}`,
+        algorithm,
+        server: peer(SERVER),
+        client: peer(CLIENT),
+        servername: `${SERVER}.bench.svc.cluster.local`,
+    };
 }
 
 /** The project's material for each algorithm from real `pulumi up` runs; every stack is destroyed after. */
 export function engineMaterial(work, algorithms, source, log = () => undefined) {
-    const stacks = Object.fromEntries(algorithms.map((a) => [stackName(a), materialStackConfig(a, path.join(work, "render", stackName(a)))]));
+    const stacks = Object.fromEntries(
+        algorithms.map((a) => [stackName(a), materialStackConfig(a, path.join(work, "render", stackName(a)))]),
+    );
     const project = makeProject(work, stacks, { source });
     const pulumi = new Pulumi(project, work);
     const out = {};
@@ -104,7 +125,10 @@ export function engineMaterial(work, algorithms, source, log = () => undefined) 
         const destroy = pulumi.run(["destroy", "--yes", "--skip-preview", "--stack", stack]);
         timings[algorithm] = { upSeconds: up.seconds, destroySeconds: destroy.seconds };
         log(`    ${algorithm}: pulumi up ${up.seconds.toFixed(1)} s, destroy ${destroy.seconds.toFixed(1)} s`);
-        out[algorithm] = { ...projectPeers(dir, algorithm), source: "pulumi up on the real engine with the project's stand-in providers, rendered manifests" };
+        out[algorithm] = {
+            ...projectPeers(dir, algorithm),
+            source: "pulumi up on the real engine with the project's stand-in providers, rendered manifests",
+        };
     }
     return { materials: out, timings };
 }
@@ -116,13 +140,19 @@ export function doubleMaterial(work, build, algorithms, log = () => undefined) {
     fs.mkdirSync(work, { recursive: true, mode: 0o700 });
     for (const algorithm of algorithms) {
         const configFile = path.join(work, `config-${algorithm}.json`);
-        fs.writeFileSync(configFile, JSON.stringify(materialStackConfig(algorithm, path.join(work, "render", algorithm))));
+        fs.writeFileSync(
+            configFile,
+            JSON.stringify(materialStackConfig(algorithm, path.join(work, "render", algorithm))),
+        );
         const dir = path.join(work, "material", algorithm);
         const started = performance.now();
         run(process.execPath, [path.join(HERE, "..", "material-double.cjs"), build, configFile, dir, SERVER, CLIENT]);
         timings[algorithm] = { seconds: (performance.now() - started) / 1000 };
         log(`    ${algorithm}: ${timings[algorithm].seconds.toFixed(1)} s`);
-        out[algorithm] = { ...projectPeers(dir, algorithm), source: "program under Pulumi mocks, certificates issued by the tls test double (test/support/tlsDouble.ts)" };
+        out[algorithm] = {
+            ...projectPeers(dir, algorithm),
+            source: "program under Pulumi mocks, certificates issued by the tls test double (test/support/tlsDouble.ts)",
+        };
     }
     return { materials: out, timings };
 }

@@ -23,13 +23,15 @@ export function opensslSpeed(algs, seconds) {
     const text = `${r.stdout}\n${r.stderr}`;
     const out = {};
     for (const line of text.split("\n")) {
-        let m;
-        if ((m = /^\+F2:\d+:(\d+):([\d.]+):([\d.]+)/.exec(line))) out[`RSA-${m[1]}`] = { signPerSec: Number(m[2]), verifyPerSec: Number(m[3]) };
-        else if ((m = /^\+F4:\d+:(\d+):([\d.]+):([\d.]+)/.exec(line))) {
-            const name = { 256: "ECDSA-P256", 384: "ECDSA-P384", 521: "ECDSA-P521" }[m[1]];
-            if (name) out[name] = { signPerSec: Number(m[2]), verifyPerSec: Number(m[3]) };
-        } else if ((m = /^\+F6:\d+:\d+:(\w+):([\d.]+):([\d.]+)/.exec(line))) {
-            if (m[1] === "Ed25519") out.ED25519 = { signPerSec: Number(m[2]), verifyPerSec: Number(m[3]) };
+        const rsa = /^\+F2:\d+:(\d+):([\d.]+):([\d.]+)/.exec(line);
+        const ecdsa = /^\+F4:\d+:(\d+):([\d.]+):([\d.]+)/.exec(line);
+        const eddsa = /^\+F6:\d+:\d+:(\w+):([\d.]+):([\d.]+)/.exec(line);
+        if (rsa) out[`RSA-${rsa[1]}`] = { signPerSec: Number(rsa[2]), verifyPerSec: Number(rsa[3]) };
+        else if (ecdsa) {
+            const name = { 256: "ECDSA-P256", 384: "ECDSA-P384", 521: "ECDSA-P521" }[ecdsa[1]];
+            if (name) out[name] = { signPerSec: Number(ecdsa[2]), verifyPerSec: Number(ecdsa[3]) };
+        } else if (eddsa && eddsa[1] === "Ed25519") {
+            out.ED25519 = { signPerSec: Number(eddsa[2]), verifyPerSec: Number(eddsa[3]) };
         }
     }
     return { command: `openssl ${args.join(" ")}`, seconds: (performance.now() - started) / 1000, results: out };

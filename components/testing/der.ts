@@ -31,7 +31,8 @@ export const printableString = (text: string): Buffer => tlv(0x13, Buffer.from(t
 export const nullValue = (): Buffer => Buffer.from([0x05, 0x00]);
 export const boolean = (value: boolean): Buffer => tlv(0x01, Buffer.from([value ? 0xff : 0x00]));
 /** A context-specific tag: `[n]`, constructed (EXPLICIT or a constructed IMPLICIT) or primitive. */
-export const contextTag = (n: number, content: Buffer, constructed = true): Buffer => tlv((constructed ? 0xa0 : 0x80) | n, content);
+export const contextTag = (n: number, content: Buffer, constructed = true): Buffer =>
+    tlv((constructed ? 0xa0 : 0x80) | n, content);
 
 /** A non-negative INTEGER from big-endian bytes or a number. */
 export function integer(value: Buffer | number): Buffer {
@@ -70,9 +71,14 @@ export function namedBits(positions: readonly number[]): Buffer {
 
 /** UTCTime through 2049, GeneralizedTime after, to the second, as RFC 5280 asks. */
 export function time(date: Date): Buffer {
-    const iso = date.toISOString().replace(/\.\d+Z$/, "Z").replace(/[-:T]/g, "");
+    const iso = date
+        .toISOString()
+        .replace(/\.\d+Z$/, "Z")
+        .replace(/[-:T]/g, "");
     const year = date.getUTCFullYear();
-    return year >= 1950 && year < 2050 ? tlv(0x17, Buffer.from(iso.slice(2), "ascii")) : tlv(0x18, Buffer.from(iso, "ascii"));
+    return year >= 1950 && year < 2050
+        ? tlv(0x17, Buffer.from(iso.slice(2), "ascii"))
+        : tlv(0x18, Buffer.from(iso, "ascii"));
 }
 
 /** Reads the element at `offset`. */
@@ -86,14 +92,19 @@ export function readElement(buffer: Buffer, offset = 0): DerElement {
         for (let i = 0; i < count; i += 1) length = length * 256 + buffer[offset + 2 + i];
         header += count;
     }
-    if (tag === undefined || offset + header + length > buffer.length) throw new Error("DER: element runs past the end of its data");
-    return { tag, content: buffer.subarray(offset + header, offset + header + length), raw: buffer.subarray(offset, offset + header + length) };
+    if (tag === undefined || offset + header + length > buffer.length)
+        throw new Error("DER: element runs past the end of its data");
+    return {
+        tag,
+        content: buffer.subarray(offset + header, offset + header + length),
+        raw: buffer.subarray(offset, offset + header + length),
+    };
 }
 
 /** The elements inside a constructed element's content. */
 export function children(content: Buffer): DerElement[] {
     const out: DerElement[] = [];
-    for (let offset = 0; offset < content.length;) {
+    for (let offset = 0; offset < content.length; ) {
         const element = readElement(content, offset);
         out.push(element);
         offset += element.raw.length;

@@ -55,7 +55,9 @@ export function unwrapSecrets(value: any, path = "", secrets: string[] = []): an
             secrets.push(path);
             return unwrapSecrets(value.value, path, secrets);
         }
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v, path ? `${path}.${k}` : k, secrets)]));
+        return Object.fromEntries(
+            Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v, path ? `${path}.${k}` : k, secrets)]),
+        );
     }
     return value;
 }
@@ -81,7 +83,14 @@ export function mtlsMocks(options: MtlsMocksOptions = {}): MtlsMocks {
             const secretInputs: string[] = [];
             const inputs = unwrapSecrets(args.inputs, "", secretInputs) as Record<string, any>;
             const record = (state: Record<string, any>) =>
-                options.onRegister?.({ type: args.type, name: args.name, inputs, secretInputs, state, provider: args.provider });
+                options.onRegister?.({
+                    type: args.type,
+                    name: args.name,
+                    inputs,
+                    secretInputs,
+                    state,
+                    provider: args.provider,
+                });
             if (args.type === "pulumi:pulumi:StackReference" && options.stackReferences) {
                 const state = { name: inputs.name, ...options.stackReferences(inputs.name) };
                 record(state);
@@ -89,9 +98,10 @@ export function mtlsMocks(options: MtlsMocksOptions = {}): MtlsMocks {
             }
             const key = `${args.type}::${args.name}`;
             const previous = options.stateful ? remembered.get(key) : undefined;
-            let state: Record<string, any> = previous && previous.inputs === JSON.stringify(inputs)
-                ? previous.state
-                : issueTlsResource(args.type, inputs) ?? issueRandomResource(args.type, inputs) ?? { ...inputs };
+            let state: Record<string, any> =
+                previous && previous.inputs === JSON.stringify(inputs)
+                    ? previous.state
+                    : (issueTlsResource(args.type, inputs) ?? issueRandomResource(args.type, inputs) ?? { ...inputs });
             if (options.stateful) remembered.set(key, { inputs: JSON.stringify(inputs), state });
             if (args.type.startsWith("kubernetes:") && args.custom !== false) {
                 const metadata = { ...(state.metadata ?? {}) };
@@ -115,6 +125,11 @@ export async function setMtlsMocks(
     options: MtlsMocksOptions & { project?: string; stack?: string; preview?: boolean } = {},
 ): Promise<MtlsMocks> {
     const mocks = mtlsMocks(options);
-    await pulumi.runtime.setMocks(mocks, options.project ?? "project", options.stack ?? "stack", options.preview ?? false);
+    await pulumi.runtime.setMocks(
+        mocks,
+        options.project ?? "project",
+        options.stack ?? "stack",
+        options.preview ?? false,
+    );
     return mocks;
 }

@@ -22,9 +22,17 @@ export function randomPassword(inputs: Inputs): Inputs {
     const on = (flag: string) => inputs[flag] !== false;
     const special = inputs.overrideSpecial ?? SETS.special;
     const minimums: Array<[string, number]> = [
-        [SETS.upper, inputs.minUpper ?? 0], [SETS.lower, inputs.minLower ?? 0], [SETS.numeric, inputs.minNumeric ?? 0], [special, inputs.minSpecial ?? 0],
+        [SETS.upper, inputs.minUpper ?? 0],
+        [SETS.lower, inputs.minLower ?? 0],
+        [SETS.numeric, inputs.minNumeric ?? 0],
+        [special, inputs.minSpecial ?? 0],
     ];
-    const pool = [on("upper") ? SETS.upper : "", on("lower") ? SETS.lower : "", on("numeric") ? SETS.numeric : "", on("special") ? special : ""].join("");
+    const pool = [
+        on("upper") ? SETS.upper : "",
+        on("lower") ? SETS.lower : "",
+        on("numeric") ? SETS.numeric : "",
+        on("special") ? special : "",
+    ].join("");
     const chars = minimums.flatMap(([set, n]) => draw(set, n));
     chars.push(...draw(pool, inputs.length - chars.length));
     for (let i = chars.length - 1; i > 0; i--) {

@@ -5,11 +5,36 @@
  * path length, allowed uses to key usage and extended key usage, SANs copied from the request,
  * validity in hours). Only `node:crypto` is used. It is never evidence about the provider itself.
  */
-import { KeyObject, createHash, createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign } from "node:crypto";
+import {
+    KeyObject,
+    createHash,
+    createPrivateKey,
+    createPublicKey,
+    generateKeyPairSync,
+    randomBytes,
+    sign,
+} from "node:crypto";
 import { isIP } from "node:net";
 import {
-    DerElement, bitString, boolean, children, contextTag, fromPem, integer, namedBits, nullValue, objectIdentifier,
-    octetString, printableString, readElement, readObjectIdentifier, sequence, set, time, toPem, utf8String,
+    DerElement,
+    bitString,
+    boolean,
+    children,
+    contextTag,
+    fromPem,
+    integer,
+    namedBits,
+    nullValue,
+    objectIdentifier,
+    octetString,
+    printableString,
+    readElement,
+    readObjectIdentifier,
+    sequence,
+    set,
+    time,
+    toPem,
+    utf8String,
 } from "./der";
 
 /** Resource inputs or outputs as the mocks see them: plain values, secrets unwrapped. */
@@ -27,23 +52,46 @@ export const TLS_RESOURCE_TYPES = {
 export const issuingClock: { now: () => Date } = { now: () => new Date() };
 
 const OID = {
-    commonName: "2.5.4.3", country: "2.5.4.6", locality: "2.5.4.7", province: "2.5.4.8",
-    organization: "2.5.4.10", organizationalUnit: "2.5.4.11", serialNumber: "2.5.4.5",
-    postalCode: "2.5.4.17", streetAddress: "2.5.4.9",
-    basicConstraints: "2.5.29.19", keyUsage: "2.5.29.15", extKeyUsage: "2.5.29.37",
-    subjectKeyId: "2.5.29.14", authorityKeyId: "2.5.29.35", subjectAltName: "2.5.29.17",
+    commonName: "2.5.4.3",
+    country: "2.5.4.6",
+    locality: "2.5.4.7",
+    province: "2.5.4.8",
+    organization: "2.5.4.10",
+    organizationalUnit: "2.5.4.11",
+    serialNumber: "2.5.4.5",
+    postalCode: "2.5.4.17",
+    streetAddress: "2.5.4.9",
+    basicConstraints: "2.5.29.19",
+    keyUsage: "2.5.29.15",
+    extKeyUsage: "2.5.29.37",
+    subjectKeyId: "2.5.29.14",
+    authorityKeyId: "2.5.29.35",
+    subjectAltName: "2.5.29.17",
     extensionRequest: "1.2.840.113549.1.9.14",
 } as const;
 
 /** Key usage bit positions (RFC 5280 4.2.1.3) by the provider's allowed-use names. */
 const KEY_USAGE_BITS: Record<string, number> = {
-    digital_signature: 0, content_commitment: 1, key_encipherment: 2, data_encipherment: 3,
-    key_agreement: 4, cert_signing: 5, crl_signing: 6, encipher_only: 7, decipher_only: 8,
+    digital_signature: 0,
+    content_commitment: 1,
+    key_encipherment: 2,
+    data_encipherment: 3,
+    key_agreement: 4,
+    cert_signing: 5,
+    crl_signing: 6,
+    encipher_only: 7,
+    decipher_only: 8,
 };
 const EXT_KEY_USAGE: Record<string, string> = {
-    any_extended: "2.5.29.37.0", server_auth: "1.3.6.1.5.5.7.3.1", client_auth: "1.3.6.1.5.5.7.3.2",
-    code_signing: "1.3.6.1.5.5.7.3.3", email_protection: "1.3.6.1.5.5.7.3.4", ipsec_end_system: "1.3.6.1.5.5.7.3.5",
-    ipsec_tunnel: "1.3.6.1.5.5.7.3.6", ipsec_user: "1.3.6.1.5.5.7.3.7", timestamping: "1.3.6.1.5.5.7.3.8",
+    any_extended: "2.5.29.37.0",
+    server_auth: "1.3.6.1.5.5.7.3.1",
+    client_auth: "1.3.6.1.5.5.7.3.2",
+    code_signing: "1.3.6.1.5.5.7.3.3",
+    email_protection: "1.3.6.1.5.5.7.3.4",
+    ipsec_end_system: "1.3.6.1.5.5.7.3.5",
+    ipsec_tunnel: "1.3.6.1.5.5.7.3.6",
+    ipsec_user: "1.3.6.1.5.5.7.3.7",
+    timestamping: "1.3.6.1.5.5.7.3.8",
     ocsp_signing: "1.3.6.1.5.5.7.3.9",
 };
 const CURVES: Record<string, string> = { P224: "secp224r1", P256: "prime256v1", P384: "secp384r1", P521: "secp521r1" };
@@ -72,19 +120,25 @@ export function generatePrivateKey(inputs: TlsProperties): TlsProperties {
         privateKeyPem: pem,
         privateKeyPemPkcs8: key.export({ format: "pem", type: "pkcs8" }).toString(),
         publicKeyPem: publicKey.export({ format: "pem", type: "spki" }).toString(),
-        publicKeyFingerprintSha256: `SHA256:${createHash("sha256").update(publicKey.export({ format: "der", type: "spki" })).digest("base64").replace(/=+$/, "")}`,
+        publicKeyFingerprintSha256: `SHA256:${createHash("sha256")
+            .update(publicKey.export({ format: "der", type: "spki" }))
+            .digest("base64")
+            .replace(/=+$/, "")}`,
     };
 }
 
 /** The signature algorithm a key signs with, as Go's crypto/x509 picks it, and the hash Node signs with. */
 function signatureAlgorithm(key: KeyObject): { identifier: Buffer; hash: string | null } {
     const type = key.asymmetricKeyType;
-    if (type === "rsa") return { identifier: sequence(objectIdentifier("1.2.840.113549.1.1.11"), nullValue()), hash: "sha256" };
+    if (type === "rsa")
+        return { identifier: sequence(objectIdentifier("1.2.840.113549.1.1.11"), nullValue()), hash: "sha256" };
     if (type === "ed25519") return { identifier: sequence(objectIdentifier("1.3.101.112")), hash: null };
     if (type === "ec") {
         const curve = key.asymmetricKeyDetails?.namedCurve;
-        if (curve === "secp384r1") return { identifier: sequence(objectIdentifier("1.2.840.10045.4.3.3")), hash: "sha384" };
-        if (curve === "secp521r1") return { identifier: sequence(objectIdentifier("1.2.840.10045.4.3.4")), hash: "sha512" };
+        if (curve === "secp384r1")
+            return { identifier: sequence(objectIdentifier("1.2.840.10045.4.3.3")), hash: "sha384" };
+        if (curve === "secp521r1")
+            return { identifier: sequence(objectIdentifier("1.2.840.10045.4.3.4")), hash: "sha512" };
         return { identifier: sequence(objectIdentifier("1.2.840.10045.4.3.2")), hash: "sha256" };
     }
     throw new Error(`tls test double: unsupported key type ${type}`);
@@ -102,7 +156,8 @@ function distinguishedName(subject: TlsProperties | undefined): Buffer {
     const rdns: Buffer[] = [];
     const add = (field: string, oid: string, printable = false) => {
         const value = subject?.[field];
-        for (const v of Array.isArray(value) ? value : value === undefined || value === "" ? [] : [value]) rdns.push(attribute(oid, v, printable));
+        for (const v of Array.isArray(value) ? value : value === undefined || value === "" ? [] : [value])
+            rdns.push(attribute(oid, v, printable));
     };
     add("country", OID.country, true);
     add("province", OID.province);
@@ -150,13 +205,27 @@ function usageExtensions(inputs: TlsProperties, spki: Buffer): Buffer[] {
     const uses: string[] = inputs.allowedUses ?? [];
     const isCa = Boolean(inputs.isCaCertificate);
     // As the provider: 0 and -1 both mean no path-length constraint (Go's MaxPathLen without MaxPathLenZero).
-    const pathLength = isCa && typeof inputs.maxPathLength === "number" && inputs.maxPathLength > 0 ? inputs.maxPathLength : undefined;
-    const out = [extension(OID.basicConstraints, true, sequence(...(isCa ? [boolean(true)] : []), ...(pathLength === undefined ? [] : [integer(pathLength)])))];
+    const pathLength =
+        isCa && typeof inputs.maxPathLength === "number" && inputs.maxPathLength > 0 ? inputs.maxPathLength : undefined;
+    const out = [
+        extension(
+            OID.basicConstraints,
+            true,
+            sequence(...(isCa ? [boolean(true)] : []), ...(pathLength === undefined ? [] : [integer(pathLength)])),
+        ),
+    ];
     const bits = uses.map((u) => KEY_USAGE_BITS[u]).filter((b): b is number => b !== undefined);
     if (bits.length) out.push(extension(OID.keyUsage, true, namedBits(bits)));
     const ekus = uses.map((u) => EXT_KEY_USAGE[u]).filter((e): e is string => e !== undefined);
     if (ekus.length) out.push(extension(OID.extKeyUsage, false, sequence(...ekus.map(objectIdentifier))));
-    if (inputs.setSubjectKeyId) out.push(extension(OID.subjectKeyId, false, octetString(createHash("sha1").update(subjectPublicKeyBits(spki)).digest())));
+    if (inputs.setSubjectKeyId)
+        out.push(
+            extension(
+                OID.subjectKeyId,
+                false,
+                octetString(createHash("sha1").update(subjectPublicKeyBits(spki)).digest()),
+            ),
+        );
     return out;
 }
 
@@ -206,13 +275,17 @@ export function issueSelfSignedCert(inputs: TlsProperties): TlsProperties {
     const spki = spkiOf(key);
     const name = distinguishedName(inputs.subject);
     const san = subjectAltNameValue(inputs);
-    return certificate({
-        issuer: name,
-        subject: name,
-        spki,
-        extensions: [...usageExtensions(inputs, spki), ...(san ? [extension(OID.subjectAltName, false, san)] : [])],
-        validityPeriodHours: inputs.validityPeriodHours,
-    }, key, inputs);
+    return certificate(
+        {
+            issuer: name,
+            subject: name,
+            spki,
+            extensions: [...usageExtensions(inputs, spki), ...(san ? [extension(OID.subjectAltName, false, san)] : [])],
+            validityPeriodHours: inputs.validityPeriodHours,
+        },
+        key,
+        inputs,
+    );
 }
 
 /** A PKCS#10 request (`tls.CertRequest`) carrying the subject and SANs. */
@@ -222,7 +295,12 @@ export function issueCertRequest(inputs: TlsProperties): TlsProperties {
     const attributes = san
         ? [sequence(objectIdentifier(OID.extensionRequest), set(sequence(extension(OID.subjectAltName, false, san))))]
         : [];
-    const info = sequence(integer(0), distinguishedName(inputs.subject), spkiOf(key), contextTag(0, Buffer.concat(attributes)));
+    const info = sequence(
+        integer(0),
+        distinguishedName(inputs.subject),
+        spkiOf(key),
+        contextTag(0, Buffer.concat(attributes)),
+    );
     return { ...inputs, certRequestPem: toPem("CERTIFICATE REQUEST", signed(info, key)) };
 }
 
@@ -264,17 +342,23 @@ export function issueLocallySignedCert(inputs: TlsProperties): TlsProperties {
     const request = readRequest(inputs.certRequestPem);
     const issuer = readIssuer(inputs.caCertPem);
     const caKey = createPrivateKey(inputs.caPrivateKeyPem);
-    return certificate({
-        issuer: issuer.subject,
-        subject: request.subject,
-        spki: request.spki,
-        extensions: [
-            ...usageExtensions(inputs, request.spki),
-            ...(issuer.keyId ? [extension(OID.authorityKeyId, false, sequence(contextTag(0, issuer.keyId, false)))] : []),
-            ...(request.subjectAltName ? [extension(OID.subjectAltName, false, request.subjectAltName)] : []),
-        ],
-        validityPeriodHours: inputs.validityPeriodHours,
-    }, caKey, inputs);
+    return certificate(
+        {
+            issuer: issuer.subject,
+            subject: request.subject,
+            spki: request.spki,
+            extensions: [
+                ...usageExtensions(inputs, request.spki),
+                ...(issuer.keyId
+                    ? [extension(OID.authorityKeyId, false, sequence(contextTag(0, issuer.keyId, false)))]
+                    : []),
+                ...(request.subjectAltName ? [extension(OID.subjectAltName, false, request.subjectAltName)] : []),
+            ],
+            validityPeriodHours: inputs.validityPeriodHours,
+        },
+        caKey,
+        inputs,
+    );
 }
 
 /** The outputs of a mocked `tls:index/*` registration; undefined for any other type. */

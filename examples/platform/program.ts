@@ -26,7 +26,10 @@ export function platformStack() {
         rotation: config.get("caRotation") as RotationPhase | undefined,
     });
 
-    const workload = (name: string, extra: { usage?: "client"; port?: number; allowFrom?: MtlsWorkload[]; validityHours?: number }) => {
+    const workload = (
+        name: string,
+        extra: { usage?: "client"; port?: number; allowFrom?: MtlsWorkload[]; validityHours?: number },
+    ) => {
         const certificate = new ServiceCertificate(name, {
             issuer: ca,
             serviceName: name,
@@ -36,19 +39,26 @@ export function platformStack() {
             validityHours: extra.validityHours,
         });
         const material = new CertificateMaterial(name, { certificate, namespace }, k8sOpts);
-        return new MtlsWorkload(name, {
-            serviceName: name,
-            namespace,
-            image: `example/${name}:1.0`,
-            material,
-            usage: extra.usage,
-            port: extra.port,
-            allowFrom: extra.allowFrom,
-        }, k8sOpts);
+        return new MtlsWorkload(
+            name,
+            {
+                serviceName: name,
+                namespace,
+                image: `example/${name}:1.0`,
+                material,
+                usage: extra.usage,
+                port: extra.port,
+                allowFrom: extra.allowFrom,
+            },
+            k8sOpts,
+        );
     };
 
     const refunds = workload("refund-worker", { usage: "client" });
-    const checkout = workload("checkout-api", { usage: "client", validityHours: config.getNumber("checkoutValidityHours") });
+    const checkout = workload("checkout-api", {
+        usage: "client",
+        validityHours: config.getNumber("checkoutValidityHours"),
+    });
     const ledger = workload("ledger", { port: 8443, allowFrom: [checkout, refunds] });
 
     return {

@@ -15,13 +15,24 @@ const registrations: MockRegistration[] = [];
 let mtls: typeof Mtls;
 
 before(async () => {
-    await setMtlsMocks({ project: "team", stack: "test", onRegister: (r) => { registrations.push(r); } });
+    await setMtlsMocks({
+        project: "team",
+        stack: "test",
+        onRegister: (r) => {
+            registrations.push(r);
+        },
+    });
     // As Pulumi's testing guide says: mocks first, then the code under test.
     mtls = await import("@mtls/pulumi-mtls");
 });
 
 function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-    return new Promise((resolve) => output.apply((value) => { resolve(value); return value; }));
+    return new Promise((resolve) =>
+        output.apply((value) => {
+            resolve(value);
+            return value;
+        }),
+    );
 }
 
 function registered(type: string, name: string): MockRegistration {
@@ -34,7 +45,11 @@ function registered(type: string, name: string): MockRegistration {
 function teamStack(name: string) {
     const ca = new mtls.CertificateAuthority(`${name}-ca`, { commonName: "team root CA", intermediate: true });
     const certificate = new mtls.ServiceCertificate(name, {
-        issuer: ca, serviceName: "billing", namespace: "payments", trustDomain: "payments.example", usage: "server",
+        issuer: ca,
+        serviceName: "billing",
+        namespace: "payments",
+        trustDomain: "payments.example",
+        usage: "server",
     });
     const material = new mtls.CertificateMaterial(name, { certificate, namespace: "payments" });
     return { ca, certificate, material };
@@ -44,17 +59,28 @@ describe("the team's billing certificate", () => {
     it("names the service and its SPIFFE ID, and chains to the team's root", async () => {
         const { ca, certificate } = teamStack("billing");
         const [leafPem, intermediatePem, rootPem] = await Promise.all([
-            valueOf(certificate.certPem), valueOf(ca.certPem), valueOf(ca.rootCertPem),
+            valueOf(certificate.certPem),
+            valueOf(ca.certPem),
+            valueOf(ca.rootCertPem),
         ]);
         const leaf = new X509Certificate(leafPem);
         const intermediate = new X509Certificate(intermediatePem);
         const root = new X509Certificate(rootPem);
         assert.match(leaf.subject, /^CN=billing$/m);
         assert.ok(leaf.subjectAltName?.includes("DNS:billing.payments.svc.cluster.local"), leaf.subjectAltName);
-        assert.ok(leaf.subjectAltName?.includes("URI:spiffe://payments.example/ns/payments/sa/billing"), leaf.subjectAltName);
+        assert.ok(
+            leaf.subjectAltName?.includes("URI:spiffe://payments.example/ns/payments/sa/billing"),
+            leaf.subjectAltName,
+        );
         assert.equal(leaf.ca, false);
-        assert.ok(leaf.checkIssued(intermediate) && leaf.verify(intermediate.publicKey), "the intermediate signed the leaf");
-        assert.ok(intermediate.checkIssued(root) && intermediate.verify(root.publicKey), "the root signed the intermediate");
+        assert.ok(
+            leaf.checkIssued(intermediate) && leaf.verify(intermediate.publicKey),
+            "the intermediate signed the leaf",
+        );
+        assert.ok(
+            intermediate.checkIssued(root) && intermediate.verify(root.publicKey),
+            "the root signed the intermediate",
+        );
         assert.equal(leaf.verify(root.publicKey), false, "the root did not sign the leaf itself");
         assert.equal(intermediate.ca, true);
         assert.equal((await valueOf(certificate.dnsNames))?.[0], "billing");
@@ -70,9 +96,15 @@ describe("the team's billing certificate", () => {
         const configMap = registered("kubernetes:core/v1:ConfigMap", "billing-material-certs");
         const secret = registered("kubernetes:core/v1:Secret", "billing-material-key");
         const leaf = new X509Certificate(configMap.inputs.data["tls.crt"]);
-        assert.ok(leaf.checkPrivateKey(createPrivateKey(secret.inputs.stringData["tls.key"])), "the Secret's key belongs to the certificate");
+        assert.ok(
+            leaf.checkPrivateKey(createPrivateKey(secret.inputs.stringData["tls.key"])),
+            "the Secret's key belongs to the certificate",
+        );
         assert.equal(secret.inputs.stringData["tls.key"], keyPem);
-        assert.ok(secret.secretInputs.includes("stringData.tls.key") || secret.secretInputs.includes("stringData"), secret.secretInputs.join(","));
+        assert.ok(
+            secret.secretInputs.includes("stringData.tls.key") || secret.secretInputs.includes("stringData"),
+            secret.secretInputs.join(","),
+        );
         assert.ok(!JSON.stringify(configMap.inputs).includes("PRIVATE KEY"));
     });
 });

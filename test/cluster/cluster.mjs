@@ -25,7 +25,9 @@ export const CLUSTER_DIR = process.env.MTLS_CLUSTER_DIR ?? path.join(PROJECT_ROO
 export const KUBECONFIG = path.join(CLUSTER_DIR, "kubeconfig");
 export const CONTEXT = "mtls-test";
 const K8S_VERSION = process.env.MTLS_K8S_VERSION ?? "1.34.4";
-const CLUSTER_HOME = process.env.MTLS_CLUSTER_HOME ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "mtls-cluster");
+const CLUSTER_HOME =
+    process.env.MTLS_CLUSTER_HOME ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "mtls-cluster");
 export const BIN = path.join(CLUSTER_HOME, "bin", `v${K8S_VERSION}`);
 const COMPONENTS = ["etcd", "kube-apiserver", "kube-controller-manager"];
 
@@ -53,18 +55,70 @@ function freePort() {
 /** A CA, the API server's serving certificate, client certificates and the service-account key pair. */
 function makeKeys() {
     const ssl = (...args) => run("openssl", args, { cwd: CLUSTER_DIR });
-    ssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
-        "-days", "30", "-subj", "/CN=mtls-test-cluster-ca", "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
+    ssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=mtls-test-cluster-ca",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    );
     const leaf = (name, subject, ext) => {
-        ssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject);
+        ssl(
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            `${name}.key`,
+            "-out",
+            `${name}.csr`,
+            "-subj",
+            subject,
+        );
         fs.writeFileSync(file(`${name}.ext`), ext);
-        ssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "30", "-out", `${name}.crt`, "-extfile", `${name}.ext`);
+        ssl(
+            "x509",
+            "-req",
+            "-in",
+            `${name}.csr`,
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "30",
+            "-out",
+            `${name}.crt`,
+            "-extfile",
+            `${name}.ext`,
+        );
         fs.rmSync(file(`${name}.csr`));
         fs.rmSync(file(`${name}.ext`));
     };
-    leaf("apiserver", "/CN=kube-apiserver",
-        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
-        + "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n");
+    leaf(
+        "apiserver",
+        "/CN=kube-apiserver",
+        "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n" +
+            "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n",
+    );
     const client = "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n";
     leaf("admin", "/O=system:masters/CN=mtls-test-admin", client);
     leaf("controller-manager", "/CN=system:kube-controller-manager", client);
@@ -76,10 +130,25 @@ function makeKeys() {
 function kubeconfig(server, user, context = CONTEXT) {
     const b64 = (name) => fs.readFileSync(file(name)).toString("base64");
     return [
-        "apiVersion: v1", "kind: Config", `current-context: ${context}`,
-        "clusters:", `- name: ${context}`, "  cluster:", `    server: ${server}`, `    certificate-authority-data: ${b64("ca.crt")}`,
-        "users:", `- name: ${user}`, "  user:", `    client-certificate-data: ${b64(`${user}.crt`)}`, `    client-key-data: ${b64(`${user}.key`)}`,
-        "contexts:", `- name: ${context}`, "  context:", `    cluster: ${context}`, `    user: ${user}`, "",
+        "apiVersion: v1",
+        "kind: Config",
+        `current-context: ${context}`,
+        "clusters:",
+        `- name: ${context}`,
+        "  cluster:",
+        `    server: ${server}`,
+        `    certificate-authority-data: ${b64("ca.crt")}`,
+        "users:",
+        `- name: ${user}`,
+        "  user:",
+        `    client-certificate-data: ${b64(`${user}.crt`)}`,
+        `    client-key-data: ${b64(`${user}.key`)}`,
+        "contexts:",
+        `- name: ${context}`,
+        "  context:",
+        `    cluster: ${context}`,
+        `    user: ${user}`,
+        "",
     ].join("\n");
 }
 
@@ -94,14 +163,24 @@ function startProcess(name, args) {
 /** GET `urlPath` on the API server with the admin certificate; resolves to { status, body }. */
 export function apiGet(urlPath, state = readState()) {
     return new Promise((resolve) => {
-        const req = https.get({
-            host: "127.0.0.1", port: state.apiserverPort, path: urlPath, timeout: 2000,
-            ca: fs.readFileSync(file("ca.crt")), cert: fs.readFileSync(file("admin.crt")), key: fs.readFileSync(file("admin.key")),
-        }, (res) => {
-            let body = "";
-            res.on("data", (d) => { body += d; });
-            res.on("end", () => resolve({ status: res.statusCode, body }));
-        });
+        const req = https.get(
+            {
+                host: "127.0.0.1",
+                port: state.apiserverPort,
+                path: urlPath,
+                timeout: 2000,
+                ca: fs.readFileSync(file("ca.crt")),
+                cert: fs.readFileSync(file("admin.crt")),
+                key: fs.readFileSync(file("admin.key")),
+            },
+            (res) => {
+                let body = "";
+                res.on("data", (d) => {
+                    body += d;
+                });
+                res.on("end", () => resolve({ status: res.statusCode, body }));
+            },
+        );
         req.on("error", (err) => resolve({ status: 0, body: String(err.message) }));
         req.on("timeout", () => req.destroy(new Error("timeout")));
     });
@@ -132,7 +211,12 @@ async function waitFor(what, seconds, test) {
 
 function tail(name, lines = 15) {
     try {
-        return fs.readFileSync(file(`${name}.log`), "utf8").trim().split("\n").slice(-lines).join("\n");
+        return fs
+            .readFileSync(file(`${name}.log`), "utf8")
+            .trim()
+            .split("\n")
+            .slice(-lines)
+            .join("\n");
     } catch {
         return "";
     }
@@ -144,7 +228,11 @@ export async function status() {
     const dead = COMPONENTS.filter((c) => !alive(state.pids[c]));
     if (dead.length) return { running: false, why: `${dead.join(", ")} not running`, state };
     const ready = await apiGet("/readyz", state);
-    return { running: ready.status === 200 && ready.body === "ok", why: `/readyz: ${ready.status} ${ready.body}`, state };
+    return {
+        running: ready.status === 200 && ready.body === "ok",
+        why: `/readyz: ${ready.status} ${ready.body}`,
+        state,
+    };
 }
 
 export async function start({ quiet = false } = {}) {
@@ -155,28 +243,46 @@ export async function start({ quiet = false } = {}) {
     }
     stop({ quiet: true });
     const t0 = Date.now();
-    const build = spawnSync("bash", [path.join(HERE, "build.sh")], { stdio: quiet ? ["ignore", "ignore", "inherit"] : "inherit", env: { ...process.env, MTLS_K8S_VERSION: K8S_VERSION } });
-    if (build.status !== 0) throw new Error("the control plane could not be built (test/cluster/build.sh, output above)");
+    const build = spawnSync("bash", [path.join(HERE, "build.sh")], {
+        stdio: quiet ? ["ignore", "ignore", "inherit"] : "inherit",
+        env: { ...process.env, MTLS_K8S_VERSION: K8S_VERSION },
+    });
+    if (build.status !== 0)
+        throw new Error("the control plane could not be built (test/cluster/build.sh, output above)");
     const t1 = Date.now();
     fs.mkdirSync(CLUSTER_DIR, { recursive: true, mode: 0o700 });
     fs.chmodSync(CLUSTER_DIR, 0o700);
     makeKeys();
-    const [etcdClient, etcdPeer, apiserverPort, cmPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const [etcdClient, etcdPeer, apiserverPort, cmPort] = [
+        await freePort(),
+        await freePort(),
+        await freePort(),
+        await freePort(),
+    ];
     const server = `https://127.0.0.1:${apiserverPort}`;
     fs.writeFileSync(file("controller-manager.kubeconfig"), kubeconfig(server, "controller-manager"), { mode: 0o600 });
     const pids = {};
     pids.etcd = startProcess("etcd", [
-        "--name=mtls-test", `--data-dir=${file("etcd-data")}`,
-        `--listen-client-urls=http://127.0.0.1:${etcdClient}`, `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
-        `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`, `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
-        `--initial-cluster=mtls-test=http://127.0.0.1:${etcdPeer}`, "--log-level=warn", "--quota-backend-bytes=2147483648",
+        "--name=mtls-test",
+        `--data-dir=${file("etcd-data")}`,
+        `--listen-client-urls=http://127.0.0.1:${etcdClient}`,
+        `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+        `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`,
+        `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+        `--initial-cluster=mtls-test=http://127.0.0.1:${etcdPeer}`,
+        "--log-level=warn",
+        "--quota-backend-bytes=2147483648",
     ]).pid;
     pids["kube-apiserver"] = startProcess("kube-apiserver", [
         `--etcd-servers=http://127.0.0.1:${etcdClient}`,
-        "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", `--secure-port=${apiserverPort}`,
-        `--tls-cert-file=${file("apiserver.crt")}`, `--tls-private-key-file=${file("apiserver.key")}`,
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--secure-port=${apiserverPort}`,
+        `--tls-cert-file=${file("apiserver.crt")}`,
+        `--tls-private-key-file=${file("apiserver.key")}`,
         `--client-ca-file=${file("ca.crt")}`,
-        `--service-account-key-file=${file("sa.pub")}`, `--service-account-signing-key-file=${file("sa.key")}`,
+        `--service-account-key-file=${file("sa.pub")}`,
+        `--service-account-signing-key-file=${file("sa.key")}`,
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
         "--authorization-mode=Node,RBAC",
         // The defaults of this release (PodSecurity among them) plus what a hardened cluster adds.
@@ -185,7 +291,9 @@ export async function start({ quiet = false } = {}) {
         "--service-cluster-ip-range=10.96.0.0/24",
         // With no kubelet and a loopback address, nothing should be written as the `kubernetes` Service's endpoints.
         "--endpoint-reconciler-type=none",
-        "--allow-privileged=false", "--profiling=false", "--v=1",
+        "--allow-privileged=false",
+        "--profiling=false",
+        "--v=1",
     ]).pid;
     const state = { version: K8S_VERSION, apiserverPort, etcdClient, pids, server };
     fs.writeFileSync(file("state.json"), JSON.stringify(state, null, 2));
@@ -205,25 +313,36 @@ export async function start({ quiet = false } = {}) {
         `--kubeconfig=${file("controller-manager.kubeconfig")}`,
         `--authentication-kubeconfig=${file("controller-manager.kubeconfig")}`,
         `--authorization-kubeconfig=${file("controller-manager.kubeconfig")}`,
-        `--service-account-private-key-file=${file("sa.key")}`, `--root-ca-file=${file("ca.crt")}`,
+        `--service-account-private-key-file=${file("sa.key")}`,
+        `--root-ca-file=${file("ca.crt")}`,
         "--use-service-account-credentials=true",
         // No nodes here: the controllers that manage nodes and their IP ranges have nothing to do.
         "--controllers=*,-nodeipam,-nodelifecycle,-cloud-node-lifecycle,-service-lb-controller",
-        "--leader-elect=false", "--bind-address=127.0.0.1", `--secure-port=${cmPort}`, "--v=1",
+        "--leader-elect=false",
+        "--bind-address=127.0.0.1",
+        `--secure-port=${cmPort}`,
+        "--v=1",
     ]).pid;
     state.pids = pids;
     fs.writeFileSync(file("state.json"), JSON.stringify(state, null, 2));
     // Ready when the service-account controller has made `default` in a namespace.
     await waitFor("kube-controller-manager", 60, async () => {
-        if (!alive(pids["kube-controller-manager"])) throw new Error(`kube-controller-manager exited:\n${tail("kube-controller-manager")}`);
+        if (!alive(pids["kube-controller-manager"]))
+            throw new Error(`kube-controller-manager exited:\n${tail("kube-controller-manager")}`);
         const r = await apiGet("/api/v1/namespaces/default/serviceaccounts/default", state);
         return r.status === 200;
     });
     fs.writeFileSync(KUBECONFIG, kubeconfig(server, "admin"), { mode: 0o600 });
-    state.timings = { buildSeconds: (t1 - t0) / 1000, apiserverReadySeconds: (t2 - t1) / 1000, readySeconds: (Date.now() - t1) / 1000 };
+    state.timings = {
+        buildSeconds: (t1 - t0) / 1000,
+        apiserverReadySeconds: (t2 - t1) / 1000,
+        readySeconds: (Date.now() - t1) / 1000,
+    };
     fs.writeFileSync(file("state.json"), JSON.stringify(state, null, 2));
     if (!quiet) {
-        say(`Kubernetes v${K8S_VERSION} ready in ${state.timings.readySeconds.toFixed(1)}s (API server ${(state.timings.apiserverReadySeconds).toFixed(1)}s) at ${server}; no kubelet: pods stay Pending`);
+        say(
+            `Kubernetes v${K8S_VERSION} ready in ${state.timings.readySeconds.toFixed(1)}s (API server ${(state.timings.apiserverReadySeconds).toFixed(1)}s) at ${server}; no kubelet: pods stay Pending`,
+        );
         console.log(KUBECONFIG);
     }
     return state;

@@ -4,7 +4,9 @@ import { engineStatus } from "./lib.mjs";
 
 const status = engineStatus();
 if (status.ready) {
-    console.log(`engine ready: pulumi ${status.cliVersion}${status.standIns.length ? `; stand-in providers: ${status.standIns.join(", ")}` : ""}`);
+    console.log(
+        `engine ready: pulumi ${status.cliVersion}${status.standIns.length ? `; stand-in providers: ${status.standIns.join(", ")}` : ""}`,
+    );
 } else {
     console.log(`engine not ready: missing ${status.missing.join("; ")}`);
 }

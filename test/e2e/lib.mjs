@@ -18,9 +18,13 @@ export function makeProject(work, stacks, { source = ".", name } = {}) {
     const dir = path.join(work, name ?? "project");
     fs.mkdirSync(path.join(dir, "stacks"), { recursive: true });
     const from = path.resolve(ROOT, source);
-    const entries = source === "." ? ["Pulumi.yaml", "package.json", "tsconfig.json", "components", "infra"] : fs.readdirSync(from).filter((f) => f !== "stacks");
+    const entries =
+        source === "."
+            ? ["Pulumi.yaml", "package.json", "tsconfig.json", "components", "infra"]
+            : fs.readdirSync(from).filter((f) => f !== "stacks");
     for (const entry of entries) fs.cpSync(path.join(from, entry), path.join(dir, entry), { recursive: true });
-    if (!fs.existsSync(path.join(dir, "node_modules"))) fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
+    if (!fs.existsSync(path.join(dir, "node_modules")))
+        fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dir, "node_modules"));
     for (const [stack, config] of Object.entries(stacks)) writeStack(dir, stack, config);
     return dir;
 }
@@ -47,12 +51,26 @@ export class Pulumi {
 
     run(args, { env = {}, allowFail = false } = {}) {
         const started = Date.now();
-        const result = spawnSync(process.execPath, [path.join(ROOT, "node_modules", "pulumi", "run.js"), ...args, "--non-interactive"], {
-            cwd: this.dir, env: { ...this.env, ...env }, encoding: "utf8", maxBuffer: 512 * 1024 * 1024,
-        });
-        const out = { status: result.status, stdout: result.stdout, stderr: result.stderr, seconds: (Date.now() - started) / 1000 };
+        const result = spawnSync(
+            process.execPath,
+            [path.join(ROOT, "node_modules", "pulumi", "run.js"), ...args, "--non-interactive"],
+            {
+                cwd: this.dir,
+                env: { ...this.env, ...env },
+                encoding: "utf8",
+                maxBuffer: 512 * 1024 * 1024,
+            },
+        );
+        const out = {
+            status: result.status,
+            stdout: result.stdout,
+            stderr: result.stderr,
+            seconds: (Date.now() - started) / 1000,
+        };
         if (result.status !== 0 && !allowFail) {
-            throw new Error(`pulumi ${args.join(" ")} failed (${result.status}):\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`);
+            throw new Error(
+                `pulumi ${args.join(" ")} failed (${result.status}):\n${result.stdout.slice(-4000)}\n${result.stderr.slice(-4000)}`,
+            );
         }
         return out;
     }
@@ -67,10 +85,12 @@ export class Pulumi {
 export function readManifests(dir) {
     return listFiles(dir)
         .filter((file) => /\.ya?ml$/.test(file))
-        .flatMap((file) => YAML.parseAllDocuments(fs.readFileSync(file, "utf8"))
-            .map((doc) => doc.toJSON())
-            .filter(Boolean)
-            .map((obj) => ({ ...obj, __file: file })));
+        .flatMap((file) =>
+            YAML.parseAllDocuments(fs.readFileSync(file, "utf8"))
+                .map((doc) => doc.toJSON())
+                .filter(Boolean)
+                .map((obj) => ({ ...obj, __file: file })),
+        );
 }
 
 export function listFiles(dir) {
@@ -120,23 +140,41 @@ export function serviceMaterial(objects, service) {
         for (const source of pod.volumes[0].projected.sources) {
             if (source.configMap) {
                 const cm = find(objects, "ConfigMap", source.configMap.name);
-                for (const item of source.configMap.items) files[item.path] = { text: cm.data[item.key], mode: item.mode };
+                for (const item of source.configMap.items)
+                    files[item.path] = { text: cm.data[item.key], mode: item.mode };
             }
             if (source.secret) {
                 const secret = find(objects, "Secret", source.secret.name);
-                for (const item of source.secret.items) files[item.path] = { text: secretValue(secret, item.key), bytes: secretBytes(secret, item.key), mode: item.mode };
+                for (const item of source.secret.items)
+                    files[item.path] = {
+                        text: secretValue(secret, item.key),
+                        bytes: secretBytes(secret, item.key),
+                        mode: item.mode,
+                    };
             }
         }
         // The keystore password reaches the app as an environment variable; a test app writes it down.
         const password = env.MTLS_KEYSTORE_PASSWORD?.valueFrom?.secretKeyRef;
-        if (password) files["keystore-password"] = { text: secretValue(find(objects, "Secret", password.name), password.key), mode: 0o400 };
+        if (password)
+            files["keystore-password"] = {
+                text: secretValue(find(objects, "Secret", password.name), password.key),
+                mode: 0o400,
+            };
         return { delivery, mountPath: mount.mountPath, readOnly: mount.readOnly, files, env, deployment };
     }
     delivery = "env";
     const fromRef = (name, fileName) => {
         const ref = env[name]?.valueFrom;
-        if (ref?.configMapKeyRef) files[fileName] = { text: find(objects, "ConfigMap", ref.configMapKeyRef.name).data[ref.configMapKeyRef.key], mode: 0o444 };
-        if (ref?.secretKeyRef) files[fileName] = { text: secretValue(find(objects, "Secret", ref.secretKeyRef.name), ref.secretKeyRef.key), mode: 0o400 };
+        if (ref?.configMapKeyRef)
+            files[fileName] = {
+                text: find(objects, "ConfigMap", ref.configMapKeyRef.name).data[ref.configMapKeyRef.key],
+                mode: 0o444,
+            };
+        if (ref?.secretKeyRef)
+            files[fileName] = {
+                text: secretValue(find(objects, "Secret", ref.secretKeyRef.name), ref.secretKeyRef.key),
+                mode: 0o400,
+            };
     };
     fromRef("MTLS_CERT", "tls.crt");
     fromRef("MTLS_KEY", "tls.key");
@@ -151,7 +189,7 @@ export function layOut(material, dir) {
         if (text === undefined) throw new Error(`${dir}: ${file} has no content`);
         const target = path.join(dir, file);
         fs.writeFileSync(target, bytes ?? text, { mode: 0o600 });
-        fs.chmodSync(target, mode === 0o400 ? 0o600 : mode ?? 0o444);
+        fs.chmodSync(target, mode === 0o400 ? 0o600 : (mode ?? 0o444));
     }
     return dir;
 }
@@ -203,9 +241,32 @@ export function runPeers(work, name, scenario, extra = []) {
     const file = path.join(dir, `${name}.json`);
     const results = path.join(dir, `${name}.results.json`);
     fs.writeFileSync(file, JSON.stringify(scenario, null, 2));
-    const run = spawnSync(process.execPath, [path.join(ROOT, "test", "e2e", "peers", "run.mjs"), "--scenario", file, "--json", results, "--quiet", ...extra], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-    process.stdout.write(run.stdout.split("\n").map((l) => `    ${l}`).join("\n"));
-    if (run.stderr.trim()) process.stdout.write(run.stderr.split("\n").map((l) => `    ${l}`).join("\n"));
+    const run = spawnSync(
+        process.execPath,
+        [
+            path.join(ROOT, "test", "e2e", "peers", "run.mjs"),
+            "--scenario",
+            file,
+            "--json",
+            results,
+            "--quiet",
+            ...extra,
+        ],
+        { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 },
+    );
+    process.stdout.write(
+        run.stdout
+            .split("\n")
+            .map((l) => `    ${l}`)
+            .join("\n"),
+    );
+    if (run.stderr.trim())
+        process.stdout.write(
+            run.stderr
+                .split("\n")
+                .map((l) => `    ${l}`)
+                .join("\n"),
+        );
     const summary = /(\d+) passed, (\d+) failed/.exec(run.stdout.trim().split("\n").pop() ?? "");
     return {
         status: run.status,
@@ -222,11 +283,15 @@ export function runPeers(work, name, scenario, extra = []) {
 export async function runTier(name, body) {
     const status = engineStatus();
     if (!status.ready) {
-        console.error(`${name}: the engine is not built: missing ${status.missing.join("; ")}. Run npm run engine:build first.`);
+        console.error(
+            `${name}: the engine is not built: missing ${status.missing.join("; ")}. Run npm run engine:build first.`,
+        );
         process.exit(2);
     }
     if (status.standIns.length) {
-        console.log(`NOTE: provider plugins ${status.standIns.join(", ")} are this project's stand-ins (test/standins/providers), not Pulumi's releases.`);
+        console.log(
+            `NOTE: provider plugins ${status.standIns.join(", ")} are this project's stand-ins (test/standins/providers), not Pulumi's releases.`,
+        );
     }
     const keep = process.argv.includes("--keep");
     const checks = new Checks();

@@ -44,8 +44,14 @@ exports.keyPem = pulumi.secret(pem);
 const EXPECTED_REFUSALS = [
     ["no-private-key-in-configmap", 'ConfigMap data["app.pem"] holds a private key (EC PRIVATE KEY block)'],
     ["private-key-strength", "PrivateKey ecdsaCurve is unset, and the tls provider then makes a P224 key"],
-    ["tls-key-mount-read-only", 'spec.template.spec.containers[0] (app).volumeMounts[0] mounts volume "key", which holds tls.key from Secret "app-key", with readOnly unset'],
-    ["mtls-workloads-restricted", 'Deployment carries mTLS material (volume "key" holds tls.key from Secret "app-key") and must meet Pod Security "restricted"'],
+    [
+        "tls-key-mount-read-only",
+        'spec.template.spec.containers[0] (app).volumeMounts[0] mounts volume "key", which holds tls.key from Secret "app-key", with readOnly unset',
+    ],
+    [
+        "mtls-workloads-restricted",
+        'Deployment carries mTLS material (volume "key" holds tls.key from Secret "app-key") and must meet Pod Security "restricted"',
+    ],
     ["no-private-key-in-stack-outputs", "stack output keyPem holds a private key (EC PRIVATE KEY block)"],
 ];
 
@@ -56,7 +62,13 @@ function projectStack(work) {
         "mtls:ca": { commonName: "shop policy root CA", validityHours: 8760 },
         "mtls:certificates": { validityHours: 720, renewBeforeHours: 240 },
         "mtls:services": [
-            { name: "user-service", image: "example/user-service:1.0", port: 8443, usage: "both", allowFrom: ["order-service"] },
+            {
+                name: "user-service",
+                image: "example/user-service:1.0",
+                port: 8443,
+                usage: "both",
+                allowFrom: ["order-service"],
+            },
             { name: "order-service", image: "example/order-service:1.0", usage: "client", delivery: "env" },
         ],
         "mtls:kubernetes": { renderDirectory: path.join(work, "render", "project") },
@@ -72,14 +84,19 @@ function policyLines(text) {
 runTier("policy", async ({ work, checks }) => {
     section("a program that puts a private key in a ConfigMap");
     const keyFile = path.join(work, "leak.pem");
-    const pem = generateKeyPairSync("ec", { namedCurve: "prime256v1" }).privateKey.export({ format: "pem", type: "sec1" }).toString();
+    const pem = generateKeyPairSync("ec", { namedCurve: "prime256v1" })
+        .privateKey.export({ format: "pem", type: "sec1" })
+        .toString();
     fs.writeFileSync(keyFile, pem, { mode: 0o600 });
     const keyLines = pem.split("\n").filter((l) => l && !l.startsWith("-----"));
 
     const leaky = path.join(work, "leaky");
     fs.mkdirSync(leaky);
     fs.writeFileSync(path.join(leaky, "Pulumi.yaml"), "name: policy-leaky\nruntime: nodejs\nmain: index.js\n");
-    fs.writeFileSync(path.join(leaky, "package.json"), JSON.stringify({ name: "policy-leaky", version: "0.0.0", main: "index.js" }));
+    fs.writeFileSync(
+        path.join(leaky, "package.json"),
+        JSON.stringify({ name: "policy-leaky", version: "0.0.0", main: "index.js" }),
+    );
     fs.writeFileSync(path.join(leaky, "index.js"), LEAKY_PROGRAM);
     fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(leaky, "node_modules"));
     const pulumi = new Pulumi(leaky, work);
@@ -90,31 +107,63 @@ runTier("policy", async ({ work, checks }) => {
     const refused = pulumi.run(["preview", "--stack", "leaky", "--policy-pack", PACK], { allowFail: true });
     const refusedText = refused.stdout + refused.stderr;
     checks.ok(refused.status !== 0, "preview with the pack fails", `exit ${refused.status}`);
-    checks.ok(/❌ mtls-security@v0\.1\.0 \(local: .*policy\)/.test(refusedText), "the CLI names the local pack mtls-security@v0.1.0", policyLines(refusedText));
+    checks.ok(
+        /❌ mtls-security@v0\.1\.0 \(local: .*policy\)/.test(refusedText),
+        "the CLI names the local pack mtls-security@v0.1.0",
+        policyLines(refusedText),
+    );
     for (const [policy, message] of EXPECTED_REFUSALS) {
         const line = new RegExp(`\\[mandatory\\] \\[severity: \\w+\\]\\s+${policy}\\s`);
-        checks.ok(line.test(refusedText) && refusedText.includes(message), `${policy}: refused with "${message.slice(0, 60)}..."`, policyLines(refusedText));
+        checks.ok(
+            line.test(refusedText) && refusedText.includes(message),
+            `${policy}: refused with "${message.slice(0, 60)}..."`,
+            policyLines(refusedText),
+        );
     }
     const refusal = refusedText.split("\n").find((l) => l.includes('ConfigMap data["app.pem"]'));
     if (refusal) console.log(`    the engine printed: ${refusal.trim()}`);
-    checks.ok(keyLines.every((l) => !refusedText.includes(l)), "no line of the key appears in the preview's output");
+    checks.ok(
+        keyLines.every((l) => !refusedText.includes(l)),
+        "no line of the key appears in the preview's output",
+    );
     checks.ok(!fs.existsSync(path.join(work, "render", "leaky")), "nothing was rendered: a preview changes nothing");
 
     section("levels and config from --policy-pack-config");
     const advisoryFile = path.join(work, "advisory.json");
     fs.writeFileSync(advisoryFile, JSON.stringify({ all: "advisory" }));
-    const advisory = pulumi.run(["preview", "--stack", "leaky", "--policy-pack", PACK, "--policy-pack-config", advisoryFile], { allowFail: true });
+    const advisory = pulumi.run(
+        ["preview", "--stack", "leaky", "--policy-pack", PACK, "--policy-pack-config", advisoryFile],
+        { allowFail: true },
+    );
     const advisoryText = advisory.stdout + advisory.stderr;
-    checks.ok(advisory.status === 0, '{"all": "advisory"}: the same preview passes', `exit ${advisory.status}\n${policyLines(advisoryText)}`);
-    checks.ok(/\[advisory\] \[severity: critical\]\s+no-private-key-in-configmap/.test(advisoryText) && !advisoryText.includes("[mandatory]"),
-        "... and still reports every violation, as advisory", policyLines(advisoryText));
+    checks.ok(
+        advisory.status === 0,
+        '{"all": "advisory"}: the same preview passes',
+        `exit ${advisory.status}\n${policyLines(advisoryText)}`,
+    );
+    checks.ok(
+        /\[advisory\] \[severity: critical\]\s+no-private-key-in-configmap/.test(advisoryText) &&
+            !advisoryText.includes("[mandatory]"),
+        "... and still reports every violation, as advisory",
+        policyLines(advisoryText),
+    );
     const oneOff = path.join(work, "one-off.json");
     fs.writeFileSync(oneOff, JSON.stringify({ all: "disabled", "private-key-strength": "mandatory" }));
-    const single = pulumi.run(["preview", "--stack", "leaky", "--policy-pack", PACK, "--policy-pack-config", oneOff], { allowFail: true });
+    const single = pulumi.run(["preview", "--stack", "leaky", "--policy-pack", PACK, "--policy-pack-config", oneOff], {
+        allowFail: true,
+    });
     const singleText = single.stdout + single.stderr;
-    checks.ok(single.status !== 0 && singleText.includes("private-key-strength") && !singleText.includes("no-private-key-in-configmap"),
-        "a single policy's level wins over all: only private-key-strength refuses", policyLines(singleText));
-    checks.ok(keyLines.every((l) => !advisoryText.includes(l) && !singleText.includes(l)), "no line of the key appears in those outputs either");
+    checks.ok(
+        single.status !== 0 &&
+            singleText.includes("private-key-strength") &&
+            !singleText.includes("no-private-key-in-configmap"),
+        "a single policy's level wins over all: only private-key-strength refuses",
+        policyLines(singleText),
+    );
+    checks.ok(
+        keyLines.every((l) => !advisoryText.includes(l) && !singleText.includes(l)),
+        "no line of the key appears in those outputs either",
+    );
 
     section("the project's own program");
     const projectDir = makeProject(work, { policy: projectStack(work) });
@@ -122,23 +171,51 @@ runTier("policy", async ({ work, checks }) => {
     project.run(["stack", "init", "policy"]);
     const preview = project.run(["preview", "--stack", "policy", "--policy-pack", PACK], { allowFail: true });
     const previewText = preview.stdout + preview.stderr;
-    checks.ok(preview.status === 0 && /✅ mtls-security@v0\.1\.0/.test(previewText) && !previewText.includes("[advisory]"), "preview with the pack passes, every policy judging (no advisory \"can't run during preview\")", `exit ${preview.status}\n${policyLines(previewText)}`);
+    checks.ok(
+        preview.status === 0 && /✅ mtls-security@v0\.1\.0/.test(previewText) && !previewText.includes("[advisory]"),
+        'preview with the pack passes, every policy judging (no advisory "can\'t run during preview")',
+        `exit ${preview.status}\n${policyLines(previewText)}`,
+    );
     const up = project.run(["up", "--yes", "--stack", "policy", "--policy-pack", PACK], { allowFail: true });
     const upText = up.stdout + up.stderr;
-    checks.ok(up.status === 0 && /✅ mtls-security@v0\.1\.0/.test(upText) && !upText.includes("[mandatory]") && !upText.includes("[advisory]"),
-        "up with the pack passes: known values, every policy, no violation", `exit ${up.status}\n${policyLines(upText)}`);
+    checks.ok(
+        up.status === 0 &&
+            /✅ mtls-security@v0\.1\.0/.test(upText) &&
+            !upText.includes("[mandatory]") &&
+            !upText.includes("[advisory]"),
+        "up with the pack passes: known values, every policy, no violation",
+        `exit ${up.status}\n${policyLines(upText)}`,
+    );
 
     const tighter = path.join(work, "tighter.json");
     fs.writeFileSync(tighter, JSON.stringify({ "leaf-certificate-max-validity": { maxValidityHours: 500 } }));
-    const strict = project.run(["preview", "--stack", "policy", "--policy-pack", PACK, "--policy-pack-config", tighter], { allowFail: true });
+    const strict = project.run(
+        ["preview", "--stack", "policy", "--policy-pack", PACK, "--policy-pack-config", tighter],
+        { allowFail: true },
+    );
     const strictText = strict.stdout + strict.stderr;
-    checks.ok(strict.status !== 0 && strictText.includes("LocallySignedCert validityPeriodHours is 720 (30 days) on a leaf certificate; at most 500 (20.8 days) is allowed"),
-        "maxValidityHours 500 from the config file refuses the project's 720-hour leaves", policyLines(strictText));
+    checks.ok(
+        strict.status !== 0 &&
+            strictText.includes(
+                "LocallySignedCert validityPeriodHours is 720 (30 days) on a leaf certificate; at most 500 (20.8 days) is allowed",
+            ),
+        "maxValidityHours 500 from the config file refuses the project's 720-hour leaves",
+        policyLines(strictText),
+    );
     const invalid = path.join(work, "invalid.json");
     fs.writeFileSync(invalid, JSON.stringify({ "leaf-certificate-max-validity": { maxValidityHours: "long" } }));
-    const rejected = project.run(["preview", "--stack", "policy", "--policy-pack", PACK, "--policy-pack-config", invalid], { allowFail: true });
-    checks.ok(rejected.status !== 0 && (rejected.stdout + rejected.stderr).includes("leaf-certificate-max-validity: maxValidityHours: Invalid type. Expected: integer"),
-        "a config value of the wrong type is refused by the engine against the pack's schema", (rejected.stdout + rejected.stderr).slice(-1500));
+    const rejected = project.run(
+        ["preview", "--stack", "policy", "--policy-pack", PACK, "--policy-pack-config", invalid],
+        { allowFail: true },
+    );
+    checks.ok(
+        rejected.status !== 0 &&
+            (rejected.stdout + rejected.stderr).includes(
+                "leaf-certificate-max-validity: maxValidityHours: Invalid type. Expected: integer",
+            ),
+        "a config value of the wrong type is refused by the engine against the pack's schema",
+        (rejected.stdout + rejected.stderr).slice(-1500),
+    );
 
     project.run(["destroy", "--yes", "--skip-preview", "--stack", "policy"]);
 });

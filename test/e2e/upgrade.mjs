@@ -29,7 +29,12 @@ function config(work, stack, ca) {
         "mtls:ca": { commonName: `shop ${stack} root CA`, validityHours: 8760, ...ca },
         "mtls:certificates": { validityHours: 720, renewBeforeHours: 240 },
         "mtls:services": [
-            { name: "user-service", image: "example/user-service:1.0", port: 8443, allowFrom: ["order-service", "payment-service"] },
+            {
+                name: "user-service",
+                image: "example/user-service:1.0",
+                port: 8443,
+                allowFrom: ["order-service", "payment-service"],
+            },
             { name: "order-service", image: "example/order-service:1.0", usage: "client", delivery: "env" },
             { name: "payment-service", image: "example/payment-service:1.0", usage: "client", rollout: "hot" },
         ],
@@ -56,15 +61,19 @@ function resources(exported) {
 
 /** Every step of a preview that is not `same`, as "op type::name" (type: the last of the URN's chain). */
 function steps(preview) {
-    return (preview.steps ?? []).filter((s) => s.op !== "same").map((s) => {
-        const parts = (s.urn ?? "").split("::");
-        return { op: s.op, type: (parts[2] ?? "").split("$").pop(), name: parts.slice(3).join("::"), urn: s.urn };
-    });
+    return (preview.steps ?? [])
+        .filter((s) => s.op !== "same")
+        .map((s) => {
+            const parts = (s.urn ?? "").split("::");
+            return { op: s.op, type: (parts[2] ?? "").split("$").pop(), name: parts.slice(3).join("::"), urn: s.urn };
+        });
 }
 
 // Without the earlier commit (a shallow clone) there is nothing to upgrade from: say so, count nothing.
 if (spawnSync("git", ["-C", ROOT, "cat-file", "-e", `${FROM}^{commit}`]).status !== 0) {
-    console.log(`SKIPPED upgrade: commit ${FROM} is not in this clone's history (shallow clone?); fetch it, or set MTLS_UPGRADE_FROM`);
+    console.log(
+        `SKIPPED upgrade: commit ${FROM} is not in this clone's history (shallow clone?); fetch it, or set MTLS_UPGRADE_FROM`,
+    );
     console.log("0 passed, 0 failed (skipped)");
     process.exit(0);
 }
@@ -73,13 +82,26 @@ await runTier("upgrade", async ({ work, checks }) => {
     section(`the program of ${FROM}`);
     const source = path.join(work, "source");
     fs.mkdirSync(source);
-    const archive = spawnSync("bash", ["-c", `git -C "$0" archive --format=tar "$1" | tar -x -C "$2"`, ROOT, FROM, source], { encoding: "utf8" });
-    checks.ok(archive.status === 0 && fs.existsSync(path.join(source, "infra", "program.ts")),
-        `git archive ${FROM}: the earlier program is available (a shallow clone lacks it: fetch with --unshallow)`, archive.stderr);
+    const archive = spawnSync(
+        "bash",
+        ["-c", `git -C "$0" archive --format=tar "$1" | tar -x -C "$2"`, ROOT, FROM, source],
+        { encoding: "utf8" },
+    );
+    checks.ok(
+        archive.status === 0 && fs.existsSync(path.join(source, "infra", "program.ts")),
+        `git archive ${FROM}: the earlier program is available (a shallow clone lacks it: fetch with --unshallow)`,
+        archive.stderr,
+    );
     if (archive.status !== 0) return;
-    const before = makeProject(work, Object.fromEntries(Object.entries(STACKS).map(([s, ca]) => [s, config(work, s, ca)])), { source, name: "before" });
-    checks.ok(!fs.readFileSync(path.join(before, "infra", "program.ts"), "utf8").includes("RotatingCertificateAuthority"),
-        `the program of ${FROM} composes the CAs itself (no RotatingCertificateAuthority)`);
+    const before = makeProject(
+        work,
+        Object.fromEntries(Object.entries(STACKS).map(([s, ca]) => [s, config(work, s, ca)])),
+        { source, name: "before" },
+    );
+    checks.ok(
+        !fs.readFileSync(path.join(before, "infra", "program.ts"), "utf8").includes("RotatingCertificateAuthority"),
+        `the program of ${FROM} composes the CAs itself (no RotatingCertificateAuthority)`,
+    );
     const after = makeProject(work, {}, { name: "after" });
     const old = new Pulumi(before, work);
     const now = new Pulumi(after, work);
@@ -91,45 +113,90 @@ await runTier("upgrade", async ({ work, checks }) => {
         const oldOutputs = old.json(["stack", "output", "--stack", stack, "--show-secrets"]).json;
         const oldManifests = manifests(work, stack);
         const oldState = resources(JSON.parse(old.run(["stack", "export", "--stack", stack]).stdout));
-        checks.ok(typeof oldOutputs.caCertPem === "string" && oldOutputs.trustBundlePem === undefined,
-            `${stack}: deployed by ${FROM} in ${first.seconds.toFixed(0)} s, with its 0.1 outputs (caCertPem, no trustBundlePem)`);
+        checks.ok(
+            typeof oldOutputs.caCertPem === "string" && oldOutputs.trustBundlePem === undefined,
+            `${stack}: deployed by ${FROM} in ${first.seconds.toFixed(0)} s, with its 0.1 outputs (caCertPem, no trustBundlePem)`,
+        );
         // The stack file carries the passphrase salt: the new checkout reads the same stack.
-        fs.copyFileSync(path.join(before, "stacks", `Pulumi.${stack}.yaml`), path.join(after, "stacks", `Pulumi.${stack}.yaml`));
+        fs.copyFileSync(
+            path.join(before, "stacks", `Pulumi.${stack}.yaml`),
+            path.join(after, "stacks", `Pulumi.${stack}.yaml`),
+        );
 
         const preview = now.json(["preview", "--stack", stack, "--diff"]).json;
         const changed = steps(preview);
         const created = changed.filter((s) => s.op === "create");
         const other = changed.filter((s) => s.op !== "create");
-        checks.ok(created.length === 1 && created[0].type === "mtls:index:RotatingCertificateAuthority" && created[0].name === "ca",
+        checks.ok(
+            created.length === 1 &&
+                created[0].type === "mtls:index:RotatingCertificateAuthority" &&
+                created[0].name === "ca",
             `${stack}: preview creates only the new component (RotatingCertificateAuthority ca)`,
-            created.map((s) => `${s.op} ${s.type}::${s.name}`).join("\n"));
-        checks.ok(other.length === 0, `${stack}: preview replaces, deletes and updates nothing`, other.map((s) => `${s.op} ${s.urn}`).join("\n"));
+            created.map((s) => `${s.op} ${s.type}::${s.name}`).join("\n"),
+        );
+        checks.ok(
+            other.length === 0,
+            `${stack}: preview replaces, deletes and updates nothing`,
+            other.map((s) => `${s.op} ${s.urn}`).join("\n"),
+        );
         const second = now.run(["up", "--yes", "--skip-preview", "--stack", stack]);
         const newOutputs = now.json(["stack", "output", "--stack", stack, "--show-secrets"]).json;
-        checks.ok(JSON.stringify(manifests(work, stack)) === JSON.stringify(oldManifests),
-            `${stack}: up with this checkout (${second.seconds.toFixed(0)} s) leaves every rendered object byte-identical`);
-        checks.ok(newOutputs.trustBundlePem === oldOutputs.caCertPem && newOutputs.caCertPem === oldOutputs.caCertPem
-            && newOutputs.signingCertPem === oldOutputs.caSigningCertPem && newOutputs.rootNotAfter === oldOutputs.caNotAfter,
-            `${stack}: the renamed outputs hold what the 0.1 ones held, and the 0.1 names stay for readers`);
+        checks.ok(
+            JSON.stringify(manifests(work, stack)) === JSON.stringify(oldManifests),
+            `${stack}: up with this checkout (${second.seconds.toFixed(0)} s) leaves every rendered object byte-identical`,
+        );
+        checks.ok(
+            newOutputs.trustBundlePem === oldOutputs.caCertPem &&
+                newOutputs.caCertPem === oldOutputs.caCertPem &&
+                newOutputs.signingCertPem === oldOutputs.caSigningCertPem &&
+                newOutputs.rootNotAfter === oldOutputs.caNotAfter,
+            `${stack}: the renamed outputs hold what the 0.1 ones held, and the 0.1 names stay for readers`,
+        );
         const newState = resources(JSON.parse(now.run(["stack", "export", "--stack", stack]).stdout));
         const lost = [...oldState.keys()].filter((key) => newState.get(key)?.id !== oldState.get(key).id);
-        checks.ok(oldState.size > 0 && lost.length === 0,
-            `${stack}: all ${oldState.size} custom resources of the old state are in the new one with the same IDs`, lost.join("\n"));
-        const expectedMoved = STACKS[stack].rotation ? ["ca-root", "ca-g2-root", "ca-rotation"] : ["ca-root", "ca-intermediate", "ca-rotation"];
-        const underComponent = expectedMoved.filter((name) => [...newState.values()].some((r) => r.name === name && r.urn.includes("mtls:index:RotatingCertificateAuthority$")));
-        checks.ok(underComponent.length === expectedMoved.length,
-            `${stack}: ${expectedMoved.join(", ")} now live under RotatingCertificateAuthority ca`, underComponent.join(", "));
-        const fingerprints = (o) => Object.fromEntries(Object.entries(o.services).map(([n, s]) => [n, s.fingerprintSha256]));
-        checks.ok(JSON.stringify(fingerprints(newOutputs)) === JSON.stringify(fingerprints(oldOutputs)),
-            `${stack}: every service keeps its certificate (same fingerprints)`);
+        checks.ok(
+            oldState.size > 0 && lost.length === 0,
+            `${stack}: all ${oldState.size} custom resources of the old state are in the new one with the same IDs`,
+            lost.join("\n"),
+        );
+        const expectedMoved = STACKS[stack].rotation
+            ? ["ca-root", "ca-g2-root", "ca-rotation"]
+            : ["ca-root", "ca-intermediate", "ca-rotation"];
+        const underComponent = expectedMoved.filter((name) =>
+            [...newState.values()].some(
+                (r) => r.name === name && r.urn.includes("mtls:index:RotatingCertificateAuthority$"),
+            ),
+        );
+        checks.ok(
+            underComponent.length === expectedMoved.length,
+            `${stack}: ${expectedMoved.join(", ")} now live under RotatingCertificateAuthority ca`,
+            underComponent.join(", "),
+        );
+        const fingerprints = (o) =>
+            Object.fromEntries(Object.entries(o.services).map(([n, s]) => [n, s.fingerprintSha256]));
+        checks.ok(
+            JSON.stringify(fingerprints(newOutputs)) === JSON.stringify(fingerprints(oldOutputs)),
+            `${stack}: every service keeps its certificate (same fingerprints)`,
+        );
         const settled = now.run(["preview", "--stack", stack, "--expect-no-changes"], { allowFail: true });
-        checks.ok(settled.status === 0, `${stack}: a further preview expects no changes and sees none`, settled.stdout.slice(-2000));
+        checks.ok(
+            settled.status === 0,
+            `${stack}: a further preview expects no changes and sees none`,
+            settled.stdout.slice(-2000),
+        );
     }
 
     section("rotating: the ledger's memory survived the move");
-    fs.writeFileSync(path.join(after, "stacks", "Pulumi.rotating.yaml"), fs.readFileSync(path.join(after, "stacks", "Pulumi.rotating.yaml"), "utf8")
-        .replace(/rotation: introduce/, "rotation: retire"));
+    fs.writeFileSync(
+        path.join(after, "stacks", "Pulumi.rotating.yaml"),
+        fs
+            .readFileSync(path.join(after, "stacks", "Pulumi.rotating.yaml"), "utf8")
+            .replace(/rotation: introduce/, "rotation: retire"),
+    );
     const jump = now.run(["preview", "--stack", "rotating"], { allowFail: true });
-    checks.ok(jump.status !== 0 && /retire is refused/.test(jump.stdout + jump.stderr),
-        "introduce → retire is refused at preview: the ledger under the component still holds introduce", (jump.stdout + jump.stderr).slice(-1500));
+    checks.ok(
+        jump.status !== 0 && /retire is refused/.test(jump.stdout + jump.stderr),
+        "introduce → retire is refused at preview: the ledger under the component still holds introduce",
+        (jump.stdout + jump.stderr).slice(-1500),
+    );
 });

@@ -17,7 +17,12 @@ let work: string;
 let tarball: string;
 
 function sh(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): string {
-    return execFileSync(cmd, args, { cwd, encoding: "utf8", env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    return execFileSync(cmd, args, {
+        cwd,
+        encoding: "utf8",
+        env: { ...process.env, ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
 }
 
 const PROGRAM = `
@@ -59,23 +64,77 @@ beforeAll(() => {
     const project = path.join(work, "consumer");
     fs.mkdirSync(project);
     fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "consumer", private: true }));
-    sh("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", tarball,
-        `@pulumi/pulumi@${pkg.devDependencies["@pulumi/pulumi"]}`, `typescript@${pkg.devDependencies.typescript}`, `@types/node@${pkg.devDependencies["@types/node"]}`], project);
-    fs.writeFileSync(path.join(project, "tsconfig.json"), JSON.stringify({
-        compilerOptions: { target: "ES2022", module: "node16", moduleResolution: "node16", strict: true, esModuleInterop: true, outDir: "bin", types: ["node"] },
-        files: ["index.ts"],
-    }));
+    sh(
+        "npm",
+        [
+            "install",
+            "--prefer-offline",
+            "--no-audit",
+            "--no-fund",
+            tarball,
+            `@pulumi/pulumi@${pkg.devDependencies["@pulumi/pulumi"]}`,
+            `typescript@${pkg.devDependencies.typescript}`,
+            `@types/node@${pkg.devDependencies["@types/node"]}`,
+        ],
+        project,
+    );
+    fs.writeFileSync(
+        path.join(project, "tsconfig.json"),
+        JSON.stringify({
+            compilerOptions: {
+                target: "ES2022",
+                module: "node16",
+                moduleResolution: "node16",
+                strict: true,
+                esModuleInterop: true,
+                outDir: "bin",
+                types: ["node"],
+            },
+            files: ["index.ts"],
+        }),
+    );
     fs.writeFileSync(path.join(project, "index.ts"), PROGRAM);
     // The consumer test from examples/testing, as a consumer writes it: against the installed package.
     fs.mkdirSync(path.join(project, "test"));
     fs.copyFileSync(path.join(PROJECT_ROOT, EXAMPLE_TEST), path.join(project, "test", path.basename(EXAMPLE_TEST)));
-    fs.writeFileSync(path.join(project, "tsconfig.test.json"), JSON.stringify({
-        compilerOptions: { target: "ES2022", module: "node16", moduleResolution: "node16", strict: true, esModuleInterop: true, outDir: "bin-test", types: ["node"] },
-        include: ["test/**/*.ts"],
-    }));
-    sh("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", path.join(work, "k.pem"),
-        "-out", path.join(work, "cert.pem"), "-days", "30", "-subj", "/CN=api",
-        "-addext", "subjectAltName=DNS:api,DNS:api.team,DNS:api.team.svc,DNS:api.team.svc.cluster.local"], work);
+    fs.writeFileSync(
+        path.join(project, "tsconfig.test.json"),
+        JSON.stringify({
+            compilerOptions: {
+                target: "ES2022",
+                module: "node16",
+                moduleResolution: "node16",
+                strict: true,
+                esModuleInterop: true,
+                outDir: "bin-test",
+                types: ["node"],
+            },
+            include: ["test/**/*.ts"],
+        }),
+    );
+    sh(
+        "openssl",
+        [
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            path.join(work, "k.pem"),
+            "-out",
+            path.join(work, "cert.pem"),
+            "-days",
+            "30",
+            "-subj",
+            "/CN=api",
+            "-addext",
+            "subjectAltName=DNS:api,DNS:api.team,DNS:api.team.svc,DNS:api.team.svc.cluster.local",
+        ],
+        work,
+    );
     fs.rmSync(path.join(work, "k.pem"));
 }, 240_000);
 
@@ -95,7 +154,9 @@ describe("the npm package", () => {
     it("type-checks strictly and runs under mocks in a fresh project", () => {
         const project = path.join(work, "consumer");
         sh(path.join(project, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.json"], project);
-        const out = JSON.parse(sh(process.execPath, ["bin/index.js"], project, { FIXTURE_CERT: path.join(work, "cert.pem") }));
+        const out = JSON.parse(
+            sh(process.execPath, ["bin/index.js"], project, { FIXTURE_CERT: path.join(work, "cert.pem") }),
+        );
         expect(out.dnsNames).toEqual(["api", "api.team", "api.team.svc", "api.team.svc.cluster.local"]);
         expect(out.keySecret).toBe(true);
         expect(out.mounts).toEqual([{ name: "mtls-api", mountPath: "/certs", readOnly: true }]);
@@ -108,20 +169,27 @@ describe("the npm package", () => {
         const project = path.join(work, "consumer");
         const installed = path.join(project, "node_modules", ...pkg.name.split("/"));
         const shipped = JSON.parse(fs.readFileSync(path.join(installed, "package.json"), "utf8"));
-        expect(shipped.exports["./testing"]).toEqual({ types: "./dist/components/testing/index.d.ts", default: "./dist/components/testing/index.js" });
+        expect(shipped.exports["./testing"]).toEqual({
+            types: "./dist/components/testing/index.d.ts",
+            default: "./dist/components/testing/index.js",
+        });
         const required = new Set<string>();
         const walk = (dir: string) => {
             for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
                 const full = path.join(dir, entry.name);
                 if (entry.isDirectory()) walk(full);
                 else if (entry.name.endsWith(".js")) {
-                    for (const m of fs.readFileSync(full, "utf8").matchAll(/require\("([^"]+)"\)/g)) if (!m[1].startsWith(".")) required.add(m[1]);
+                    for (const m of fs.readFileSync(full, "utf8").matchAll(/require\("([^"]+)"\)/g))
+                        if (!m[1].startsWith(".")) required.add(m[1]);
                 }
             }
         };
         walk(path.join(installed, "dist"));
         const own = Object.keys(shipped.dependencies ?? {});
-        const foreign = [...required].filter((m) => !m.startsWith("node:") && !m.startsWith("@pulumi/") && !builtinModules.includes(m) && !own.includes(m));
+        const foreign = [...required].filter(
+            (m) =>
+                !m.startsWith("node:") && !m.startsWith("@pulumi/") && !builtinModules.includes(m) && !own.includes(m),
+        );
         expect(foreign).toEqual([]);
         expect(fs.existsSync(path.join(project, "node_modules", "vitest"))).toBe(false);
         expect(fs.existsSync(path.join(project, "node_modules", "@peculiar"))).toBe(false);
@@ -130,7 +198,11 @@ describe("the npm package", () => {
     it("runs the example consumer test (examples/testing) against the installed package with node --test", () => {
         const project = path.join(work, "consumer");
         sh(path.join(project, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.test.json"], project);
-        const report = execFileSync(process.execPath, ["--test", "--test-reporter=tap", "bin-test/"], { cwd: project, encoding: "utf8", env: { ...process.env } });
+        const report = execFileSync(process.execPath, ["--test", "--test-reporter=tap", "bin-test/"], {
+            cwd: project,
+            encoding: "utf8",
+            env: { ...process.env },
+        });
         expect(report).toMatch(/^# pass 2$/m);
         expect(report).toMatch(/^# fail 0$/m);
         expect(report).toContain("names the service and its SPIFFE ID, and chains to the team's root");
@@ -147,7 +219,12 @@ describe("the npm package", () => {
         // Exact versions: the bytes of every keystore depend on the encoder (see the README's Keystores section).
         expect(shipped.dependencies).toEqual({ asn1js: pkg.dependencies.asn1js, pkijs: pkg.dependencies.pkijs });
         expect(Object.values(shipped.dependencies).every((v) => /^\d+\.\d+\.\d+$/.test(v as string))).toBe(true);
-        expect(Object.keys(shipped.peerDependencies).sort()).toEqual(["@pulumi/kubernetes", "@pulumi/pulumi", "@pulumi/random", "@pulumi/tls"]);
+        expect(Object.keys(shipped.peerDependencies).sort()).toEqual([
+            "@pulumi/kubernetes",
+            "@pulumi/pulumi",
+            "@pulumi/random",
+            "@pulumi/tls",
+        ]);
         expect(shipped.peerDependencies["@pulumi/random"]).toBe("^4.21.2");
     });
 });

@@ -17,7 +17,9 @@ export interface KeystorePeer {
 }
 
 function credentials(peer: PeerMaterial | KeystorePeer): tls.SecureContextOptions {
-    return "pfx" in peer ? { pfx: peer.pfx, passphrase: peer.passphrase, ca: peer.ca } : { key: peer.key, cert: peer.chain, ca: peer.ca };
+    return "pfx" in peer
+        ? { pfx: peer.pfx, passphrase: peer.passphrase, ca: peer.ca }
+        : { key: peer.key, cert: peer.chain, ca: peer.ca };
 }
 
 export interface HandshakeResult {
@@ -27,7 +29,12 @@ export interface HandshakeResult {
     error?: string;
 }
 
-export async function mtlsHandshake(server: PeerMaterial | KeystorePeer, client: PeerMaterial | KeystorePeer, servername: string, timeoutMs = 5000): Promise<HandshakeResult> {
+export async function mtlsHandshake(
+    server: PeerMaterial | KeystorePeer,
+    client: PeerMaterial | KeystorePeer,
+    servername: string,
+    timeoutMs = 5000,
+): Promise<HandshakeResult> {
     let clientCN: string | undefined;
     const srv = tls.createServer({ ...credentials(server), requestCert: true, rejectUnauthorized: true }, (socket) => {
         clientCN = socket.getPeerCertificate().subject?.CN as string | undefined;
@@ -38,15 +45,24 @@ export async function mtlsHandshake(server: PeerMaterial | KeystorePeer, client:
     const port = (srv.address() as { port: number }).port;
     try {
         return await new Promise<HandshakeResult>((resolve) => {
-            const timer = setTimeout(() => { socket.destroy(); resolve({ ok: false, error: "timeout" }); }, timeoutMs);
+            const timer = setTimeout(() => {
+                socket.destroy();
+                resolve({ ok: false, error: "timeout" });
+            }, timeoutMs);
             const socket = tls.connect({ host: "127.0.0.1", port, servername, ...credentials(client) });
             socket.on("data", (data) => {
                 clearTimeout(timer);
                 socket.end();
                 resolve({ ok: data.toString() === "ok\n", clientCN });
             });
-            socket.on("error", (err) => { clearTimeout(timer); resolve({ ok: false, error: err.message }); });
-            socket.on("close", () => { clearTimeout(timer); resolve({ ok: false, error: "closed before the server answered" }); });
+            socket.on("error", (err) => {
+                clearTimeout(timer);
+                resolve({ ok: false, error: err.message });
+            });
+            socket.on("close", () => {
+                clearTimeout(timer);
+                resolve({ ok: false, error: "closed before the server answered" });
+            });
         });
     } finally {
         srv.close();

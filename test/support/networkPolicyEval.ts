@@ -67,7 +67,7 @@ export function selectorMatches(selector: LabelSelector | undefined, labels: Rec
         if (labels[key] !== value) return false;
     }
     for (const e of selector.matchExpressions ?? []) {
-        const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+        const has = Object.hasOwn(labels, e.key);
         const values = e.values ?? [];
         if (e.operator === "In" && !(has && values.includes(labels[e.key]))) return false;
         if (e.operator === "NotIn" && has && values.includes(labels[e.key])) return false;
@@ -88,7 +88,8 @@ export function inCidr(ip: string, cidr: string): boolean {
     const [base, bitsText] = cidr.split("/");
     const address = ipv4(ip);
     const network = ipv4(base);
-    if (address === undefined || network === undefined) throw new Error(`networkPolicyEval: only IPv4 is evaluated, got ${ip} in ${cidr}`);
+    if (address === undefined || network === undefined)
+        throw new Error(`networkPolicyEval: only IPv4 is evaluated, got ${ip} in ${cidr}`);
     const size = 2 ** (32 - Number(bitsText));
     return Math.floor(address / size) === Math.floor(network / size);
 }
@@ -97,7 +98,12 @@ function isPod(peer: Endpoint | ExternalSource): peer is Endpoint {
     return (peer as Endpoint).namespace !== undefined;
 }
 
-function peerMatches(peer: PolicyPeer, other: Endpoint | ExternalSource, policyNamespace: string, namespaces: NamespaceLabels): boolean {
+function peerMatches(
+    peer: PolicyPeer,
+    other: Endpoint | ExternalSource,
+    policyNamespace: string,
+    namespaces: NamespaceLabels,
+): boolean {
     if (peer.ipBlock) {
         const ip = other.ip;
         if (ip === undefined || !inCidr(ip, peer.ipBlock.cidr)) return false;
@@ -114,12 +120,18 @@ function peerMatches(peer: PolicyPeer, other: Endpoint | ExternalSource, policyN
     return false;
 }
 
-function portMatches(ports: PolicyPort[] | undefined, target: Endpoint | ExternalSource, port: number, protocol: string): boolean {
+function portMatches(
+    ports: PolicyPort[] | undefined,
+    target: Endpoint | ExternalSource,
+    port: number,
+    protocol: string,
+): boolean {
     if (!ports || ports.length === 0) return true;
     return ports.some((p) => {
         if ((p.protocol ?? "TCP") !== protocol) return false;
         if (p.port === undefined) return true;
-        if (typeof p.port === "number") return p.endPort === undefined ? p.port === port : port >= p.port && port <= p.endPort;
+        if (typeof p.port === "number")
+            return p.endPort === undefined ? p.port === port : port >= p.port && port <= p.endPort;
         // A named port is resolved against the destination pod's own container ports.
         const named = isPod(target) ? target.namedPorts?.[p.port] : undefined;
         return named !== undefined && named.port === port && named.protocol === protocol;
@@ -132,11 +144,24 @@ function types(policy: NetworkPolicyObject): string[] {
 }
 
 /** The policies that select `pod` for one direction. */
-export function policiesSelecting(policies: readonly NetworkPolicyObject[], pod: Endpoint, direction: "Ingress" | "Egress"): NetworkPolicyObject[] {
-    return policies.filter((p) => p.metadata.namespace === pod.namespace && types(p).includes(direction) && selectorMatches(p.spec.podSelector, pod.labels));
+export function policiesSelecting(
+    policies: readonly NetworkPolicyObject[],
+    pod: Endpoint,
+    direction: "Ingress" | "Egress",
+): NetworkPolicyObject[] {
+    return policies.filter(
+        (p) =>
+            p.metadata.namespace === pod.namespace &&
+            types(p).includes(direction) &&
+            selectorMatches(p.spec.podSelector, pod.labels),
+    );
 }
 
-export function isIsolated(policies: readonly NetworkPolicyObject[], pod: Endpoint, direction: "Ingress" | "Egress"): boolean {
+export function isIsolated(
+    policies: readonly NetworkPolicyObject[],
+    pod: Endpoint,
+    direction: "Ingress" | "Egress",
+): boolean {
     return policiesSelecting(policies, pod, direction).length > 0;
 }
 
@@ -150,21 +175,49 @@ export function connectionAllowed(
     protocol = "TCP",
 ): boolean {
     const ingress = policiesSelecting(policies, target, "Ingress");
-    const admitted = ingress.length === 0 || ingress.some((p) => (p.spec.ingress ?? []).some((rule) =>
-        (!rule.from || rule.from.length === 0 || rule.from.some((peer) => peerMatches(peer, source, p.metadata.namespace, namespaces)))
-        && portMatches(rule.ports, target, port, protocol)));
+    const admitted =
+        ingress.length === 0 ||
+        ingress.some((p) =>
+            (p.spec.ingress ?? []).some(
+                (rule) =>
+                    (!rule.from ||
+                        rule.from.length === 0 ||
+                        rule.from.some((peer) => peerMatches(peer, source, p.metadata.namespace, namespaces))) &&
+                    portMatches(rule.ports, target, port, protocol),
+            ),
+        );
     if (!admitted || !isPod(source)) return admitted;
     const egress = policiesSelecting(policies, source, "Egress");
-    return egress.length === 0 || egress.some((p) => (p.spec.egress ?? []).some((rule) =>
-        (!rule.to || rule.to.length === 0 || rule.to.some((peer) => peerMatches(peer, target, p.metadata.namespace, namespaces)))
-        && portMatches(rule.ports, target, port, protocol)));
+    return (
+        egress.length === 0 ||
+        egress.some((p) =>
+            (p.spec.egress ?? []).some(
+                (rule) =>
+                    (!rule.to ||
+                        rule.to.length === 0 ||
+                        rule.to.some((peer) => peerMatches(peer, target, p.metadata.namespace, namespaces))) &&
+                    portMatches(rule.ports, target, port, protocol),
+            ),
+        )
+    );
 }
 
 /** A pod object read from the API server, as an Endpoint. */
-export function endpointOfPod(pod: { metadata: { name: string; namespace: string; labels?: Record<string, string> }; spec?: { containers?: Array<{ ports?: Array<{ name?: string; containerPort: number; protocol?: string }> }> }; status?: { podIP?: string } }): Endpoint {
+export function endpointOfPod(pod: {
+    metadata: { name: string; namespace: string; labels?: Record<string, string> };
+    spec?: { containers?: Array<{ ports?: Array<{ name?: string; containerPort: number; protocol?: string }> }> };
+    status?: { podIP?: string };
+}): Endpoint {
     const namedPorts: Record<string, { port: number; protocol: string }> = {};
     for (const container of pod.spec?.containers ?? []) {
-        for (const p of container.ports ?? []) if (p.name) namedPorts[p.name] = { port: p.containerPort, protocol: p.protocol ?? "TCP" };
+        for (const p of container.ports ?? [])
+            if (p.name) namedPorts[p.name] = { port: p.containerPort, protocol: p.protocol ?? "TCP" };
     }
-    return { name: pod.metadata.name, namespace: pod.metadata.namespace, labels: pod.metadata.labels ?? {}, namedPorts, ...(pod.status?.podIP ? { ip: pod.status.podIP } : {}) };
+    return {
+        name: pod.metadata.name,
+        namespace: pod.metadata.namespace,
+        labels: pod.metadata.labels ?? {},
+        namedPorts,
+        ...(pod.status?.podIP ? { ip: pod.status.podIP } : {}),
+    };
 }

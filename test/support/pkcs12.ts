@@ -61,8 +61,10 @@ function attributes(bag: pkijs.SafeBag): { friendlyName?: string; localKeyId?: s
     for (const attribute of bag.bagAttributes ?? []) {
         const value = attribute.values[0];
         if (attribute.type === OIDS.friendlyName) out.friendlyName = (value as asn1js.BmpString).valueBlock.value;
-        if (attribute.type === OIDS.localKeyId) out.localKeyId = Buffer.from((value as asn1js.OctetString).valueBlock.valueHexView).toString("hex");
-        if (attribute.type === OIDS.oracleTrustedKeyUsage) out.trusted = (value as asn1js.ObjectIdentifier).valueBlock.toString();
+        if (attribute.type === OIDS.localKeyId)
+            out.localKeyId = Buffer.from((value as asn1js.OctetString).valueBlock.valueHexView).toString("hex");
+        if (attribute.type === OIDS.oracleTrustedKeyUsage)
+            out.trusted = (value as asn1js.ObjectIdentifier).valueBlock.toString();
     }
     return out;
 }
@@ -80,12 +82,21 @@ export async function readPkcs12(bytes: Buffer, password: string): Promise<Pkcs1
         if (info.contentType === OIDS.encryptedData) {
             // A fresh parse: pkijs strips the names it reads off the schema it is given.
             const copy = asn1js.fromBER((info.content as asn1js.Sequence).toBER(false)).result;
-            protections.push(protection(new pkijs.EncryptedData({ schema: copy }).encryptedContentInfo.contentEncryptionAlgorithm, salts));
+            protections.push(
+                protection(
+                    new pkijs.EncryptedData({ schema: copy }).encryptedContentInfo.contentEncryptionAlgorithm,
+                    salts,
+                ),
+            );
         }
     }
     await safe.parseInternalValues({ safeContents: safe.safeContents.map(() => ({ password: secret })) }, engine);
     const out: Pkcs12Contents = {
-        mac: { digest: mac.mac.digestAlgorithm.algorithmId, iterations: mac.iterations ?? 1, saltBytes: mac.macSalt.valueBlock.valueHexView.byteLength },
+        mac: {
+            digest: mac.mac.digestAlgorithm.algorithmId,
+            iterations: mac.iterations ?? 1,
+            saltBytes: mac.macSalt.valueBlock.valueHexView.byteLength,
+        },
         protections,
         certificates: [],
         keys: [],
@@ -99,7 +110,10 @@ export async function readPkcs12(bytes: Buffer, password: string): Promise<Pkcs1
             } else if (bag.bagValue instanceof pkijs.PKCS8ShroudedKeyBag) {
                 protections.push(protection(bag.bagValue.encryptionAlgorithm, salts));
                 await bag.bagValue.parseInternalValues({ password: secret }, engine);
-                out.keys.push({ der: Buffer.from(bag.bagValue.parsedValue!.toSchema().toBER(false)), ...attributes(bag) });
+                out.keys.push({
+                    der: Buffer.from(bag.bagValue.parsedValue!.toSchema().toBER(false)),
+                    ...attributes(bag),
+                });
             }
         }
     }

@@ -20,16 +20,37 @@ export interface TestPki {
 
 const CA_USES = ["cert_signing", "crl_signing"];
 
-export async function testPki(name: string, options: { algorithm?: KeyAlgorithm; intermediate?: boolean } = {}): Promise<TestPki> {
+export async function testPki(
+    name: string,
+    options: { algorithm?: KeyAlgorithm; intermediate?: boolean } = {},
+): Promise<TestPki> {
     const rootKey = generateTlsKey(tlsKeySpec(options.algorithm ?? "ECDSA-P256"));
-    const root = await selfSignedCert({ privateKeyPem: rootKey.privateKeyPem, subject: { commonName: `${name} root CA` }, isCaCertificate: true, allowedUses: CA_USES, validityPeriodHours: 48, setSubjectKeyId: true });
+    const root = await selfSignedCert({
+        privateKeyPem: rootKey.privateKeyPem,
+        subject: { commonName: `${name} root CA` },
+        isCaCertificate: true,
+        allowedUses: CA_USES,
+        validityPeriodHours: 48,
+        setSubjectKeyId: true,
+    });
     let signingPem = root.certPem as string;
     let signingKeyPem = rootKey.privateKeyPem as string;
     let intermediatePem = "";
     if (options.intermediate) {
         const key = generateTlsKey(tlsKeySpec(options.algorithm ?? "ECDSA-P256"));
-        const csr = await certRequest({ privateKeyPem: key.privateKeyPem, subject: { commonName: `${name} intermediate` } });
-        const cert = await locallySignedCert({ certRequestPem: csr.certRequestPem, caCertPem: root.certPem, caPrivateKeyPem: rootKey.privateKeyPem, isCaCertificate: true, allowedUses: CA_USES, validityPeriodHours: 24, setSubjectKeyId: true });
+        const csr = await certRequest({
+            privateKeyPem: key.privateKeyPem,
+            subject: { commonName: `${name} intermediate` },
+        });
+        const cert = await locallySignedCert({
+            certRequestPem: csr.certRequestPem,
+            caCertPem: root.certPem,
+            caPrivateKeyPem: rootKey.privateKeyPem,
+            isCaCertificate: true,
+            allowedUses: CA_USES,
+            validityPeriodHours: 24,
+            setSubjectKeyId: true,
+        });
         [signingPem, signingKeyPem, intermediatePem] = [cert.certPem, key.privateKeyPem, cert.certPem];
     }
     return {
@@ -39,12 +60,25 @@ export async function testPki(name: string, options: { algorithm?: KeyAlgorithm;
         intermediatePem,
         async leaf(commonName, leafOptions = {}) {
             const key = generateTlsKey(tlsKeySpec(leafOptions.algorithm ?? "ECDSA-P256"));
-            const csr = await certRequest({ privateKeyPem: key.privateKeyPem, subject: { commonName }, dnsNames: [commonName, "localhost"] });
-            const cert = await locallySignedCert({
-                certRequestPem: csr.certRequestPem, caCertPem: signingPem, caPrivateKeyPem: signingKeyPem, isCaCertificate: false,
-                allowedUses: leafOptions.uses ?? ["digital_signature", "server_auth", "client_auth"], validityPeriodHours: 12, setSubjectKeyId: true,
+            const csr = await certRequest({
+                privateKeyPem: key.privateKeyPem,
+                subject: { commonName },
+                dnsNames: [commonName, "localhost"],
             });
-            return { privateKeyPem: key.privateKeyPem, chainPem: cert.certPem + intermediatePem, caBundlePem: root.certPem };
+            const cert = await locallySignedCert({
+                certRequestPem: csr.certRequestPem,
+                caCertPem: signingPem,
+                caPrivateKeyPem: signingKeyPem,
+                isCaCertificate: false,
+                allowedUses: leafOptions.uses ?? ["digital_signature", "server_auth", "client_auth"],
+                validityPeriodHours: 12,
+                setSubjectKeyId: true,
+            });
+            return {
+                privateKeyPem: key.privateKeyPem,
+                chainPem: cert.certPem + intermediatePem,
+                caBundlePem: root.certPem,
+            };
         },
     };
 }

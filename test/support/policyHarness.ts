@@ -46,12 +46,20 @@ function resourceArgs({ type, props, name = "subject", config = {} }: ResourceUn
         props: proxied,
         urn: urnOf(type, name),
         name,
-        opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+        opts: {
+            protect: false,
+            ignoreChanges: [],
+            aliases: [],
+            customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+            additionalSecretOutputs: [],
+        },
         stackTags: new Map(),
         isType: () => false,
         asType: () => undefined,
         getConfig: <T extends object>() => config as T,
-        notApplicable: (reason?: string): never => { throw new NotApplicable(reason); },
+        notApplicable: (reason?: string): never => {
+            throw new NotApplicable(reason);
+        },
     };
 }
 
@@ -60,7 +68,9 @@ export async function validateResource(policy: Policy, resource: ResourceUnderTe
     const validations = (policy as ResourceValidationPolicy).validateResource;
     if (!validations) throw new Error(`${policy.name} is not a resource policy`);
     const violations: Violation[] = [];
-    const report: ReportViolation = (message, urn) => { violations.push({ message, urn }); };
+    const report: ReportViolation = (message, urn) => {
+        violations.push({ message, urn });
+    };
     for (const validate of Array.isArray(validations) ? validations : [validations]) {
         try {
             await validate(resourceArgs(resource), report);
@@ -98,7 +108,13 @@ export async function validateStack(
             props,
             urn: urnOf(r.type, r.name),
             name: r.name,
-            opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+            opts: {
+                protect: false,
+                ignoreChanges: [],
+                aliases: [],
+                customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+                additionalSecretOutputs: [],
+            },
             dependencies: [],
             propertyDependencies: {},
             isType: () => false,
@@ -109,12 +125,19 @@ export async function validateStack(
         if (r.parent) built.get(r.name)!.parent = built.get(r.parent);
     }
     const violations: Violation[] = [];
-    await policy.validateStack({
-        resources: [...built.values()],
-        getConfig: <T extends object>() => config as T,
-        stackTags: new Map(),
-        notApplicable: (reason?: string): never => { throw new NotApplicable(reason); },
-    }, (message, urn) => { violations.push({ message, urn }); });
+    await policy.validateStack(
+        {
+            resources: [...built.values()],
+            getConfig: <T extends object>() => config as T,
+            stackTags: new Map(),
+            notApplicable: (reason?: string): never => {
+                throw new NotApplicable(reason);
+            },
+        },
+        (message, urn) => {
+            violations.push({ message, urn });
+        },
+    );
     return violations;
 }
 

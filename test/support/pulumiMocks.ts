@@ -22,7 +22,13 @@ export function byType(type: string): RecordedResource[] {
 
 export function named(type: string, name: string): RecordedResource {
     const hit = recorded.find((r) => r.type === type && r.name === name);
-    if (!hit) throw new Error(`no ${type} named ${name}; have ${recorded.filter((r) => r.type === type).map((r) => r.name).join(", ")}`);
+    if (!hit)
+        throw new Error(
+            `no ${type} named ${name}; have ${recorded
+                .filter((r) => r.type === type)
+                .map((r) => r.name)
+                .join(", ")}`,
+        );
     return hit;
 }
 
@@ -48,7 +54,9 @@ export async function setupMocks(options: MockOptions = {}): Promise<void> {
     current = mtlsMocks({
         stateful: options.stateful,
         stackReferences: options.stackReferences,
-        onRegister: (registration) => { recorded.push(registration); },
+        onRegister: (registration) => {
+            recorded.push(registration);
+        },
     });
     await pulumi.runtime.setMocks(current, options.project ?? "mtls", options.stack ?? "dev", options.preview ?? false);
 }
@@ -79,7 +87,9 @@ export async function resolveDeep(value: unknown): Promise<unknown> {
     if (pulumi.Output.isInstance(value)) return resolveDeep(await valueOf(value));
     if (Array.isArray(value)) return Promise.all(value.map(resolveDeep));
     if (value && typeof value === "object") {
-        const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await resolveDeep(v)] as const));
+        const entries = await Promise.all(
+            Object.entries(value).map(async ([k, v]) => [k, await resolveDeep(v)] as const),
+        );
         return Object.fromEntries(entries);
     }
     return value;

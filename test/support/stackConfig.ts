@@ -19,4 +19,3 @@ export function engineConfigFromYaml(text: string): Record<string, string> {
 export function shippedStackConfig(stack: string): Record<string, string> {
     return engineConfigFromYaml(fs.readFileSync(path.join(PROJECT_ROOT, "stacks", `Pulumi.${stack}.yaml`), "utf8"));
 }
-

@@ -34,7 +34,12 @@ function server() {
         },
     });
     const noAuth = o["no-client-auth"];
-    const allowed = new Set(o.allowed.split(",").map((s) => s.trim()).filter(Boolean));
+    const allowed = new Set(
+        o.allowed
+            .split(",")
+            .map((s) => s.trim())
+            .filter(Boolean),
+    );
     const srv = https.createServer(
         {
             key: readFileSync(join(o.dir, "tls.key")),
@@ -47,14 +52,19 @@ function server() {
         (req, res) => {
             const send = (status, obj) => {
                 const text = JSON.stringify(obj);
-                res.writeHead(status, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), Connection: "close" });
+                res.writeHead(status, {
+                    "Content-Type": "application/json",
+                    "Content-Length": Buffer.byteLength(text),
+                    Connection: "close",
+                });
                 res.end(text);
             };
             if (req.url !== "/api/data") return send(404, { error: "not found" });
             const cert = req.socket.getPeerCertificate();
             const has = cert && Object.keys(cert).length > 0;
             const body = { peer: "node", cn: has ? (cert.subject?.CN ?? null) : null, uris: has ? uris(cert) : [] };
-            if (!noAuth && (!req.socket.authorized || !has)) send(403, { ...body, error: "no verified client certificate" });
+            if (!noAuth && (!req.socket.authorized || !has))
+                send(403, { ...body, error: "no verified client certificate" });
             else if (!noAuth && !allowed.has(body.cn)) send(403, { ...body, error: "client not allowed" });
             else send(200, body);
         },
@@ -62,7 +72,9 @@ function server() {
     // With rejectUnauthorized Node ends the handshake by destroying the socket (no TLS
     // alert is sent); the reason is on the socket's authorizationError.
     srv.on("tlsClientError", (err, sock) =>
-        process.stderr.write(`node-server: tls client error: ${err.code ?? ""} ${err.message}${sock?.authorizationError ? ` (authorizationError ${sock.authorizationError})` : ""}\n`),
+        process.stderr.write(
+            `node-server: tls client error: ${err.code ?? ""} ${err.message}${sock?.authorizationError ? ` (authorizationError ${sock.authorizationError})` : ""}\n`,
+        ),
     );
     const stop = (why) => {
         process.stderr.write(`node-server: stopping (${why})\n`);
@@ -104,7 +116,8 @@ function classify(err) {
     if (LOCAL_VERIFY.has(code)) return "tls_local";
     if (/^ERR_SSL_.*ALERT/.test(code) || /alert/i.test(err.message)) return "tls_remote";
     if (code === "ECONNREFUSED") return "connect_error";
-    if (code === "ECONNRESET" || code === "EPIPE" || /socket hang up|disconnected before secure/i.test(err.message)) return "reset";
+    if (code === "ECONNRESET" || code === "EPIPE" || /socket hang up|disconnected before secure/i.test(err.message))
+        return "reset";
     if (code === "ETIMEDOUT" || code === "TIMEOUT") return "timeout";
     if (/^ERR_SSL_|^ERR_TLS_/.test(code)) return "tls_other";
     return "error";
@@ -159,7 +172,9 @@ function client() {
             const tlsVersion = res.socket?.getProtocol?.();
             const chunks = [];
             res.on("data", (c) => chunks.push(c));
-            res.on("error", (err) => done({ outcome: classify(err), status: res.statusCode, error: `${err.code ?? ""} ${err.message}` }));
+            res.on("error", (err) =>
+                done({ outcome: classify(err), status: res.statusCode, error: `${err.code ?? ""} ${err.message}` }),
+            );
             res.on("end", () => {
                 const text = Buffer.concat(chunks).toString("utf8");
                 let body;
@@ -178,7 +193,9 @@ function client() {
             });
         },
     );
-    req.setTimeout(Number(o.timeout) * 1000, () => req.destroy(Object.assign(new Error("timeout"), { code: "TIMEOUT" })));
+    req.setTimeout(Number(o.timeout) * 1000, () =>
+        req.destroy(Object.assign(new Error("timeout"), { code: "TIMEOUT" })),
+    );
     req.on("error", (err) => done({ outcome: classify(err), error: `${err.code ?? ""} ${err.message}`.trim() }));
     req.end();
 }

@@ -68,7 +68,10 @@ const die = (msg) => {
 };
 const CASE_TIMEOUT = Number(opts["case-timeout"]);
 const MAX_SECONDS = Number(opts["max-seconds"]);
-const PEERS = opts.peers.split(",").map((s) => s.trim()).filter(Boolean);
+const PEERS = opts.peers
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
 for (const p of PEERS) if (!KNOWN_PEERS.includes(p)) die(`unknown peer ${p} (known: ${KNOWN_PEERS.join(", ")})`);
 const TLS_VERSIONS = opts.tls.split(",").map((s) => s.trim());
 for (const v of TLS_VERSIONS) if (!["1.2", "1.3"].includes(v)) die(`--tls: ${v} is not 1.2 or 1.3`);
@@ -156,9 +159,13 @@ function ensurePython() {
     console.error(`run.mjs: creating Python venv ${dir} (${ver.out}) from requirements.txt`);
     let r = sh(py, ["-m", "venv", tmp]);
     if (r.code !== 0) die(`python -m venv failed: ${r.out}`);
-    r = sh(join(tmp, "bin", "python"), ["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", join(HERE, "requirements.txt")], {
-        timeout: 480_000,
-    });
+    r = sh(
+        join(tmp, "bin", "python"),
+        ["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r", join(HERE, "requirements.txt")],
+        {
+            timeout: 480_000,
+        },
+    );
     if (r.code !== 0) {
         rmSync(tmp, { recursive: true, force: true });
         die(`pip install failed: ${r.out.slice(-3000)}`);
@@ -221,7 +228,8 @@ const GOPEER = usesGo || opts["setup-only"] ? ensureGo() : null;
 const JAVAPEER = usesJava || opts["setup-only"] ? ensureJava() : null;
 // A short-lived JVM per client call: C1 only and the serial collector start fastest.
 const JAVA = (mode) => ["java", ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", JAVAPEER, "MtlsPeer", mode]];
-for (const tool of ["openssl", "curl"]) if (sh(tool, ["--version"]).error && sh(tool, ["version"]).error) die(`${tool} not found`);
+for (const tool of ["openssl", "curl"])
+    if (sh(tool, ["--version"]).error && sh(tool, ["version"]).error) die(`${tool} not found`);
 if (opts["setup-only"]) {
     console.log(`python: ${PYTHON}\ngo peer: ${GOPEER}\njava peer: ${JAVAPEER}`);
     clearTimeout(deadline);
@@ -234,7 +242,10 @@ const versions = {
     node: process.version,
     go: usesGo ? sh(process.env.MTLS_E2E_GO ?? "go", ["version"]).out : null,
     python: usesPython
-        ? sh(PYTHON, ["-c", "import sys,ssl,fastapi,uvicorn,httpx;print(sys.version.split()[0],ssl.OPENSSL_VERSION,'fastapi',fastapi.__version__,'uvicorn',uvicorn.__version__,'httpx',httpx.__version__)"]).out
+        ? sh(PYTHON, [
+              "-c",
+              "import sys,ssl,fastapi,uvicorn,httpx;print(sys.version.split()[0],ssl.OPENSSL_VERSION,'fastapi',fastapi.__version__,'uvicorn',uvicorn.__version__,'httpx',httpx.__version__)",
+          ]).out
         : null,
     java: usesJava ? sh("java", ["-version"]).out.split("\n")[0] : null,
 };
@@ -265,7 +276,8 @@ const clients = (scenario.clients ?? []).map((c, i) => {
     const e = { ...c, label: c.label ?? `client ${i + 1}`, dir: absDir(c.dir) };
     if (!EXPECTS.includes(e.expect)) die(`client "${e.label}": expect must be one of ${EXPECTS.join(", ")}`);
     if (e.dir) need(e.dir, ["tls.crt", "tls.key"], `client "${e.label}"`);
-    if (e.verify && !["pass", "fail", "skip"].includes(e.verify)) die(`client "${e.label}": verify must be pass, fail or skip`);
+    if (e.verify && !["pass", "fail", "skip"].includes(e.verify))
+        die(`client "${e.label}": verify must be pass, fail or skip`);
     return e;
 });
 const badServers = (scenario.badServers ?? []).map((b, i) => {
@@ -276,12 +288,19 @@ const badServers = (scenario.badServers ?? []).map((b, i) => {
     return e;
 });
 const livenessEntry =
-    clients.find((c) => c.label === S.livenessClient) ?? clients.find((c) => c.expect === "ok" && c.dir) ?? die('scenario needs a client with expect "ok" and a dir: it proves each server is up before refusals count');
+    clients.find((c) => c.label === S.livenessClient) ??
+    clients.find((c) => c.expect === "ok" && c.dir) ??
+    die('scenario needs a client with expect "ok" and a dir: it proves each server is up before refusals count');
 
 // Trust anchor a client uses: its own ca.crt when it is expected to get through
 // (what the real service would use), the server's ca.crt when it is expected to be
 // refused (so that the refusal can only be the server's doing).
-const clientCA = (c) => c.caFile ? absDir(c.caFile) : c.expect !== "refused" && c.dir && existsSync(join(c.dir, "ca.crt")) ? join(c.dir, "ca.crt") : join(S.dir, "ca.crt");
+const clientCA = (c) =>
+    c.caFile
+        ? absDir(c.caFile)
+        : c.expect !== "refused" && c.dir && existsSync(join(c.dir, "ca.crt"))
+          ? join(c.dir, "ca.crt")
+          : join(S.dir, "ca.crt");
 
 // ---------------------------------------------------------------- work dir
 workDir = mkdtempSync(join(tmpdir(), "mtls-peers-run-"));
@@ -296,7 +315,11 @@ function split(dir) {
     if (!blocks.length) die(`${dir}/tls.crt holds no PEM certificate`);
     const d = join(workDir, `split-${splitCache.size}`);
     mkdirSync(d);
-    const out = { leaf: join(d, "leaf.pem"), chain: blocks.length > 1 ? join(d, "chain.pem") : null, count: blocks.length };
+    const out = {
+        leaf: join(d, "leaf.pem"),
+        chain: blocks.length > 1 ? join(d, "chain.pem") : null,
+        count: blocks.length,
+    };
     writeFileSync(out.leaf, `${blocks[0]}\n`);
     if (out.chain) writeFileSync(out.chain, `${blocks.slice(1).join("\n")}\n`);
     splitCache.set(dir, out);
@@ -310,13 +333,32 @@ if (scenario.builtins !== false) {
     const d = join(workDir, "builtin-self-signed");
     mkdirSync(d);
     const r = sh("openssl", [
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-        "-subj", `/CN=${cn}`, "-addext", "basicConstraints=critical,CA:FALSE", "-addext", "extendedKeyUsage=clientAuth",
-        "-addext", `subjectAltName=DNS:${cn}`, "-keyout", join(d, "tls.key"), "-out", join(d, "tls.crt"),
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        `/CN=${cn}`,
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-addext",
+        "extendedKeyUsage=clientAuth",
+        "-addext",
+        `subjectAltName=DNS:${cn}`,
+        "-keyout",
+        join(d, "tls.key"),
+        "-out",
+        join(d, "tls.crt"),
     ]);
     if (r.code !== 0) die(`openssl req (built-in self-signed client) failed: ${r.out}`);
     clients.push({ label: `builtin: self-signed "${cn}"`, dir: d, expect: "refused", builtin: true });
-    if (!clients.some((c) => !c.dir)) clients.push({ label: "builtin: no client cert", dir: null, expect: "refused", builtin: true });
+    if (!clients.some((c) => !c.dir))
+        clients.push({ label: "builtin: no client cert", dir: null, expect: "refused", builtin: true });
 }
 
 // ---------------------------------------------------------------- servers
@@ -337,13 +379,35 @@ function startServer(peer, dir, { noClientAuth = false } = {}) {
     if (peer === "openssl") {
         const s = split(dir);
         cmd = "timeout";
-        args = ["-k", "5", life, "openssl", "s_server", "-accept", "127.0.0.1:0", "-www", "-cert", s.leaf, "-key", join(dir, "tls.key")];
+        args = [
+            "-k",
+            "5",
+            life,
+            "openssl",
+            "s_server",
+            "-accept",
+            "127.0.0.1:0",
+            "-www",
+            "-cert",
+            s.leaf,
+            "-key",
+            join(dir, "tls.key"),
+        ];
         if (s.chain) args.push("-cert_chain", s.chain);
         // -Verify 4: a client certificate is required; depth 4 leaves room for intermediates
         // (depth 1 would already allow leaf + one intermediate + root).
         if (!noClientAuth) args.push("-CAfile", join(dir, "ca.crt"), "-Verify", "4", "-verify_return_error");
     } else {
-        const common = ["server", "--dir", dir, "--allowed", allowed, "--max-seconds", life, ...(noClientAuth ? ["--no-client-auth"] : [])];
+        const common = [
+            "server",
+            "--dir",
+            dir,
+            "--allowed",
+            allowed,
+            "--max-seconds",
+            life,
+            ...(noClientAuth ? ["--no-client-auth"] : []),
+        ];
         if (peer === "python") [cmd, args] = [PYTHON, [join(HERE, "python", "peer.py"), ...common]];
         if (peer === "go") [cmd, args] = [GOPEER, common];
         if (peer === "node") [cmd, args] = [process.execPath, [join(HERE, "node-peer.mjs"), ...common]];
@@ -388,9 +452,18 @@ function startServer(peer, dir, { noClientAuth = false } = {}) {
         p.stdout.on("data", (d) => {
             out += d;
             const m = out.match(/^READY (\d+)$/m) ?? out.match(/^ACCEPT 127\.0\.0\.1:(\d+)$/m);
-            if (m) finish({ port: Number(m[1]), stop, log: () => err, mark: () => err.length, since: (i) => err.slice(i) });
+            if (m)
+                finish({
+                    port: Number(m[1]),
+                    stop,
+                    log: () => err,
+                    mark: () => err.length,
+                    since: (i) => err.slice(i),
+                });
         });
-        p.stderr.on("data", (d) => err.length < 4_000_000 && (err += d));
+        p.stderr.on("data", (d) => {
+            if (err.length < 4_000_000) err += d;
+        });
         p.stdin.on("error", () => {});
         p.on("error", (e) => finish({ error: e.message }));
         p.on("close", (code) => {
@@ -414,24 +487,64 @@ async function clientRequest(peer, { port, dnsName, ca, dir, tls }) {
     const key = dir ? join(dir, "tls.key") : null;
     const timeoutMs = CASE_TIMEOUT * 1000 + 2000;
     if (peer === "openssl") {
-        const args = ["s_client", "-brief", "-ign_eof", "-connect", `127.0.0.1:${port}`, "-servername", dnsName, "-verify_hostname", dnsName, "-verify_return_error", "-CAfile", ca];
+        const args = [
+            "s_client",
+            "-brief",
+            "-ign_eof",
+            "-connect",
+            `127.0.0.1:${port}`,
+            "-servername",
+            dnsName,
+            "-verify_hostname",
+            dnsName,
+            "-verify_return_error",
+            "-CAfile",
+            ca,
+        ];
         if (dir) {
             const s = split(dir);
             args.push("-cert", s.leaf, "-key", key);
             if (s.chain) args.push("-cert_chain", s.chain);
         }
         if (tls === "1.2") args.push("-tls1_2");
-        const r = await run("openssl", args, { input: `GET /api/data HTTP/1.1\r\nHost: ${dnsName}:${port}\r\nConnection: close\r\n\r\n`, timeoutMs });
+        const r = await run("openssl", args, {
+            input: `GET /api/data HTTP/1.1\r\nHost: ${dnsName}:${port}\r\nConnection: close\r\n\r\n`,
+            timeoutMs,
+        });
         return parseOpenSSLClient(r);
     }
     if (peer === "curl") {
-        const args = ["-sS", "-v", "--max-time", String(CASE_TIMEOUT), "--cacert", ca, "--resolve", `${dnsName}:${port}:127.0.0.1`, "-w", "\n@@HTTP@@%{http_code}", url];
+        const args = [
+            "-sS",
+            "-v",
+            "--max-time",
+            String(CASE_TIMEOUT),
+            "--cacert",
+            ca,
+            "--resolve",
+            `${dnsName}:${port}:127.0.0.1`,
+            "-w",
+            "\n@@HTTP@@%{http_code}",
+            url,
+        ];
         if (dir) args.push("--cert", cert, "--key", key);
         if (tls === "1.2") args.push("--tls-max", "1.2");
         const r = await run("curl", args, { timeoutMs });
         return parseCurl(r);
     }
-    const common = ["client", "--url", url, "--connect", `127.0.0.1:${port}`, "--ca", ca, "--servername", dnsName, "--timeout", String(CASE_TIMEOUT)];
+    const common = [
+        "client",
+        "--url",
+        url,
+        "--connect",
+        `127.0.0.1:${port}`,
+        "--ca",
+        ca,
+        "--servername",
+        dnsName,
+        "--timeout",
+        String(CASE_TIMEOUT),
+    ];
     if (dir) common.push("--cert", cert, "--key", key);
     if (tls === "1.2") common.push("--tls", "1.2");
     let r;
@@ -447,7 +560,10 @@ async function clientRequest(peer, { port, dnsName, ca, dir, tls }) {
     try {
         return JSON.parse(line);
     } catch {
-        return { outcome: "error", error: `peer printed no result (exit ${r.code}): ${(r.stderr || r.stdout).slice(-400)}` };
+        return {
+            outcome: "error",
+            error: `peer printed no result (exit ${r.code}): ${(r.stderr || r.stdout).slice(-400)}`,
+        };
     }
 }
 
@@ -456,12 +572,22 @@ async function clientRequest(peer, { port, dnsName, ca, dir, tls }) {
  * and its truststore when it trusts its own CA bundle (else the PEM file given).
  */
 function javaClientArgs({ url, port, dnsName, ca, dir, tls }) {
-    const args = ["--url", url, "--connect", `127.0.0.1:${port}`, "--servername", dnsName, "--timeout", String(CASE_TIMEOUT)];
+    const args = [
+        "--url",
+        url,
+        "--connect",
+        `127.0.0.1:${port}`,
+        "--servername",
+        dnsName,
+        "--timeout",
+        String(CASE_TIMEOUT),
+    ];
     const has = (file) => dir && existsSync(join(dir, file));
     if (has("keystore-password")) args.push("--password-file", join(dir, "keystore-password"));
     if (has("keystore.p12")) args.push("--keystore", join(dir, "keystore.p12"));
     else if (dir) args.push("--cert", join(dir, "tls.crt"), "--key", join(dir, "tls.key"));
-    if (dir && ca === join(dir, "ca.crt") && has("truststore.p12")) args.push("--truststore", join(dir, "truststore.p12"));
+    if (dir && ca === join(dir, "ca.crt") && has("truststore.p12"))
+        args.push("--truststore", join(dir, "truststore.p12"));
     else args.push("--ca", ca);
     if (tls === "1.2") args.push("--tls", "1.2");
     return args;
@@ -477,9 +603,14 @@ function parseBody(raw) {
     if (at >= 0) {
         const sec = raw.slice(at);
         const subject = sec.match(/Subject: (.*)/)?.[1] ?? "";
-        return { peer: "openssl", cn: subject.match(/CN\s*=\s*([^,\n]+)/)?.[1]?.trim() ?? null, uris: [...sec.matchAll(/URI:([^,\s]+)/g)].map((m) => m[1]) };
+        return {
+            peer: "openssl",
+            cn: subject.match(/CN\s*=\s*([^,\n]+)/)?.[1]?.trim() ?? null,
+            uris: [...sec.matchAll(/URI:([^,\s]+)/g)].map((m) => m[1]),
+        };
     }
-    if (/<HTML>/i.test(raw)) return { peer: "openssl", cn: null, uris: [], note: "no client certificate on the s_server page" };
+    if (/<HTML>/i.test(raw))
+        return { peer: "openssl", cn: null, uris: [], note: "no client certificate on the s_server page" };
     return raw.slice(0, 500);
 }
 
@@ -512,12 +643,16 @@ function parseOpenSSLClient(r) {
         const text = r.stdout.slice(m.index);
         return { outcome: "http", status: Number(m[1]), body: httpBody(text), serverCN, tlsVersion };
     }
-    const errLine = (r.stderr.match(/^.*(error|errno|alert|verify).*$/gim) ?? []).slice(-2).join(" | ") || r.stderr.trim().slice(-300);
+    const errLine =
+        (r.stderr.match(/^.*(error|errno|alert|verify).*$/gim) ?? []).slice(-2).join(" | ") ||
+        r.stderr.trim().slice(-300);
     if (r.timedOut) return { outcome: "timeout", error: errLine };
-    if (/certificate verify failed|verify error/i.test(all)) return { outcome: "tls_local", error: errLine, serverCN, tlsVersion };
+    if (/certificate verify failed|verify error/i.test(all))
+        return { outcome: "tls_local", error: errLine, serverCN, tlsVersion };
     if (/alert/i.test(all)) return { outcome: "tls_remote", error: errLine, serverCN, tlsVersion };
     if (/Connection refused|errno=111/i.test(all)) return { outcome: "connect_error", error: errLine };
-    if (/errno=104|reset by peer|unexpected eof|CONNECTION CLOSED BY SERVER/i.test(all)) return { outcome: "reset", error: errLine, serverCN, tlsVersion };
+    if (/errno=104|reset by peer|unexpected eof|CONNECTION CLOSED BY SERVER/i.test(all))
+        return { outcome: "reset", error: errLine, serverCN, tlsVersion };
     if (/SSL routines/i.test(all)) return { outcome: "tls_other", error: errLine, serverCN, tlsVersion };
     return { outcome: "error", error: `exit ${r.code}: ${errLine}` };
 }
@@ -529,7 +664,12 @@ function parseCurl(r) {
     const msg = lines.find((l) => /^curl: \(\d+\)/.test(l)) ?? lines.pop() ?? "";
     if (r.code === 0 && codeStr !== "000") {
         const raw = r.stdout.slice(0, i);
-        return { outcome: "http", status: Number(codeStr), body: parseBody(raw), tlsVersion: r.stderr.match(/SSL connection using (TLSv[\d.]+)/)?.[1] };
+        return {
+            outcome: "http",
+            status: Number(codeStr),
+            body: parseBody(raw),
+            tlsVersion: r.stderr.match(/SSL connection using (TLSv[\d.]+)/)?.[1],
+        };
     }
     const err = `curl exit ${r.code}: ${msg}`;
     if (r.timedOut || r.code === 28) return { outcome: "timeout", error: err };
@@ -538,13 +678,18 @@ function parseCurl(r) {
     // expired"), so an incoming alert decides first.
     const alertIn = r.stderr.match(/\(IN\), TLS alert, (?!close notify)([^\n(]+)/)?.[1]?.trim();
     if (alertIn) return { outcome: "tls_remote", error: `${err} (alert from server: ${alertIn})` };
-    if (r.code === 60 || /SSL certificate problem|certificate subject name|verify failed/i.test(msg)) return { outcome: "tls_local", error: err };
+    if (r.code === 60 || /SSL certificate problem|certificate subject name|verify failed/i.test(msg))
+        return { outcome: "tls_local", error: err };
     if (/alert/i.test(msg)) return { outcome: "tls_remote", error: err };
     if (r.code === 7) return { outcome: "connect_error", error: err };
     // 55: the server closed the connection right after the handshake (TLS 1.3: the
     // client's handshake is done before the server has judged its certificate) and
     // curl hit the closed socket while sending, before reading the server's alert.
-    if (/reset by peer|errno 104|unexpected eof|SSL_ERROR_SYSCALL|broken pipe|getpeername/i.test(msg) || [52, 55, 56].includes(r.code)) return { outcome: "reset", error: err };
+    if (
+        /reset by peer|errno 104|unexpected eof|SSL_ERROR_SYSCALL|broken pipe|getpeername/i.test(msg) ||
+        [52, 55, 56].includes(r.code)
+    )
+        return { outcome: "reset", error: err };
     if (r.code === 35) return { outcome: "tls_other", error: err };
     return { outcome: "error", error: err };
 }
@@ -584,7 +729,12 @@ function judgeHandshake(entry, serverPeer, r, serverLog) {
                 : r.status === 403
                   ? "forbidden"
                   : `http ${r.status}`
-            : { tls_remote: "refused", reset: "refused (reset)", tls_local: "client-side verify failure", tls_other: "tls error" }[r.outcome] ?? r.outcome;
+            : ({
+                  tls_remote: "refused",
+                  reset: "refused (reset)",
+                  tls_local: "client-side verify failure",
+                  tls_other: "tls error",
+              }[r.outcome] ?? r.outcome);
     const notes = [];
     let pass = false;
     if (want === "ok" || want === "handshake") {
@@ -601,7 +751,8 @@ function judgeHandshake(entry, serverPeer, r, serverLog) {
             pass = false;
             notes.push(`client saw server CN ${r.serverCN}, want ${S.name}`);
         }
-        if (r.outcome === "http") notes.push(`cn=${body.cn ?? "-"}${(body.uris ?? []).length ? ` uri=${body.uris.join(",")}` : ""}`);
+        if (r.outcome === "http")
+            notes.push(`cn=${body.cn ?? "-"}${(body.uris ?? []).length ? ` uri=${body.uris.join(",")}` : ""}`);
         if (want === "handshake") notes.push("s_server has no allowlist: handshake only");
     } else if (want === "forbidden") {
         pass = r.outcome === "http" && r.status === 403;
@@ -643,8 +794,15 @@ async function opensslVerify(label, dir, purpose, hostname, expect) {
     const ok = r.code === 0 && /: OK\s*$/m.test(r.stdout);
     const why = (r.stderr.match(/error \d+ at \d+ depth lookup: .*/) ?? [r.stderr.trim().split("\n")[0] ?? ""])[0];
     record({
-        kind: "verify", tls: "-", clientPeer: "openssl", serverPeer: "-", case: label, expect, got: ok ? "pass" : "fail",
-        pass: (expect === "pass") === ok, detail: `${purpose}${hostname ? ` ${hostname}` : ""}${ok ? "" : `: ${why}`}`,
+        kind: "verify",
+        tls: "-",
+        clientPeer: "openssl",
+        serverPeer: "-",
+        case: label,
+        expect,
+        got: ok ? "pass" : "fail",
+        pass: (expect === "pass") === ok,
+        detail: `${purpose}${hostname ? ` ${hostname}` : ""}${ok ? "" : `: ${why}`}`,
     });
 }
 await opensslVerify(`server ${S.name ?? ""} (${relative(base, S.dir)})`, S.dir, "sslserver", S.dnsName, "pass");
@@ -658,11 +816,24 @@ for (const b of badServers) await opensslVerify(`bad server ${b.label}`, b.dir, 
 
 // 2. Each server peer: liveness, every client entry x every client peer, liveness again, plain TCP.
 async function liveness(serverPeer, port, when, tls) {
-    const r = await clientRequest("curl", { port, dnsName: S.dnsName, ca: clientCA(livenessEntry), dir: livenessEntry.dir, tls });
+    const r = await clientRequest("curl", {
+        port,
+        dnsName: S.dnsName,
+        ca: clientCA(livenessEntry),
+        dir: livenessEntry.dir,
+        tls,
+    });
     const pass = r.outcome === "http";
     record({
-        kind: "liveness", tls, clientPeer: "curl", serverPeer, case: `server up ${when} (${livenessEntry.label})`, expect: "http",
-        got: r.outcome === "http" ? `http ${r.status}` : r.outcome, pass, detail: r.error ?? "",
+        kind: "liveness",
+        tls,
+        clientPeer: "curl",
+        serverPeer,
+        case: `server up ${when} (${livenessEntry.label})`,
+        expect: "http",
+        got: r.outcome === "http" ? `http ${r.status}` : r.outcome,
+        pass,
+        detail: r.error ?? "",
     });
     return pass;
 }
@@ -683,35 +854,80 @@ async function plainTcp(serverPeer, port) {
             connected = true;
             sock.write(`GET /api/data HTTP/1.1\r\nHost: ${S.dnsName}\r\nConnection: close\r\n\r\n`);
         });
-        sock.on("data", (d) => (data += d.toString("latin1")).length > 65536 && done("overflow"));
+        sock.on("data", (d) => {
+            data += d.toString("latin1");
+            if (data.length > 65536) done("overflow");
+        });
         sock.on("end", () => done("closed"));
         sock.on("error", (e) => done(e.code ?? e.message));
     });
     const status = raw.data.match(/^HTTP\/1\.[01] (\d{3})/)?.[1];
-    const servedRaw = status !== undefined && status.startsWith("2");
+    const servedRaw = status?.startsWith("2");
     record({
-        kind: "plainTcp", tls: "-", clientPeer: "raw-tcp", serverPeer, case: "plaintext HTTP to the TLS port", expect: "refused",
-        got: !raw.connected ? `not connected (${raw.why})` : status ? `HTTP ${status}` : `${raw.why}, ${raw.data.length} bytes, no HTTP`,
-        pass: raw.connected && !servedRaw && raw.why !== "timeout", detail: status ? raw.data.split("\r\n")[0] : "",
+        kind: "plainTcp",
+        tls: "-",
+        clientPeer: "raw-tcp",
+        serverPeer,
+        case: "plaintext HTTP to the TLS port",
+        expect: "refused",
+        got: !raw.connected
+            ? `not connected (${raw.why})`
+            : status
+              ? `HTTP ${status}`
+              : `${raw.why}, ${raw.data.length} bytes, no HTTP`,
+        pass: raw.connected && !servedRaw && raw.why !== "timeout",
+        detail: status ? raw.data.split("\r\n")[0] : "",
     });
-    const r = await run("curl", ["-sS", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${port}/api/data`], { timeoutMs: 8000 });
+    const r = await run(
+        "curl",
+        ["-sS", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}", `http://127.0.0.1:${port}/api/data`],
+        { timeoutMs: 8000 },
+    );
     const code = r.stdout.trim();
     record({
-        kind: "plainTcp", tls: "-", clientPeer: "curl", serverPeer, case: "curl http:// to the TLS port", expect: "refused",
+        kind: "plainTcp",
+        tls: "-",
+        clientPeer: "curl",
+        serverPeer,
+        case: "curl http:// to the TLS port",
+        expect: "refused",
         got: r.code === 0 ? `HTTP ${code}` : `curl exit ${r.code}`,
-        pass: r.code !== 7 && r.code !== 28 && !code.startsWith("2"), detail: r.stderr.trim().split("\n").pop() ?? "",
+        pass: r.code !== 7 && r.code !== 28 && !code.startsWith("2"),
+        detail: r.stderr.trim().split("\n").pop() ?? "",
     });
 }
 
 for (const serverPeer of servers) {
-    log(`\n[server ${serverPeer}: ${SERVER_DESC[serverPeer]} with ${relative(base, S.dir) || S.dir}, allow ${S.allowedClients.join(",")}]`);
+    log(
+        `\n[server ${serverPeer}: ${SERVER_DESC[serverPeer]} with ${relative(base, S.dir) || S.dir}, allow ${S.allowedClients.join(",")}]`,
+    );
     const srv = await startServer(serverPeer, S.dir);
     if (srv.error) {
         for (const tls of TLS_VERSIONS) {
-            record({ kind: "liveness", tls, clientPeer: "-", serverPeer, case: "server start", expect: "http", got: "did not start", pass: false, detail: srv.error });
+            record({
+                kind: "liveness",
+                tls,
+                clientPeer: "-",
+                serverPeer,
+                case: "server start",
+                expect: "http",
+                got: "did not start",
+                pass: false,
+                detail: srv.error,
+            });
             for (const entry of clients)
                 for (const clientPeer of clientPeers)
-                    record({ kind: "handshake", tls, clientPeer, serverPeer, case: entry.label, expect: effectiveExpect(entry, serverPeer), got: "not run", pass: false, detail: "server did not start" });
+                    record({
+                        kind: "handshake",
+                        tls,
+                        clientPeer,
+                        serverPeer,
+                        case: entry.label,
+                        expect: effectiveExpect(entry, serverPeer),
+                        got: "not run",
+                        pass: false,
+                        detail: "server did not start",
+                    });
         }
         continue;
     }
@@ -720,17 +936,46 @@ for (const serverPeer of servers) {
         if (!(await liveness(serverPeer, srv.port, "before", tls))) {
             for (const entry of clients)
                 for (const clientPeer of clientPeers)
-                    record({ kind: "handshake", tls, clientPeer, serverPeer, case: entry.label, expect: effectiveExpect(entry, serverPeer), got: "not run", pass: false, detail: "server not up" });
+                    record({
+                        kind: "handshake",
+                        tls,
+                        clientPeer,
+                        serverPeer,
+                        case: entry.label,
+                        expect: effectiveExpect(entry, serverPeer),
+                        got: "not run",
+                        pass: false,
+                        detail: "server not up",
+                    });
             continue;
         }
         for (const entry of clients) {
             for (const clientPeer of clientPeers) {
                 const mark = srv.mark();
-                const r = await clientRequest(clientPeer, { port: srv.port, dnsName: S.dnsName, ca: clientCA(entry), dir: entry.dir, tls });
+                const r = await clientRequest(clientPeer, {
+                    port: srv.port,
+                    dnsName: S.dnsName,
+                    ca: clientCA(entry),
+                    dir: entry.dir,
+                    tls,
+                });
                 // what the server logged about this connection (its stderr may lag a little)
-                for (let i = 0; i < 10 && r.outcome !== "http" && !REFUSAL_EVIDENCE.test(srv.since(mark)); i++) await new Promise((ok) => setTimeout(ok, 50));
-                const serverLog = srv.since(mark).split("\n").filter((l) => TLS_LOG.test(l) && !/^(depth=|verify return:)/.test(l)).join(" | ");
-                record({ kind: "handshake", tls, clientPeer, serverPeer, case: entry.label, serverLog, ...judgeHandshake(entry, serverPeer, r, serverLog) });
+                for (let i = 0; i < 10 && r.outcome !== "http" && !REFUSAL_EVIDENCE.test(srv.since(mark)); i++)
+                    await new Promise((ok) => setTimeout(ok, 50));
+                const serverLog = srv
+                    .since(mark)
+                    .split("\n")
+                    .filter((l) => TLS_LOG.test(l) && !/^(depth=|verify return:)/.test(l))
+                    .join(" | ");
+                record({
+                    kind: "handshake",
+                    tls,
+                    clientPeer,
+                    serverPeer,
+                    case: entry.label,
+                    serverLog,
+                    ...judgeHandshake(entry, serverPeer, r, serverLog),
+                });
             }
         }
         await liveness(serverPeer, srv.port, "after", tls);
@@ -745,34 +990,103 @@ for (const serverPeer of servers) {
 // curl -k (proves the bad server is up and speaking TLS), then every client peer.
 for (const b of badServers) {
     for (const serverPeer of servers) {
-        log(`\n[bad server "${b.label}": ${SERVER_DESC[serverPeer]} with ${relative(base, b.dir)}, dialled as ${b.dnsName}]`);
+        log(
+            `\n[bad server "${b.label}": ${SERVER_DESC[serverPeer]} with ${relative(base, b.dir)}, dialled as ${b.dnsName}]`,
+        );
         const srv = await startServer(serverPeer, b.dir, { noClientAuth: true });
         if (srv.error) {
             for (const tls of TLS_VERSIONS) {
-                record({ kind: "liveness", tls, clientPeer: "-", serverPeer, case: `bad server ${b.label}: start`, expect: "http", got: "did not start", pass: false, detail: srv.error });
+                record({
+                    kind: "liveness",
+                    tls,
+                    clientPeer: "-",
+                    serverPeer,
+                    case: `bad server ${b.label}: start`,
+                    expect: "http",
+                    got: "did not start",
+                    pass: false,
+                    detail: srv.error,
+                });
                 for (const clientPeer of clientPeers)
-                    record({ kind: "badServer", tls, clientPeer, serverPeer, case: b.label, expect: "refused", got: "not run", pass: false, detail: "bad server did not start" });
+                    record({
+                        kind: "badServer",
+                        tls,
+                        clientPeer,
+                        serverPeer,
+                        case: b.label,
+                        expect: "refused",
+                        got: "not run",
+                        pass: false,
+                        detail: "bad server did not start",
+                    });
             }
             continue;
         }
         for (const tls of TLS_VERSIONS) {
             log(` port ${srv.port}, clients TLS ${tls === "1.3" ? "uncapped (1.3)" : "capped at 1.2"}`);
-            const ctl = await run("curl", ["-sS", "-k", "--max-time", String(CASE_TIMEOUT), "-o", "/dev/null", "-w", "%{http_code}", "--resolve", `${b.dnsName}:${srv.port}:127.0.0.1`, `https://${b.dnsName}:${srv.port}/api/data`]);
+            const ctl = await run("curl", [
+                "-sS",
+                "-k",
+                "--max-time",
+                String(CASE_TIMEOUT),
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "--resolve",
+                `${b.dnsName}:${srv.port}:127.0.0.1`,
+                `https://${b.dnsName}:${srv.port}/api/data`,
+            ]);
             const up = ctl.code === 0 && ctl.stdout.trim() === "200";
             record({
-                kind: "liveness", tls, clientPeer: "curl -k", serverPeer, case: `bad server ${b.label}: up (no verification)`, expect: "http",
-                got: ctl.code === 0 ? `http ${ctl.stdout.trim()}` : `curl exit ${ctl.code}`, pass: up, detail: ctl.stderr.trim(),
+                kind: "liveness",
+                tls,
+                clientPeer: "curl -k",
+                serverPeer,
+                case: `bad server ${b.label}: up (no verification)`,
+                expect: "http",
+                got: ctl.code === 0 ? `http ${ctl.stdout.trim()}` : `curl exit ${ctl.code}`,
+                pass: up,
+                detail: ctl.stderr.trim(),
             });
             for (const clientPeer of clientPeers) {
                 if (!up) {
-                    record({ kind: "badServer", tls, clientPeer, serverPeer, case: b.label, expect: "refused", got: "not run", pass: false, detail: "bad server not up" });
+                    record({
+                        kind: "badServer",
+                        tls,
+                        clientPeer,
+                        serverPeer,
+                        case: b.label,
+                        expect: "refused",
+                        got: "not run",
+                        pass: false,
+                        detail: "bad server not up",
+                    });
                     continue;
                 }
-                const r = await clientRequest(clientPeer, { port: srv.port, dnsName: b.dnsName, ca: join(S.dir, "ca.crt"), dir: livenessEntry.dir, tls });
-                const got = r.outcome === "tls_local" ? "refused by client" : r.outcome === "http" ? `http ${r.status} (accepted!)` : r.outcome;
+                const r = await clientRequest(clientPeer, {
+                    port: srv.port,
+                    dnsName: b.dnsName,
+                    ca: join(S.dir, "ca.crt"),
+                    dir: livenessEntry.dir,
+                    tls,
+                });
+                const got =
+                    r.outcome === "tls_local"
+                        ? "refused by client"
+                        : r.outcome === "http"
+                          ? `http ${r.status} (accepted!)`
+                          : r.outcome;
                 record({
-                    kind: "badServer", tls, clientPeer, serverPeer, case: b.label, expect: "refused", got,
-                    pass: r.outcome === "tls_local", detail: (r.error ?? "").replace(/\s+/g, " ").slice(0, 200),
+                    kind: "badServer",
+                    tls,
+                    clientPeer,
+                    serverPeer,
+                    case: b.label,
+                    expect: "refused",
+                    got,
+                    pass: r.outcome === "tls_local",
+                    detail: (r.error ?? "").replace(/\s+/g, " ").slice(0, 200),
                 });
             }
         }
@@ -785,7 +1099,9 @@ const isRefusal = (c) => c.expect === "refused";
 function tally(key, peers) {
     const out = {};
     for (const p of peers) {
-        const cs = results.filter((c) => c[key] === p && (c.kind === "handshake" || c.kind === "badServer" || c.kind === "plainTcp"));
+        const cs = results.filter(
+            (c) => c[key] === p && (c.kind === "handshake" || c.kind === "badServer" || c.kind === "plainTcp"),
+        );
         out[p] = {
             tried: cs.length,
             passed: cs.filter((c) => c.pass).length,
@@ -803,19 +1119,30 @@ const failed = results.length - passed;
 const durationSeconds = Math.round((Date.now() - t0) / 100) / 10;
 
 console.log("\nper peer (handshake + bad-server + plain-TCP cases): tried / passed / expected refusals refused");
-for (const [role, t] of [["client", perClientPeer], ["server", perServerPeer]])
+for (const [role, t] of [
+    ["client", perClientPeer],
+    ["server", perServerPeer],
+])
     for (const [p, v] of Object.entries(t))
-        console.log(`  ${role} ${p.padEnd(8)} ${String(v.tried).padStart(4)} tried  ${String(v.passed).padStart(4)} passed  ${v.refusedAsExpected}/${v.refusalsExpected} refused as expected`);
+        console.log(
+            `  ${role} ${p.padEnd(8)} ${String(v.tried).padStart(4)} tried  ${String(v.passed).padStart(4)} passed  ${v.refusedAsExpected}/${v.refusalsExpected} refused as expected`,
+        );
 const byKind = {};
 for (const c of results) {
     byKind[c.kind] ??= { passed: 0, failed: 0 };
     byKind[c.kind][c.pass ? "passed" : "failed"]++;
 }
-console.log(`  by kind: ${Object.entries(byKind).map(([k, v]) => `${k} ${v.passed}/${v.passed + v.failed}`).join(", ")}; ${durationSeconds}s`);
+console.log(
+    `  by kind: ${Object.entries(byKind)
+        .map(([k, v]) => `${k} ${v.passed}/${v.passed + v.failed}`)
+        .join(", ")}; ${durationSeconds}s`,
+);
 if (failed) {
     console.log("\nFAILED cases:");
     for (const c of results.filter((x) => !x.pass))
-        console.log(`  ${c.kind} tls=${c.tls} client=${c.clientPeer} server=${c.serverPeer} "${c.case}": expect ${c.expect}, got ${c.got} ${c.detail ? `[${c.detail}]` : ""}`);
+        console.log(
+            `  ${c.kind} tls=${c.tls} client=${c.clientPeer} server=${c.serverPeer} "${c.case}": expect ${c.expect}, got ${c.got} ${c.detail ? `[${c.detail}]` : ""}`,
+        );
 }
 if (opts.json) {
     writeFileSync(
