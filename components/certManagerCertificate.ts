@@ -25,14 +25,12 @@ import {
     certManagerCertificateProblems,
     certificateLifetimeProblems,
     keyAlgorithmProblems,
-    serviceDnsNames,
-    spiffeId,
-    uniqueInOrder,
     usageProblems,
 } from "./rules";
+import { CertificateNamesArgs, certificateNames } from "./serviceCertificate";
 import type { MaterialMount, WorkloadMaterial } from "./workloadMaterial";
 
-export interface CertManagerCertificateArgs {
+export interface CertManagerCertificateArgs extends CertificateNamesArgs {
     /** The issuer and trust bundle cert-manager and trust-manager were handed (a `CertManagerIssuer`). */
     issuer: {
         issuerRef: pulumi.Input<IssuerRef>;
@@ -44,32 +42,6 @@ export interface CertManagerCertificateArgs {
     serviceName: pulumi.Input<string>;
     /** The service's namespace: the Certificate's and its Secret's, and part of the DNS names and SPIFFE ID. */
     namespace: pulumi.Input<string>;
-    /**
-     * SPIFFE trust domain; when set, the certificate carries
-     * `spiffe://<trustDomain>/ns/<namespace>/sa/<serviceAccountName>` as a URI SAN.
-     * @default no URI SAN
-     */
-    trustDomain?: pulumi.Input<string>;
-    /**
-     * Service account in the SPIFFE ID.
-     * @default the service name
-     */
-    serviceAccountName?: pulumi.Input<string>;
-    /**
-     * Cluster DNS domain of the derived names.
-     * @default "cluster.local"
-     */
-    clusterDomain?: pulumi.Input<string>;
-    /**
-     * DNS names beyond the derived `svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.<clusterDomain>`.
-     * @default none
-     */
-    dnsNames?: pulumi.Input<pulumi.Input<string>[]>;
-    /**
-     * IP address SANs.
-     * @default none
-     */
-    ipAddresses?: pulumi.Input<pulumi.Input<string>[]>;
     /**
      * `server` (server auth), `client` (client auth) or `both`.
      * @default "both"
@@ -149,16 +121,9 @@ export class CertManagerCertificate extends pulumi.ComponentResource implements 
         this.validityHours = pulumi.output(settings).apply(([, validity]) => validity);
         this.renewBeforeHours = pulumi.output(settings).apply(([, , renewBefore]) => renewBefore);
 
-        this.dnsNames = pulumi
-            .all([args.serviceName, args.namespace, args.clusterDomain ?? DEFAULTS.clusterDomain, args.dnsNames ?? []])
-            .apply(([service, namespace, clusterDomain, extra]) =>
-                uniqueInOrder(serviceDnsNames(service, namespace, clusterDomain), extra),
-            );
-        this.uris = pulumi
-            .all([args.trustDomain, args.namespace, args.serviceAccountName ?? args.serviceName])
-            .apply(([trustDomain, namespace, account]) =>
-                trustDomain ? [spiffeId(trustDomain, namespace, account)] : [],
-            );
+        const sans = certificateNames(args);
+        this.dnsNames = sans.dnsNames;
+        this.uris = sans.uris;
         this.commonName = pulumi.output(args.serviceName);
         this.secretName = pulumi.output(
             args.secretName ?? pulumi.output(args.serviceName).apply(certificateSecretName),

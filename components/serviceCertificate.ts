@@ -19,13 +19,8 @@ import { RenewalClock, daysUntil } from "./renewalClock";
 import { newTlsPrivateKey } from "./tlsKey";
 import { joinPemCertificates, readCertificate } from "./x509";
 
-export interface ServiceCertificateArgs {
-    /** The CA that signs this certificate. */
-    issuer: CertificateIssuer;
-    /** The service's name: the certificate's common name and the first DNS name. */
-    serviceName: pulumi.Input<string>;
-    /** The service's Kubernetes namespace, used in the derived DNS names and SPIFFE ID. */
-    namespace: pulumi.Input<string>;
+/** The names a service certificate carries beyond its service name, whoever issues it. */
+export interface CertificateNamesArgs {
     /**
      * SPIFFE trust domain; when set, the certificate carries
      * `spiffe://<trustDomain>/ns/<namespace>/sa/<serviceAccountName>` as a URI SAN.
@@ -52,6 +47,33 @@ export interface ServiceCertificateArgs {
      * @default none
      */
     ipAddresses?: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/**
+ * The DNS names (the Service's own, then the extra ones) and the SPIFFE URI a service's
+ * certificate carries: the same for `ServiceCertificate` and `CertManagerCertificate`.
+ */
+export function certificateNames(
+    args: CertificateNamesArgs & { serviceName: pulumi.Input<string>; namespace: pulumi.Input<string> },
+) {
+    const dnsNames = pulumi
+        .all([args.serviceName, args.namespace, args.clusterDomain, args.dnsNames ?? []])
+        .apply(([service, namespace, clusterDomain, extra]) =>
+            uniqueInOrder(serviceDnsNames(service, namespace, clusterDomain), extra),
+        );
+    const uris = pulumi
+        .all([args.trustDomain, args.namespace, args.serviceAccountName ?? args.serviceName])
+        .apply(([trustDomain, namespace, account]) => (trustDomain ? [spiffeId(trustDomain, namespace, account)] : []));
+    return { dnsNames, uris };
+}
+
+export interface ServiceCertificateArgs extends CertificateNamesArgs {
+    /** The CA that signs this certificate. */
+    issuer: CertificateIssuer;
+    /** The service's name: the certificate's common name and the first DNS name. */
+    serviceName: pulumi.Input<string>;
+    /** The service's Kubernetes namespace, used in the derived DNS names and SPIFFE ID. */
+    namespace: pulumi.Input<string>;
     /**
      * `server` (server_auth), `client` (client_auth) or `both`.
      * @default "both"
@@ -166,16 +188,7 @@ export class ServiceCertificate extends pulumi.ComponentResource {
             ? { replacementTrigger: pulumi.all(triggers) }
             : {};
 
-        const dnsNames = pulumi
-            .all([args.serviceName, args.namespace, args.clusterDomain, args.dnsNames ?? []])
-            .apply(([service, namespace, clusterDomain, extra]) =>
-                uniqueInOrder(serviceDnsNames(service, namespace, clusterDomain), extra),
-            );
-        const uris = pulumi
-            .all([args.trustDomain, args.namespace, args.serviceAccountName ?? args.serviceName])
-            .apply(([trustDomain, namespace, account]) =>
-                trustDomain ? [spiffeId(trustDomain, namespace, account)] : [],
-            );
+        const { dnsNames, uris } = certificateNames(args);
 
         const key = newTlsPrivateKey(`${name}-key`, keyAlgorithm, { parent: this, ...rotation });
         const request = new tls.CertRequest(
