@@ -3,8 +3,11 @@
 //
 //   npm run bench                  full run (about 15–20 minutes on 2 cores), writes bench/results/latest.json
 //   npm run bench -- --quick       smoke run (under a minute), writes bench/results/quick.json
+//   npm run bench -- --only cost   the engine cost against the bare-resource floor (bench/floor) alone
 //
-// Options: --only speed,construction,handshake,issuance   run some sections only
+// Options: --only speed,construction,handshake,issuance,cost   run some sections only
+//          --cost-sizes 50x2,200x1    N and runs of the cost section (default: that)
+//          --fast-n 100               N of the fast-mode comparison with the seed's openssl flow
 //          --material engine|double   where the project's handshake material comes from
 //                                     (default: engine for the full run, double for --quick)
 //          --out <file>               where the JSON goes
@@ -22,6 +25,7 @@ import { fileURLToPath } from "node:url";
 import { engineStatus } from "../test/e2e/lib.mjs";
 import { buildProject, snapshotProject } from "./lib/build.mjs";
 import { runHandshakes } from "./lib/handshake.mjs";
+import { COST_MEASURES, lifeCycle, seedFlow } from "./lib/cost.mjs";
 import { pulumiIssue, seedIssue } from "./lib/issuance.mjs";
 import { describeMachine, gitState, loadavg, pulumiCliPath } from "./lib/machine.mjs";
 import { KEY_ALGORITHMS, doubleMaterial, engineMaterial, pemCertificateSizes, seedMaterial } from "./lib/material.mjs";
@@ -40,7 +44,7 @@ const option = (name, fallback) => {
     return argv[i].includes("=") ? argv[i].split("=").slice(1).join("=") : argv[i + 1];
 };
 const QUICK = flag("--quick");
-const SECTIONS = ["speed", "construction", "handshake", "issuance"];
+const SECTIONS = ["speed", "construction", "handshake", "issuance", "cost"];
 const only = option("--only", SECTIONS.join(","))
     .split(",")
     .map((s) => s.trim())
@@ -57,6 +61,15 @@ if (!["engine", "double"].includes(MATERIAL)) {
 }
 const OUT = path.resolve(option("--out", path.join(HERE, "results", QUICK ? "quick.json" : "latest.json")));
 const BUDGET_MIN = Number(option("--budget-min", "20"));
+const parseSizes = (text) =>
+    text.split(",").map((part) => {
+        const [n, runs = "1"] = part.split("x");
+        if (!(Number(n) > 0 && Number(runs) > 0)) {
+            console.error(`bench: --cost-sizes takes N[xRUNS],... e.g. 50x2,200x1, not ${text}`);
+            process.exit(2);
+        }
+        return { n: Number(n), runs: Number(runs) };
+    });
 
 const PROFILE = QUICK
     ? {
@@ -77,6 +90,7 @@ const PROFILE = QUICK
               warmupMs: 500,
           },
           issuance: { sizes: [{ n: 2, runs: 1 }] },
+          cost: { sizes: parseSizes(option("--cost-sizes", "3x1")), fastN: Number(option("--fast-n", "3")) },
       }
     : {
           construction: {
@@ -102,6 +116,7 @@ const PROFILE = QUICK
                   { n: 100, runs: 2, gated: true },
               ],
           },
+          cost: { sizes: parseSizes(option("--cost-sizes", "50x2,200x1")), fastN: Number(option("--fast-n", "100")) },
       };
 
 // ---------------------------------------------------------------- setup
@@ -436,6 +451,65 @@ function sectionIssuance() {
     };
 }
 
+function sectionCost(floorSource) {
+    const p = PROFILE.cost;
+    const sizes = {};
+    for (const { n, runs } of p.sizes) {
+        const list = { project: [], floor: [] };
+        for (let rep = 0; rep < runs; rep++) {
+            // Alternate which goes first, so a drift in load spreads over both.
+            const order = rep % 2 === 0 ? ["project", "floor"] : ["floor", "project"];
+            for (const kind of order) {
+                const r = lifeCycle(work, kind, n, { source: kind === "floor" ? floorSource : snapshot.project });
+                list[kind].push(r);
+                log(
+                    `  N=${n} run ${rep + 1} ${kind.padEnd(7)}: up ${r.firstUpSeconds.toFixed(1)} s, preview ${r.previewSeconds.toFixed(1)} s, no-change up ${r.noChangeUpSeconds.toFixed(1)} s, destroy ${r.destroySeconds.toFixed(1)} s, state ${(r.stateBytes / 1024).toFixed(0)} KiB, ${r.resources} resources`,
+                );
+                saveProgress();
+            }
+        }
+        const measures = {};
+        for (const m of COST_MEASURES) {
+            const project = summarize(list.project.map((r) => r[m]));
+            const floor = summarize(list.floor.map((r) => r[m]));
+            // Ratios of the runs paired in one repetition, then their spread.
+            const paired = summarize(list.project.map((r, i) => r[m] / list.floor[i][m]));
+            measures[m] = { project, floor, ratio: paired };
+        }
+        sizes[n] = {
+            runs,
+            measures,
+            resources: { project: list.project[0].resources, floor: list.floor[0].resources },
+            resourcesByType: { project: list.project[0].resourcesByType, floor: list.floor[0].resourcesByType },
+            stateBytesByType: { project: list.project[0].stateBytesByType, floor: list.floor[0].stateBytesByType },
+            raw: list,
+        };
+    }
+    log(`  fast mode at N=${p.fastN}: seed openssl flow, project first up default and with PULUMI_SKIP_CHECKPOINTS`);
+    const seed = seedFlow(work, p.fastN);
+    const normal = lifeCycle(work, "project", p.fastN, { source: snapshot.project, destroy: false });
+    const fast = lifeCycle(work, "project", p.fastN, { source: snapshot.project, destroy: false, fast: true });
+    log(
+        `  N=${p.fastN}: seed ${seed.totalSeconds.toFixed(1)} s, first up ${normal.firstUpSeconds.toFixed(1)} s, fast first up ${fast.firstUpSeconds.toFixed(1)} s`,
+    );
+    results.cost = {
+        method:
+            "project: the program on a snapshot of the repo, floor: bench/floor (the same tls and Kubernetes resources for the same N services, no component, no dynamic resource). " +
+            "Each in a fresh temp copy with its own file backend, rendering to a temp dir: stack init, `up --yes --skip-preview`, state file size, `preview --expect-no-changes`, " +
+            "`up --yes --skip-preview --expect-no-changes`, `destroy --yes --skip-preview`. Project and floor alternate within a repetition; a ratio is project ÷ floor of one repetition, " +
+            "and its min and max are over repetitions. fast: the same first up with PULUMI_SKIP_CHECKPOINTS=true.",
+        sizes,
+        fast: {
+            n: p.fastN,
+            seedOpensslSeconds: seed.totalSeconds,
+            firstUpSeconds: normal.firstUpSeconds,
+            fastFirstUpSeconds: fast.firstUpSeconds,
+            firstUpOverSeed: normal.firstUpSeconds / seed.totalSeconds,
+            fastFirstUpOverSeed: fast.firstUpSeconds / seed.totalSeconds,
+        },
+    };
+}
+
 // ---------------------------------------------------------------- ratios and table
 function headline() {
     const h = {};
@@ -627,6 +701,47 @@ function printReport() {
             ),
         );
     }
+    if (results.cost) {
+        out.push(
+            "",
+            "4. Engine cost against the floor (bench/floor: the same resources, bare), project ÷ floor per repetition",
+        );
+        const label = {
+            firstUpSeconds: "first up s",
+            previewSeconds: "no-change preview s",
+            noChangeUpSeconds: "no-change up s",
+            destroySeconds: "destroy s",
+            stateBytes: "state KiB",
+        };
+        const rows = [];
+        for (const [n, s] of Object.entries(results.cost.sizes)) {
+            for (const m of COST_MEASURES) {
+                const scale = m === "stateBytes" ? (x) => (x / 1024).toFixed(0) : f1;
+                const e = s.measures[m];
+                rows.push([
+                    n,
+                    s.runs,
+                    label[m],
+                    fmtSpread(e.project, scale),
+                    fmtSpread(e.floor, scale),
+                    fmtSpread(e.ratio, f2),
+                ]);
+            }
+            rows.push([
+                n,
+                s.runs,
+                "resources",
+                s.resources.project,
+                s.resources.floor,
+                f2(s.resources.project / s.resources.floor),
+            ]);
+        }
+        out.push(table(rows, ["N", "runs", "measure", "project", "floor", "project ÷ floor"]));
+        const f = results.cost.fast;
+        out.push(
+            `  N=${f.n}: seed openssl flow ${f1(f.seedOpensslSeconds)} s; first up ${f1(f.firstUpSeconds)} s (${f2(f.firstUpOverSeed)}× the seed), fast first up ${f1(f.fastFirstUpSeconds)} s (${f2(f.fastFirstUpOverSeed)}× the seed)`,
+        );
+    }
     const hl = results.headline;
     out.push("", "Headline ratios");
     if (hl.fullHandshakesPerSecond_projectP256_over_seedRsa) {
@@ -675,7 +790,10 @@ try {
     log(
         `mtls bench (${results.mode}): sections ${only.join(", ")}; temp dir ${work}; load avg ${results.load.start.one}`,
     );
-    if ((only.includes("issuance") || (only.includes("handshake") && MATERIAL === "engine")) && !engine.ready) {
+    if (
+        (only.includes("issuance") || only.includes("cost") || (only.includes("handshake") && MATERIAL === "engine")) &&
+        !engine.ready
+    ) {
         throw new Error(
             `the engine is not built (missing ${engine.missing.join("; ")}); run npm run engine:build, or use --only / --material double`,
         );
@@ -711,6 +829,11 @@ try {
     await section("construction", () => sectionConstruction(build.outDir));
     await section("handshake", () => sectionHandshake(build.outDir));
     await section("issuance", () => sectionIssuance());
+    await section("cost", () => {
+        const floorSource = path.join(work, "floor-snapshot");
+        fs.cpSync(path.join(HERE, "floor"), floorSource, { recursive: true });
+        sectionCost(floorSource);
+    });
 
     results.load.end = loadavg();
     results.code.atEnd = gitState(ROOT);

@@ -160,15 +160,9 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Ce
         this.notAfter = issuedNotAfter(signing.certPem, signing.validityEndTime);
         this.rootNotAfter = issuedNotAfter(root.certPem, root.validityEndTime);
 
-        this.registerOutputs({
-            rootCertPem: this.rootCertPem,
-            certPem: this.certPem,
-            chainPem: this.chainPem,
-            trustBundlePem: this.trustBundlePem,
-            privateKeyPem: this.privateKeyPem,
-            notAfter: this.notAfter,
-            rootNotAfter: this.rootNotAfter,
-        });
+        // The PEMs are the tls resources' own outputs, already in the state once; registering them
+        // again would store every certificate (and the key) twice.
+        this.registerOutputs({ notAfter: this.notAfter, rootNotAfter: this.rootNotAfter });
     }
 }
 

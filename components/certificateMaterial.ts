@@ -252,11 +252,8 @@ export class CertificateMaterial extends pulumi.ComponentResource implements Wor
         this.secretName = this.secret.metadata.name;
         this.fingerprint = pulumi.output(args.certificate.fingerprintSha256);
         this.caBundleSha256 = pulumi.output(args.certificate.caBundlePem).apply((pem) => sha256OfBundle(pem));
-        this.registerOutputs({
-            configMapName: this.configMapName,
-            secretName: this.secretName,
-            ...(this.keystorePassword ? { keystorePassword: this.keystorePassword } : {}),
-        });
+        // The password is the RandomPassword's own output, in the state once.
+        this.registerOutputs({ configMapName: this.configMapName, secretName: this.secretName });
     }
 
     /** File names of the stores in the Secret and the mounted directory; empty without keystores. */

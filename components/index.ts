@@ -14,6 +14,8 @@ export type { RotationState } from "./rotationLedger";
 // Service certificates, their Kubernetes material and workloads
 export { ServiceCertificate } from "./serviceCertificate";
 export type { ServiceCertificateArgs } from "./serviceCertificate";
+export { RenewalSchedule } from "./renewalSchedule";
+export type { RenewalScheduleArgs, ScheduledEntry } from "./renewalSchedule";
 export { CertificateMaterial, DEFAULT_MOUNT_PATH, MATERIAL_KEYS, MTLS_ENV, SECRET_TYPES } from "./certificateMaterial";
 export type { CertificateMaterialArgs, MaterialMount, SecretType } from "./certificateMaterial";
 export { KEYSTORE_FILES, PKCS12_STORE_TYPE } from "./keystores";

@@ -139,16 +139,8 @@ export class RotatingCertificateAuthority extends pulumi.ComponentResource imple
             .all([pulumi.all(trusted.map((g) => g.authority.rootCertPem)), args.additionalTrustedCertPems ?? []])
             .apply(([roots, extra]) => joinPemCertificates([...roots, ...extra]));
 
-        this.registerOutputs({
-            certPem: this.certPem,
-            privateKeyPem: this.privateKeyPem,
-            chainPem: this.chainPem,
-            trustBundlePem: this.trustBundlePem,
-            notAfter: this.notAfter,
-            rootCertPem: this.rootCertPem,
-            rootNotAfter: this.rootNotAfter,
-            commonName: this.commonName,
-        });
+        // The PEMs stay the generations' own: registered here they would be stored twice.
+        this.registerOutputs({ notAfter: this.notAfter, rootNotAfter: this.rootNotAfter, commonName: this.commonName });
     }
 }
 

@@ -16,6 +16,7 @@ import {
     usageProblems,
 } from "./rules";
 import { RenewalClock, daysUntil } from "./renewalClock";
+import type { RenewalSchedule } from "./renewalSchedule";
 import { newTlsPrivateKey } from "./tlsKey";
 import { joinPemCertificates, readCertificate } from "./x509";
 
@@ -111,6 +112,14 @@ export interface ServiceCertificateArgs extends CertificateNamesArgs {
      * @default true
      */
     autoRenew?: boolean;
+    /**
+     * A stack-wide `RenewalSchedule` that keeps this certificate's renewal (under this
+     * component's name, with the same `validityHours` and `renewBeforeHours`) instead of a
+     * `RenewalClock` of its own: the same renewal at preview, one resource for all the stack's
+     * certificates. Fixed at construction; ignored with `autoRenew: false`.
+     * @default a RenewalClock of its own
+     */
+    renewal?: RenewalSchedule;
 }
 
 /** A service's key and a certificate for it, signed by the given issuer. */
@@ -169,16 +178,18 @@ export class ServiceCertificate extends pulumi.ComponentResource {
         const clock =
             args.autoRenew === false
                 ? undefined
-                : new RenewalClock(
-                      `${name}-renewal`,
-                      {
-                          subject: args.serviceName,
-                          validityHours,
-                          renewBeforeHours,
-                          issuerNotAfter: args.issuer.notAfter,
-                      },
-                      { parent: this },
-                  );
+                : args.renewal
+                  ? scheduledClock(this, name, args.renewal, lifetime)
+                  : new RenewalClock(
+                        `${name}-renewal`,
+                        {
+                            subject: args.serviceName,
+                            validityHours,
+                            renewBeforeHours,
+                            issuerNotAfter: args.issuer.notAfter,
+                        },
+                        { parent: this },
+                    );
         // The key, request and certificate are replaced whenever the clock issues anew: one renewal, one new key.
         const triggers = [
             ...(clock ? [clock.issuedAt] : []),
@@ -240,11 +251,9 @@ export class ServiceCertificate extends pulumi.ComponentResource {
         this.issueReason = clock ? clock.reason : pulumi.output("");
         this.identity = { commonName: args.serviceName, spiffeId: uris.apply((u) => u[0]) };
 
+        // The certificate, chain, bundle and key are the tls resources' and the CA's own outputs,
+        // in the state once; the component registers what it reads from them.
         this.registerOutputs({
-            certPem: this.certPem,
-            chainPem: this.chainPem,
-            caBundlePem: this.caBundlePem,
-            privateKeyPem: this.privateKeyPem,
             commonName: this.commonName,
             notAfter: this.notAfter,
             renewAt: this.renewAt,
@@ -255,4 +264,41 @@ export class ServiceCertificate extends pulumi.ComponentResource {
             issueReason: this.issueReason,
         });
     }
+}
+
+/** Why a schedule's entry does not fit a certificate's lifetime; undefined when it does (or is not known yet). */
+export function scheduleEntryProblem(
+    entry: { validityHours?: number; renewBeforeHours?: number } | undefined,
+    validityHours: number,
+    renewBeforeHours: number,
+): string | undefined {
+    if (entry === undefined) return undefined;
+    if (entry.validityHours === validityHours && entry.renewBeforeHours === renewBeforeHours) return undefined;
+    return `the schedule's entry asks for ${entry.validityHours} h renewed ${entry.renewBeforeHours} h before the end, the certificate for ${validityHours} h and ${renewBeforeHours} h; give both the same values`;
+}
+
+/**
+ * A certificate's entry in a stack-wide schedule, read the way its own clock would be. The
+ * entry must ask for the certificate's own lifetime: a schedule that disagrees is refused.
+ */
+function scheduledClock(
+    owner: pulumi.Resource,
+    name: string,
+    schedule: RenewalSchedule,
+    lifetime: pulumi.Input<[number, number]>,
+): { issuedAt: pulumi.Output<string>; reason: pulumi.Output<string> } {
+    if (!schedule.keys.includes(name))
+        throw new pulumi.ResourceError(
+            `ServiceCertificate "${name}": renewal: the RenewalSchedule keeps no entry "${name}"; add { validityHours, renewBeforeHours } under that key to its certificates`,
+            owner,
+        );
+    const entry = pulumi.all([schedule.entry(name), lifetime]).apply(([scheduled, [validity, renewBefore]]) => {
+        const problem = scheduleEntryProblem(scheduled, validity, renewBefore);
+        if (problem) throw new pulumi.ResourceError(`ServiceCertificate "${name}": renewal: ${problem}`, owner);
+        return scheduled;
+    });
+    return {
+        issuedAt: entry.apply((e) => e?.issuedAt as string),
+        reason: entry.apply((e) => e?.reason ?? ""),
+    };
 }

@@ -9,6 +9,7 @@ import {
     IstioMesh,
     IstioServerPolicy,
     MtlsWorkload,
+    RenewalSchedule,
     RotatingCertificateAuthority,
     ServiceCertificate,
     WorkloadMaterial,
@@ -182,6 +183,21 @@ export function deployStack(spec: StackSpec): StackOutputs {
           )
         : undefined;
 
+    // One renewal schedule for every certificate Pulumi issues (unless the stack keeps a clock per certificate).
+    const pulumiServices = spec.services.filter((svc) => svc.issuance !== "cert-manager");
+    const renewal =
+        spec.renewalClock === "stack" && pulumiServices.length > 0
+            ? new RenewalSchedule("renewal", {
+                  issuerNotAfter: ca.notAfter,
+                  certificates: Object.fromEntries(
+                      pulumiServices.map((svc) => [
+                          svc.name,
+                          { validityHours: svc.validityHours, renewBeforeHours: svc.renewBeforeHours },
+                      ]),
+                  ),
+              })
+            : undefined;
+
     const services: Record<string, ServiceCertificateOutputs> = {};
     for (const svc of spec.services) {
         const labels = workloadLabels(svc.name);
@@ -238,6 +254,7 @@ export function deployStack(spec: StackSpec): StackOutputs {
             keyAlgorithm: svc.keyAlgorithm,
             validityHours: svc.validityHours,
             renewBeforeHours: svc.renewBeforeHours,
+            renewal,
         });
         services[svc.name] = {
             issuance: svc.issuance,

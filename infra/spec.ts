@@ -182,8 +182,19 @@ export interface IssuanceSpec {
     clusterResourceNamespace?: string;
 }
 
+/**
+ * `mtls:certificates.renewalClock`: where renewal decisions live. `stack`: one `RenewalSchedule`
+ * for all of the stack's Pulumi-issued certificates. `certificate`: a `RenewalClock` per
+ * certificate, as stacks deployed before 0.2 have them; switching a deployed stack between the
+ * two issues every certificate anew once.
+ */
+export const RENEWAL_CLOCKS = ["stack", "certificate"] as const;
+export type RenewalClockMode = (typeof RENEWAL_CLOCKS)[number];
+
 export interface StackSpec {
     namespace: string;
+    /** `mtls:certificates.renewalClock`. */
+    renewalClock: RenewalClockMode;
     issuance: IssuanceSpec;
     trustDomain?: string;
     clusterDomain: string;
@@ -877,7 +888,15 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
         c.add("clusterDomain", `${show(clusterDomain)} is not a DNS name; the usual value is cluster.local`);
 
     const ca = parseCa(c, raw.ca, `${names.project} ${names.stack} root CA`);
-    const certRaw = c.record("certificates", raw.certificates, CERT_KEYS) ?? {};
+    const certRaw = c.record("certificates", raw.certificates, [...CERT_KEYS, "renewalClock"]) ?? {};
+    let renewalClock: RenewalClockMode = "stack";
+    if ((RENEWAL_CLOCKS as readonly unknown[]).includes(certRaw.renewalClock))
+        renewalClock = certRaw.renewalClock as RenewalClockMode;
+    else if (certRaw.renewalClock !== undefined)
+        c.add(
+            "certificates.renewalClock",
+            `${show(certRaw.renewalClock)} is not a renewal clock; use stack (one schedule for the stack) or certificate (one clock each, as stacks deployed before 0.2 have)`,
+        );
     const certificates: CertificateDefaults = {
         keyAlgorithm: c.keyAlgorithm(
             "certificates.keyAlgorithm",
@@ -1000,6 +1019,7 @@ export function parseStackConfig(raw: RawStackConfig, names: { project: string; 
     if (c.problems.length > 0) throw new StackConfigError(c.problems);
     return {
         namespace: namespace as string,
+        renewalClock,
         issuance,
         trustDomain: trustDomain as string | undefined,
         clusterDomain: clusterDomain as string,

@@ -540,6 +540,20 @@ function callGraphSection(preview, steps) {
 }
 
 /**
+ * Why the stack's renewal schedule issues a certificate anew in this preview: its entry's reason,
+ * when the entry's issue time moves; undefined otherwise.
+ * @param {any} schedule the schedule's step, if the preview lists it
+ * @param {string} name
+ * @returns {string | undefined}
+ */
+function scheduledReason(schedule, name) {
+    const after = schedule?.newState?.inputs?.certificates?.[name];
+    const before = schedule?.oldState?.inputs?.certificates?.[name];
+    if (!after || known(after.issuedAt) === known(before?.issuedAt)) return undefined;
+    return known(after.reason);
+}
+
+/**
  * Builds the report model from a preview's JSON. The engine lists only the
  * resources that change (plus the stack itself), so the full set of
  * certificates and CAs comes from the stack's current outputs.
@@ -559,6 +573,7 @@ export function buildReport(preview) {
     const phase = known(ledger?.newState?.inputs?.phase) ?? known(current.rotation?.phase) ?? "steady";
     const rotationChanged = Boolean(ledger && stepAction(ledger) !== "same");
 
+    const schedule = steps.find((s) => s.type.endsWith("RenewalSchedule"))?.step;
     const serviceNames = new Set(Object.keys(current.services ?? {}));
     for (const s of steps) {
         if (s.type === TYPES.signed && s.parentTypes.includes(TYPES.serviceCertificate))
@@ -602,9 +617,9 @@ export function buildReport(preview) {
         if (action === "reissued" || action === "rotated") {
             if (outputs?.issuance === "cert-manager") why.push("issuance cert-manager → pulumi");
             why.push(...certificateChanges({ key, csr, cert }, phase));
-            const reason = known(clock?.newState?.inputs?.reason);
-            if (clock && stepAction(clock) !== "same" && reason && reason !== "first issue")
-                why.push(`renew window: ${reason}`);
+            const reason = clock ? known(clock.newState?.inputs?.reason) : scheduledReason(schedule, name);
+            const moved = clock ? stepAction(clock) !== "same" : Boolean(schedule && stepAction(schedule) !== "same");
+            if (moved && reason && reason !== "first issue") why.push(`renew window: ${reason}`);
             if (why.length === 0) why.push("inputs changed");
         }
         const currentSans = outputs ? [...(outputs.dnsNames ?? []), ...(outputs.uris ?? [])] : undefined;

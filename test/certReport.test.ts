@@ -181,6 +181,43 @@ describe("cert-report", () => {
         });
     });
 
+    it("names the renew window from the stack's RenewalSchedule, for the entry that moved only", () => {
+        const entry = (issuedAt: string, reason: string) => ({
+            validityHours: 2160,
+            renewBeforeHours: 720,
+            issuedAt,
+            reason,
+        });
+        const before = {
+            "user-service": entry("2026-09-01T00:00:00Z", "first issue"),
+            "order-service": entry("2026-09-01T00:00:00Z", "first issue"),
+        };
+        const after = { ...before, "user-service": entry("2026-12-02T00:00:00Z", "inside renew window: 21 days left") };
+        const schedule = {
+            op: "update",
+            urn: urn("pulumi-nodejs:mtls:RenewalSchedule", "renewal"),
+            diffReasons: ["certificates"],
+            oldState: { type: "pulumi-nodejs:mtls:RenewalSchedule", inputs: { certificates: before } },
+            newState: { type: "pulumi-nodejs:mtls:RenewalSchedule", inputs: { certificates: after } },
+        } as unknown as Step;
+        const report = buildReport(
+            preview(
+                {
+                    "user-service-key": replace([]),
+                    "user-service-csr": replace(["privateKeyPem"]),
+                    "user-service-cert": replace(["certRequestPem"]),
+                    "order-service-deployment": update(["spec"]),
+                },
+                [schedule],
+            ),
+        );
+        expect(byService(report)["user-service"]).toMatchObject({
+            action: "rotated",
+            why: ["renew window: inside renew window: 21 days left"],
+        });
+        expect(byService(report)["order-service"].action).toBe("unchanged");
+    });
+
     it("names a key algorithm change", () => {
         const report = buildReport(
             preview({

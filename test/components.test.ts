@@ -49,6 +49,48 @@ function newLeaf(
     });
 }
 
+describe("ServiceCertificate with a stack-wide RenewalSchedule", () => {
+    const SCHEDULE = "pulumi-nodejs:dynamic/mtls:RenewalSchedule";
+
+    it("reads its entry instead of keeping a RenewalClock of its own", async () => {
+        const ca = newCa();
+        const schedule = new c.RenewalSchedule("renewal", {
+            issuerNotAfter: ca.notAfter,
+            certificates: { "user-service": { validityHours: 2160, renewBeforeHours: 720 } },
+        });
+        const leaf = newLeaf(ca, { renewal: schedule });
+        await valueOf(leaf.certPem);
+        expect(byType(SCHEDULE)).toHaveLength(1);
+        expect(recorded.filter((r) => r.type.endsWith("RenewalClock"))).toEqual([]);
+        expect(await valueOf(schedule.entry("user-service"))).toMatchObject({ validityHours: 2160 });
+    });
+
+    it("refuses a schedule that keeps no entry under its name, before any child", () => {
+        const ca = newCa();
+        const schedule = new c.RenewalSchedule("renewal", {
+            certificates: { "order-service": { validityHours: 2160, renewBeforeHours: 720 } },
+        });
+        const before = recorded.length;
+        expect(() => newLeaf(ca, { renewal: schedule })).toThrow(
+            /ServiceCertificate "user-service": renewal: the RenewalSchedule keeps no entry "user-service"/,
+        );
+        expect(recorded.slice(before).filter((r) => r.type.startsWith("tls:"))).toEqual([]);
+        expect(() => schedule.entry("user-service")).toThrow(/no entry "user-service".*keeps order-service/);
+    });
+
+    it("refuses an entry whose lifetime differs from the certificate's, naming both", async () => {
+        const { scheduleEntryProblem } = await import("../components/serviceCertificate");
+        expect(scheduleEntryProblem({ validityHours: 480, renewBeforeHours: 100 }, 2160, 720)).toBe(
+            "the schedule's entry asks for 480 h renewed 100 h before the end, the certificate for 2160 h and 720 h; give both the same values",
+        );
+        expect(scheduleEntryProblem({ validityHours: 2160, renewBeforeHours: 100 }, 2160, 720)).toMatch(
+            /renewed 100 h/,
+        );
+        expect(scheduleEntryProblem({ validityHours: 2160, renewBeforeHours: 720 }, 2160, 720)).toBeUndefined();
+        expect(scheduleEntryProblem(undefined, 2160, 720)).toBeUndefined();
+    });
+});
+
 describe("CertificateAuthority", () => {
     it("makes a self-signed root with the CA flag and only the CA usages", async () => {
         const ca = newCa();

@@ -392,6 +392,51 @@ describe("the program's config handling", () => {
     });
 });
 
+describe("renewal of the stack's certificates", () => {
+    const SCHEDULE = "pulumi-nodejs:dynamic/mtls:RenewalSchedule";
+    const CLOCK = "pulumi-nodejs:dynamic/mtls:RenewalClock";
+
+    it("keeps one RenewalSchedule for every Pulumi-issued certificate, with each one's lifetime, and no clock per certificate", async () => {
+        const config = shippedStackConfig("dev");
+        const services = JSON.parse(config["mtls:services"]);
+        services[1].validityHours = 480;
+        services[1].renewBeforeHours = 100;
+        config["mtls:services"] = JSON.stringify(services);
+        await runStack(config);
+        expect(byType(CLOCK)).toEqual([]);
+        const [schedule, ...more] = byType(SCHEDULE);
+        expect(more).toEqual([]);
+        expect(schedule.name).toBe("renewal");
+        const entries = schedule.inputs.certificates;
+        expect(Object.keys(entries).sort()).toEqual(services.map((svc: any) => svc.name).sort());
+        expect(entries[services[1].name]).toEqual({ validityHours: 480, renewBeforeHours: 100 });
+        // The schedule's CA end is the signing CA's, so a renewal past it is refused at preview.
+        expect(typeof schedule.inputs.issuerNotAfter).toBe("string");
+    });
+
+    it("keeps a RenewalClock per certificate with mtls:certificates.renewalClock: certificate", async () => {
+        const config = shippedStackConfig("dev");
+        config["mtls:certificates"] = JSON.stringify({ renewalClock: "certificate" });
+        await runStack(config);
+        expect(byType(SCHEDULE)).toEqual([]);
+        expect(
+            byType(CLOCK)
+                .map((r) => r.name)
+                .sort(),
+        ).toEqual(["order-service-renewal", "payment-service-renewal", "user-service-renewal"]);
+    });
+
+    it("refuses another renewalClock by key path, before any resource", () => {
+        const config = shippedStackConfig("dev");
+        config["mtls:certificates"] = JSON.stringify({ renewalClock: "hourly" });
+        useConfig(config);
+        expect(() => program.main()).toThrow(
+            /mtls:certificates\.renewalClock: "hourly" is not a renewal clock; use stack/,
+        );
+        expect(recorded).toEqual([]);
+    });
+});
+
 describe("who may call whom, enforced beyond the app", () => {
     const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
     const withServices = (stack: string, services: unknown[], extra: Record<string, unknown> = {}) => {

@@ -31,6 +31,7 @@ describe("the package's runtime exports", () => {
                 "POD_SECURITY_LEVELS",
                 "ROLLOUTS",
                 "ROTATION_PHASES",
+                "RenewalSchedule",
                 "RotatingCertificateAuthority",
                 "SECRET_TYPES",
                 "ServiceCertificate",
@@ -49,6 +50,7 @@ describe("the package's runtime exports", () => {
         const surface: Record<string, unknown> = await import("../components");
         for (const internal of [
             "renewalClockProvider",
+            "renewalScheduleProvider",
             "rotationLedgerProvider",
             "checked",
             "together",

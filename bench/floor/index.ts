@@ -1,0 +1,205 @@
+// The floor of the engine-cost benchmark (`npm run bench -- --only cost`): the same tls and
+// Kubernetes resources the project declares for the benchmark's N services, written bare:
+// no component, no dynamic resource, no check, no renewal clock, no rotation ledger. What the
+// project costs above this program is what its components and its safety cost.
+//
+// Config (the benchmark writes it): floor:services (N), floor:namespace, floor:trustDomain,
+// floor:renderDirectory.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as tls from "@pulumi/tls";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+
+const config = new pulumi.Config("floor");
+const n = config.requireNumber("services");
+const ns = config.require("namespace");
+const trustDomain = config.require("trustDomain");
+const renderDirectory = config.require("renderDirectory");
+if (!pulumi.runtime.isDryRun()) fs.mkdirSync(renderDirectory, { recursive: true, mode: 0o700 });
+
+const provider = new k8s.Provider("kubernetes", { renderYamlToDirectory: renderDirectory });
+const opts = { provider };
+const name = (i: number) => `svc-${String(i).padStart(4, "0")}`;
+const labelsOf = (svc: string) => ({ "app.kubernetes.io/name": svc, "app.kubernetes.io/part-of": "mtls" });
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+const level = "restricted";
+
+const namespace = new k8s.core.v1.Namespace(
+    "namespace",
+    {
+        metadata: {
+            name: ns,
+            labels: Object.fromEntries(
+                ["enforce", "warn", "audit"].map((mode) => [`pod-security.kubernetes.io/${mode}`, level]),
+            ),
+        },
+    },
+    opts,
+);
+
+const caKey = new tls.PrivateKey("ca-key", { algorithm: "ECDSA", ecdsaCurve: "P256" });
+const caCert = new tls.SelfSignedCert("ca-cert", {
+    privateKeyPem: caKey.privateKeyPem,
+    subject: { commonName: "bench root CA" },
+    isCaCertificate: true,
+    setSubjectKeyId: true,
+    validityPeriodHours: 43800,
+    allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+});
+
+for (let i = 1; i <= n; i++) {
+    const svc = name(i);
+    const labels = labelsOf(svc);
+    const key = new tls.PrivateKey(`${svc}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" });
+    const csr = new tls.CertRequest(`${svc}-csr`, {
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: svc },
+        dnsNames: [svc, `${svc}.${ns}`, `${svc}.${ns}.svc`, `${svc}.${ns}.svc.cluster.local`],
+        uris: [`spiffe://${trustDomain}/ns/${ns}/sa/${svc}`],
+        ipAddresses: [],
+    });
+    const cert = new tls.LocallySignedCert(`${svc}-cert`, {
+        certRequestPem: csr.certRequestPem,
+        caCertPem: caCert.certPem,
+        caPrivateKeyPem: caKey.privateKeyPem,
+        isCaCertificate: false,
+        setSubjectKeyId: true,
+        allowedUses: ["digital_signature", "server_auth", "client_auth"],
+        validityPeriodHours: 2160,
+        earlyRenewalHours: 720,
+    });
+    const configMap = new k8s.core.v1.ConfigMap(
+        `${svc}-certs`,
+        {
+            metadata: { namespace: namespace.metadata.name, labels },
+            data: { "ca.crt": caCert.certPem, "tls.crt": cert.certPem },
+        },
+        opts,
+    );
+    const secret = new k8s.core.v1.Secret(
+        `${svc}-key`,
+        {
+            metadata: { namespace: namespace.metadata.name, labels },
+            type: "Opaque",
+            stringData: { "tls.key": key.privateKeyPem },
+        },
+        opts,
+    );
+    const metadata = { name: svc, namespace: namespace.metadata.name, labels };
+    const account = new k8s.core.v1.ServiceAccount(`${svc}-sa`, { metadata }, opts);
+    const mount = "/etc/mtls";
+    const caller = i > 1 ? name(i - 1) : undefined;
+    new k8s.apps.v1.Deployment(
+        `${svc}-deployment`,
+        {
+            metadata,
+            spec: {
+                replicas: 1,
+                selector: { matchLabels: labels },
+                template: {
+                    metadata: {
+                        labels,
+                        annotations: {
+                            "mtls.pulumi.com/cert-sha256": cert.certPem.apply(sha256),
+                            "mtls.pulumi.com/ca-bundle-sha256": caCert.certPem.apply(sha256),
+                        },
+                    },
+                    spec: {
+                        automountServiceAccountToken: false,
+                        securityContext: {
+                            runAsNonRoot: true,
+                            runAsUser: 65532,
+                            runAsGroup: 65532,
+                            fsGroup: 65532,
+                            seccompProfile: { type: "RuntimeDefault" },
+                        },
+                        serviceAccountName: account.metadata.name,
+                        containers: [
+                            {
+                                name: "app",
+                                image: `example/${svc}:1.0`,
+                                securityContext: {
+                                    allowPrivilegeEscalation: false,
+                                    capabilities: { drop: ["ALL"] },
+                                    readOnlyRootFilesystem: true,
+                                    runAsNonRoot: true,
+                                },
+                                env: [
+                                    { name: "MTLS_SERVICE_NAME", value: svc },
+                                    { name: "MTLS_ALLOWED_CLIENTS", value: caller ?? "" },
+                                    {
+                                        name: "MTLS_ALLOWED_SPIFFE_IDS",
+                                        value: caller ? `spiffe://${trustDomain}/ns/${ns}/sa/${caller}` : "",
+                                    },
+                                    { name: "MTLS_PORT", value: "8443" },
+                                    { name: "MTLS_CERT_FILE", value: `${mount}/tls.crt` },
+                                    { name: "MTLS_KEY_FILE", value: `${mount}/tls.key` },
+                                    { name: "MTLS_CA_FILE", value: `${mount}/ca.crt` },
+                                ],
+                                ports: [{ name: "mtls", containerPort: 8443, protocol: "TCP" }],
+                                volumeMounts: [{ name: `mtls-${svc}`, mountPath: mount, readOnly: true }],
+                            },
+                        ],
+                        volumes: [
+                            {
+                                name: `mtls-${svc}`,
+                                projected: {
+                                    defaultMode: 0o444,
+                                    sources: [
+                                        {
+                                            configMap: {
+                                                name: configMap.metadata.name,
+                                                items: ["ca.crt", "tls.crt"].map((f) => ({
+                                                    key: f,
+                                                    path: f,
+                                                    mode: 0o444,
+                                                })),
+                                            },
+                                        },
+                                        {
+                                            secret: {
+                                                name: secret.metadata.name,
+                                                items: [{ key: "tls.key", path: "tls.key", mode: 0o400 }],
+                                            },
+                                        },
+                                    ],
+                                },
+                            },
+                        ],
+                    },
+                },
+            },
+        },
+        opts,
+    );
+    new k8s.core.v1.Service(
+        `${svc}-service`,
+        {
+            metadata,
+            spec: { selector: labels, ports: [{ name: "mtls", port: 8443, targetPort: "mtls", protocol: "TCP" }] },
+        },
+        opts,
+    );
+    new k8s.networking.v1.NetworkPolicy(
+        `${svc}-ingress`,
+        {
+            metadata: { name: `${svc}-mtls`, namespace: namespace.metadata.name, labels },
+            spec: {
+                podSelector: { matchLabels: labels },
+                policyTypes: ["Ingress"],
+                ingress: caller
+                    ? [
+                          {
+                              from: [{ podSelector: { matchLabels: labelsOf(caller) } }],
+                              ports: [{ protocol: "TCP", port: 8443 }],
+                          },
+                      ]
+                    : [],
+            },
+        },
+        opts,
+    );
+}
+
+export const caCertPem = caCert.certPem;

@@ -1,0 +1,99 @@
+// Engine cost of the project against its floor (bench/floor: the same tls and Kubernetes
+// resources declared bare), on the real engine, in the same run: first up, no-change preview,
+// no-change up, destroy, state bytes. And the fast mode (no intermediate checkpoints) against
+// the seed's openssl flow.
+import fs from "node:fs";
+import path from "node:path";
+import { Pulumi, ROOT, makeProject } from "../../test/e2e/lib.mjs";
+import { seedIssue } from "./issuance.mjs";
+import { benchStackConfig } from "./spec.mjs";
+
+export const FLOOR_SOURCE = "bench/floor";
+
+/** The stack config of the floor program for N services, rendering into `render`. */
+export function floorStackConfig(n, render) {
+    return {
+        "floor:services": n,
+        "floor:namespace": "bench",
+        "floor:trustDomain": "bench.internal",
+        "floor:renderDirectory": render,
+    };
+}
+
+/** The checkpoint file of a stack in a file backend (the whole state, as the engine writes it). */
+function stateFile(stateDir, stack) {
+    const stacks = path.join(stateDir, ".pulumi", "stacks");
+    const found = fs
+        .readdirSync(stacks, { recursive: true })
+        .map(String)
+        .filter((f) => path.basename(f) === `${stack}.json`);
+    if (found.length !== 1) throw new Error(`expected one state file for ${stack} under ${stacks}, found ${found}`);
+    return path.join(stacks, found[0]);
+}
+
+/**
+ * One program at N services through its whole life: first `up`, no-change `preview`,
+ * no-change `up`, `destroy`. `kind` is `project` or `floor`. With `fast`, `up` and `destroy`
+ * run with PULUMI_SKIP_CHECKPOINTS=true (the state is written once, at the end).
+ */
+export function lifeCycle(work, kind, n, { source, fast = false, destroy = true } = {}) {
+    const dir = path.join(work, `${kind}-${n}${fast ? "-fast" : ""}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const render = path.join(dir, "render");
+    const stacks = { bench: kind === "floor" ? floorStackConfig(n, render) : benchStackConfig(n, render) };
+    const project = makeProject(dir, stacks, { source: source ?? (kind === "floor" ? FLOOR_SOURCE : ".") });
+    const pulumi = new Pulumi(project, dir);
+    const env = fast ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {};
+    const s = ["--stack", "bench"];
+    pulumi.run(["stack", "init", "bench"]);
+    const up = pulumi.run(["up", "--yes", "--skip-preview", ...s], { env });
+    const file = stateFile(path.join(dir, "state"), "bench");
+    const stateBytes = fs.statSync(file).size;
+    const resources = JSON.parse(fs.readFileSync(file, "utf8")).checkpoint.latest.resources;
+    const out = {
+        kind,
+        n,
+        fast,
+        firstUpSeconds: up.seconds,
+        stateBytes,
+        resources: resources.length,
+        resourcesByType: countBy(resources.map((r) => r.type)),
+        stateBytesByType: sumBy(
+            resources,
+            (r) => r.type,
+            (r) => JSON.stringify(r).length,
+        ),
+    };
+    if (destroy) {
+        out.previewSeconds = pulumi.run(["preview", "--expect-no-changes", ...s]).seconds;
+        out.noChangeUpSeconds = pulumi.run(["up", "--yes", "--skip-preview", "--expect-no-changes", ...s]).seconds;
+        out.destroySeconds = pulumi.run(["destroy", "--yes", "--skip-preview", ...s], { env }).seconds;
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+    return out;
+}
+
+function countBy(keys) {
+    const out = {};
+    for (const k of keys) out[k] = (out[k] ?? 0) + 1;
+    return out;
+}
+
+function sumBy(items, key, value) {
+    const out = {};
+    for (const item of items) out[key(item)] = (out[key(item)] ?? 0) + value(item);
+    return out;
+}
+
+/** The seed's openssl flow for N services (bench/lib/issuance.mjs), in its own dir. */
+export function seedFlow(work, n) {
+    const dir = path.join(work, `seed-${n}`);
+    const r = seedIssue(dir, n);
+    fs.rmSync(dir, { recursive: true, force: true });
+    return r;
+}
+
+export const COST_MEASURES = ["firstUpSeconds", "previewSeconds", "noChangeUpSeconds", "destroySeconds", "stateBytes"];
+
+export { ROOT };
