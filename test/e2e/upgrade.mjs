@@ -9,6 +9,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import YAML from "yaml";
 import { Pulumi, ROOT, listFiles, makeProject, runTier, section } from "./lib.mjs";
 
 /** The last commit whose program created the CAs and the rotation ledger at the top level. */
@@ -118,10 +119,14 @@ await runTier("upgrade", async ({ work, checks }) => {
             `${stack}: deployed by ${FROM} in ${first.seconds.toFixed(0)} s, with its 0.1 outputs (caCertPem, no trustBundlePem)`,
         );
         // The stack file carries the passphrase salt: the new checkout reads the same stack.
-        fs.copyFileSync(
-            path.join(before, "stacks", `Pulumi.${stack}.yaml`),
-            path.join(after, "stacks", `Pulumi.${stack}.yaml`),
-        );
+        // A stack deployed before 0.2 keeps a renewal clock per certificate: with the stack-wide
+        // schedule (the default now) every certificate would be issued anew once.
+        const stackFile = YAML.parse(fs.readFileSync(path.join(before, "stacks", `Pulumi.${stack}.yaml`), "utf8"));
+        stackFile.config["mtls:certificates"] = {
+            ...stackFile.config["mtls:certificates"],
+            renewalClock: "certificate",
+        };
+        fs.writeFileSync(path.join(after, "stacks", `Pulumi.${stack}.yaml`), YAML.stringify(stackFile));
 
         const preview = now.json(["preview", "--stack", stack, "--diff"]).json;
         const changed = steps(preview);
@@ -185,6 +190,28 @@ await runTier("upgrade", async ({ work, checks }) => {
             settled.stdout.slice(-2000),
         );
     }
+
+    section("steady: switching to the stack-wide renewal schedule issues every certificate anew, once");
+    const steadyFile = path.join(after, "stacks", "Pulumi.steady.yaml");
+    const steady = YAML.parse(fs.readFileSync(steadyFile, "utf8"));
+    delete steady.config["mtls:certificates"].renewalClock;
+    fs.writeFileSync(steadyFile, YAML.stringify(steady));
+    const switching = steps(now.json(["preview", "--stack", "steady"]).json);
+    const keysReplaced = switching.filter((s) => s.op === "replace" && s.type === "tls:index/privateKey:PrivateKey");
+    const clocksDeleted = switching.filter((s) => s.op === "delete" && s.type.endsWith("RenewalClock"));
+    const scheduleCreated = switching.filter((s) => s.op === "create" && s.type.endsWith("RenewalSchedule"));
+    checks.ok(
+        keysReplaced.length === 3 && clocksDeleted.length === 3 && scheduleCreated.length === 1,
+        "steady: the preview creates one RenewalSchedule, deletes the 3 clocks and replaces the 3 service keys (the documented cost of switching)",
+        switching.map((s) => `${s.op} ${s.type}::${s.name}`).join("\n"),
+    );
+    now.run(["up", "--yes", "--skip-preview", "--stack", "steady"]);
+    const switched = now.run(["preview", "--stack", "steady", "--expect-no-changes"], { allowFail: true });
+    checks.ok(
+        switched.status === 0,
+        "steady: after that one up, a preview expects no changes and sees none",
+        switched.stdout.slice(-2000),
+    );
 
     section("rotating: the ledger's memory survived the move");
     fs.writeFileSync(
