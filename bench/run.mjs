@@ -487,10 +487,10 @@ function sectionCost(floorSource) {
     }
     log(`  fast mode at N=${p.fastN}: seed openssl flow, project first up default and with PULUMI_SKIP_CHECKPOINTS`);
     const seed = seedFlow(work, p.fastN);
-    const normal = lifeCycle(work, "project", p.fastN, { source: snapshot.project, destroy: false });
-    const fast = lifeCycle(work, "project", p.fastN, { source: snapshot.project, destroy: false, fast: true });
+    const normal = lifeCycle(work, "project", p.fastN, { source: snapshot.project, noChange: false });
+    const fast = lifeCycle(work, "project", p.fastN, { source: snapshot.project, noChange: false, fast: true });
     log(
-        `  N=${p.fastN}: seed ${seed.totalSeconds.toFixed(1)} s, first up ${normal.firstUpSeconds.toFixed(1)} s, fast first up ${fast.firstUpSeconds.toFixed(1)} s`,
+        `  N=${p.fastN}: seed ${seed.totalSeconds.toFixed(1)} s, first up ${normal.firstUpSeconds.toFixed(1)} s, fast first up ${fast.firstUpSeconds.toFixed(1)} s; destroy ${normal.destroySeconds.toFixed(1)} s, fast destroy ${fast.destroySeconds.toFixed(1)} s`,
     );
     results.cost = {
         method:
@@ -504,6 +504,8 @@ function sectionCost(floorSource) {
             seedOpensslSeconds: seed.totalSeconds,
             firstUpSeconds: normal.firstUpSeconds,
             fastFirstUpSeconds: fast.firstUpSeconds,
+            destroySeconds: normal.destroySeconds,
+            fastDestroySeconds: fast.destroySeconds,
             firstUpOverSeed: normal.firstUpSeconds / seed.totalSeconds,
             fastFirstUpOverSeed: fast.firstUpSeconds / seed.totalSeconds,
         },
@@ -739,7 +741,7 @@ function printReport() {
         out.push(table(rows, ["N", "runs", "measure", "project", "floor", "project ÷ floor"]));
         const f = results.cost.fast;
         out.push(
-            `  N=${f.n}: seed openssl flow ${f1(f.seedOpensslSeconds)} s; first up ${f1(f.firstUpSeconds)} s (${f2(f.firstUpOverSeed)}× the seed), fast first up ${f1(f.fastFirstUpSeconds)} s (${f2(f.fastFirstUpOverSeed)}× the seed)`,
+            `  N=${f.n}: seed openssl flow ${f1(f.seedOpensslSeconds)} s; first up ${f1(f.firstUpSeconds)} s (${f2(f.firstUpOverSeed)}× the seed), fast first up ${f1(f.fastFirstUpSeconds)} s (${f2(f.fastFirstUpOverSeed)}× the seed); destroy ${f1(f.destroySeconds)} s, fast ${f1(f.fastDestroySeconds)} s`,
         );
     }
     const hl = results.headline;

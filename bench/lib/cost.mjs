@@ -36,7 +36,7 @@ function stateFile(stateDir, stack) {
  * no-change `up`, `destroy`. `kind` is `project` or `floor`. With `fast`, `up` and `destroy`
  * run with PULUMI_SKIP_CHECKPOINTS=true (the state is written once, at the end).
  */
-export function lifeCycle(work, kind, n, { source, fast = false, destroy = true } = {}) {
+export function lifeCycle(work, kind, n, { source, fast = false, destroy = true, noChange = true } = {}) {
     const dir = path.join(work, `${kind}-${n}${fast ? "-fast" : ""}`);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -65,11 +65,11 @@ export function lifeCycle(work, kind, n, { source, fast = false, destroy = true 
             (r) => JSON.stringify(r).length,
         ),
     };
-    if (destroy) {
+    if (noChange) {
         out.previewSeconds = pulumi.run(["preview", "--expect-no-changes", ...s]).seconds;
         out.noChangeUpSeconds = pulumi.run(["up", "--yes", "--skip-preview", "--expect-no-changes", ...s]).seconds;
-        out.destroySeconds = pulumi.run(["destroy", "--yes", "--skip-preview", ...s], { env }).seconds;
     }
+    if (destroy) out.destroySeconds = pulumi.run(["destroy", "--yes", "--skip-preview", ...s], { env }).seconds;
     fs.rmSync(dir, { recursive: true, force: true });
     return out;
 }
