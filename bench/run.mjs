@@ -8,6 +8,7 @@
 // Options: --only speed,construction,handshake,issuance,cost   run some sections only
 //          --cost-sizes 50x2,200x1    N and runs of the cost section (default: that)
 //          --fast-n 100               N of the fast-mode comparison with the seed's openssl flow
+//          --layers-max-n 50          sizes up to this also run the floor with empty component layers
 //          --material engine|double   where the project's handshake material comes from
 //                                     (default: engine for the full run, double for --quick)
 //          --out <file>               where the JSON goes
@@ -90,7 +91,11 @@ const PROFILE = QUICK
               warmupMs: 500,
           },
           issuance: { sizes: [{ n: 2, runs: 1 }] },
-          cost: { sizes: parseSizes(option("--cost-sizes", "3x1")), fastN: Number(option("--fast-n", "3")) },
+          cost: {
+              sizes: parseSizes(option("--cost-sizes", "3x1")),
+              fastN: Number(option("--fast-n", "3")),
+              layersMaxN: Number(option("--layers-max-n", "3")),
+          },
       }
     : {
           construction: {
@@ -116,7 +121,11 @@ const PROFILE = QUICK
                   { n: 100, runs: 2, gated: true },
               ],
           },
-          cost: { sizes: parseSizes(option("--cost-sizes", "50x2,200x1")), fastN: Number(option("--fast-n", "100")) },
+          cost: {
+              sizes: parseSizes(option("--cost-sizes", "50x2,200x1")),
+              fastN: Number(option("--fast-n", "100")),
+              layersMaxN: Number(option("--layers-max-n", "50")),
+          },
       };
 
 // ---------------------------------------------------------------- setup
@@ -455,12 +464,13 @@ function sectionCost(floorSource) {
     const p = PROFILE.cost;
     const sizes = {};
     for (const { n, runs } of p.sizes) {
-        const list = { project: [], floor: [] };
+        const kinds = ["project", "floor", ...(n <= p.layersMaxN ? ["layers"] : [])];
+        const list = Object.fromEntries(kinds.map((k) => [k, []]));
         for (let rep = 0; rep < runs; rep++) {
-            // Alternate which goes first, so a drift in load spreads over both.
-            const order = rep % 2 === 0 ? ["project", "floor"] : ["floor", "project"];
+            // Alternate the order, so a drift in load spreads over all of them.
+            const order = rep % 2 === 0 ? kinds : [...kinds].reverse();
             for (const kind of order) {
-                const r = lifeCycle(work, kind, n, { source: kind === "floor" ? floorSource : snapshot.project });
+                const r = lifeCycle(work, kind, n, { source: kind === "project" ? snapshot.project : floorSource });
                 list[kind].push(r);
                 log(
                     `  N=${n} run ${rep + 1} ${kind.padEnd(7)}: up ${r.firstUpSeconds.toFixed(1)} s, preview ${r.previewSeconds.toFixed(1)} s, no-change up ${r.noChangeUpSeconds.toFixed(1)} s, destroy ${r.destroySeconds.toFixed(1)} s, state ${(r.stateBytes / 1024).toFixed(0)} KiB, ${r.resources} resources`,
@@ -475,11 +485,19 @@ function sectionCost(floorSource) {
             // Ratios of the runs paired in one repetition, then their spread.
             const paired = summarize(list.project.map((r, i) => r[m] / list.floor[i][m]));
             measures[m] = { project, floor, ratio: paired };
+            if (list.layers) {
+                measures[m].layers = summarize(list.layers.map((r) => r[m]));
+                measures[m].layersRatio = summarize(list.layers.map((r, i) => r[m] / list.floor[i][m]));
+            }
         }
         sizes[n] = {
             runs,
             measures,
-            resources: { project: list.project[0].resources, floor: list.floor[0].resources },
+            resources: {
+                project: list.project[0].resources,
+                floor: list.floor[0].resources,
+                ...(list.layers ? { layers: list.layers[0].resources } : {}),
+            },
             resourcesByType: { project: list.project[0].resourcesByType, floor: list.floor[0].resourcesByType },
             stateBytesByType: { project: list.project[0].stateBytesByType, floor: list.floor[0].stateBytesByType },
             raw: list,
@@ -727,6 +745,7 @@ function printReport() {
                     fmtSpread(e.project, scale),
                     fmtSpread(e.floor, scale),
                     fmtSpread(e.ratio, f2),
+                    e.layers ? fmtSpread(e.layersRatio, f2) : "",
                 ]);
             }
             rows.push([
@@ -736,9 +755,10 @@ function printReport() {
                 s.resources.project,
                 s.resources.floor,
                 f2(s.resources.project / s.resources.floor),
+                s.resources.layers ? f2(s.resources.layers / s.resources.floor) : "",
             ]);
         }
-        out.push(table(rows, ["N", "runs", "measure", "project", "floor", "project ÷ floor"]));
+        out.push(table(rows, ["N", "runs", "measure", "project", "floor", "project ÷ floor", "floor+layers ÷ floor"]));
         const f = results.cost.fast;
         out.push(
             `  N=${f.n}: seed openssl flow ${f1(f.seedOpensslSeconds)} s; first up ${f1(f.firstUpSeconds)} s (${f2(f.firstUpOverSeed)}× the seed), fast first up ${f1(f.fastFirstUpSeconds)} s (${f2(f.fastFirstUpOverSeed)}× the seed); destroy ${f1(f.destroySeconds)} s, fast ${f1(f.fastDestroySeconds)} s`,

@@ -4,7 +4,9 @@
 // project costs above this program is what its components and its safety cost.
 //
 // Config (the benchmark writes it): floor:services (N), floor:namespace, floor:trustDomain,
-// floor:renderDirectory.
+// floor:renderDirectory, and floor:layers: with true, each service's resources sit in three
+// empty components (certificate, material, workload), as the project's do, which measures what
+// the component layers alone cost.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
@@ -16,10 +18,24 @@ const n = config.requireNumber("services");
 const ns = config.require("namespace");
 const trustDomain = config.require("trustDomain");
 const renderDirectory = config.require("renderDirectory");
+const layers = config.getBoolean("layers") ?? false;
 if (!pulumi.runtime.isDryRun()) fs.mkdirSync(renderDirectory, { recursive: true, mode: 0o700 });
 
 const provider = new k8s.Provider("kubernetes", { renderYamlToDirectory: renderDirectory });
 const opts = { provider };
+
+/** An empty component, registered as the project's are. */
+class Layer extends pulumi.ComponentResource {
+    constructor(type: string, name: string) {
+        super(`floor:index:${type}`, name, {});
+        this.registerOutputs({});
+    }
+}
+
+/** A layer when the floor measures layers, else none. */
+function layer(type: string, name: string): pulumi.ComponentResource | undefined {
+    return layers ? new Layer(type, name) : undefined;
+}
 const name = (i: number) => `svc-${String(i).padStart(4, "0")}`;
 const labelsOf = (svc: string) => ({ "app.kubernetes.io/name": svc, "app.kubernetes.io/part-of": "mtls" });
 const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
@@ -51,31 +67,42 @@ const caCert = new tls.SelfSignedCert("ca-cert", {
 for (let i = 1; i <= n; i++) {
     const svc = name(i);
     const labels = labelsOf(svc);
-    const key = new tls.PrivateKey(`${svc}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" });
-    const csr = new tls.CertRequest(`${svc}-csr`, {
-        privateKeyPem: key.privateKeyPem,
-        subject: { commonName: svc },
-        dnsNames: [svc, `${svc}.${ns}`, `${svc}.${ns}.svc`, `${svc}.${ns}.svc.cluster.local`],
-        uris: [`spiffe://${trustDomain}/ns/${ns}/sa/${svc}`],
-        ipAddresses: [],
-    });
-    const cert = new tls.LocallySignedCert(`${svc}-cert`, {
-        certRequestPem: csr.certRequestPem,
-        caCertPem: caCert.certPem,
-        caPrivateKeyPem: caKey.privateKeyPem,
-        isCaCertificate: false,
-        setSubjectKeyId: true,
-        allowedUses: ["digital_signature", "server_auth", "client_auth"],
-        validityPeriodHours: 2160,
-        earlyRenewalHours: 720,
-    });
+    const certificate = { parent: layer("Certificate", svc) };
+    const material = { ...opts, parent: layer("Material", svc) };
+    const workload = { ...opts, parent: layer("Workload", svc) };
+    const key = new tls.PrivateKey(`${svc}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, certificate);
+    const csr = new tls.CertRequest(
+        `${svc}-csr`,
+        {
+            privateKeyPem: key.privateKeyPem,
+            subject: { commonName: svc },
+            dnsNames: [svc, `${svc}.${ns}`, `${svc}.${ns}.svc`, `${svc}.${ns}.svc.cluster.local`],
+            uris: [`spiffe://${trustDomain}/ns/${ns}/sa/${svc}`],
+            ipAddresses: [],
+        },
+        certificate,
+    );
+    const cert = new tls.LocallySignedCert(
+        `${svc}-cert`,
+        {
+            certRequestPem: csr.certRequestPem,
+            caCertPem: caCert.certPem,
+            caPrivateKeyPem: caKey.privateKeyPem,
+            isCaCertificate: false,
+            setSubjectKeyId: true,
+            allowedUses: ["digital_signature", "server_auth", "client_auth"],
+            validityPeriodHours: 2160,
+            earlyRenewalHours: 720,
+        },
+        certificate,
+    );
     const configMap = new k8s.core.v1.ConfigMap(
         `${svc}-certs`,
         {
             metadata: { namespace: namespace.metadata.name, labels },
             data: { "ca.crt": caCert.certPem, "tls.crt": cert.certPem },
         },
-        opts,
+        material,
     );
     const secret = new k8s.core.v1.Secret(
         `${svc}-key`,
@@ -84,10 +111,10 @@ for (let i = 1; i <= n; i++) {
             type: "Opaque",
             stringData: { "tls.key": key.privateKeyPem },
         },
-        opts,
+        material,
     );
     const metadata = { name: svc, namespace: namespace.metadata.name, labels };
-    const account = new k8s.core.v1.ServiceAccount(`${svc}-sa`, { metadata }, opts);
+    const account = new k8s.core.v1.ServiceAccount(`${svc}-sa`, { metadata }, workload);
     const mount = "/etc/mtls";
     const caller = i > 1 ? name(i - 1) : undefined;
     new k8s.apps.v1.Deployment(
@@ -171,7 +198,7 @@ for (let i = 1; i <= n; i++) {
                 },
             },
         },
-        opts,
+        workload,
     );
     new k8s.core.v1.Service(
         `${svc}-service`,
@@ -179,7 +206,7 @@ for (let i = 1; i <= n; i++) {
             metadata,
             spec: { selector: labels, ports: [{ name: "mtls", port: 8443, targetPort: "mtls", protocol: "TCP" }] },
         },
-        opts,
+        workload,
     );
     new k8s.networking.v1.NetworkPolicy(
         `${svc}-ingress`,
@@ -198,7 +225,7 @@ for (let i = 1; i <= n; i++) {
                     : [],
             },
         },
-        opts,
+        workload,
     );
 }
 

@@ -11,8 +11,9 @@ import { benchStackConfig } from "./spec.mjs";
 export const FLOOR_SOURCE = "bench/floor";
 
 /** The stack config of the floor program for N services, rendering into `render`. */
-export function floorStackConfig(n, render) {
+export function floorStackConfig(n, render, layers = false) {
     return {
+        "floor:layers": layers,
         "floor:services": n,
         "floor:namespace": "bench",
         "floor:trustDomain": "bench.internal",
@@ -33,7 +34,8 @@ function stateFile(stateDir, stack) {
 
 /**
  * One program at N services through its whole life: first `up`, no-change `preview`,
- * no-change `up`, `destroy`. `kind` is `project` or `floor`. With `fast`, `up` and `destroy`
+ * no-change `up`, `destroy`. `kind` is `project`, `floor`, or `layers` (the floor with the
+ * project's three component layers per service, empty). With `fast`, `up` and `destroy`
  * run with PULUMI_SKIP_CHECKPOINTS=true (the state is written once, at the end).
  */
 export function lifeCycle(work, kind, n, { source, fast = false, destroy = true, noChange = true } = {}) {
@@ -41,8 +43,9 @@ export function lifeCycle(work, kind, n, { source, fast = false, destroy = true,
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const render = path.join(dir, "render");
-    const stacks = { bench: kind === "floor" ? floorStackConfig(n, render) : benchStackConfig(n, render) };
-    const project = makeProject(dir, stacks, { source: source ?? (kind === "floor" ? FLOOR_SOURCE : ".") });
+    const floor = kind === "floor" || kind === "layers";
+    const stacks = { bench: floor ? floorStackConfig(n, render, kind === "layers") : benchStackConfig(n, render) };
+    const project = makeProject(dir, stacks, { source: source ?? (floor ? FLOOR_SOURCE : ".") });
     const pulumi = new Pulumi(project, dir);
     const env = fast ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {};
     const s = ["--stack", "bench"];
