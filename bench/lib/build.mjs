@@ -6,7 +6,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 
 /** What `pulumi up` needs of the project (as e2e/lib.mjs makeProject copies it). */
-const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "components", "infra"];
+const PROJECT_ENTRIES = ["Pulumi.yaml", "package.json", "tsconfig.json", "tsconfig.pulumi.json", "components", "infra"];
 
 /**
  * Copies the program (PROJECT_ENTRIES) to `<dir>/project` and test/support to

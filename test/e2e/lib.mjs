@@ -20,7 +20,7 @@ export function makeProject(work, stacks, { source = ".", name } = {}) {
     const from = path.resolve(ROOT, source);
     const entries =
         source === "."
-            ? ["Pulumi.yaml", "package.json", "tsconfig.json", "components", "infra"]
+            ? ["Pulumi.yaml", "package.json", "tsconfig.json", "tsconfig.pulumi.json", "components", "infra"]
             : fs.readdirSync(from).filter((f) => f !== "stacks");
     for (const entry of entries) fs.cpSync(path.join(from, entry), path.join(dir, entry), { recursive: true });
     if (!fs.existsSync(path.join(dir, "node_modules")))
