@@ -114,15 +114,30 @@ await runTier("lifecycle", async (tier) => {
     );
     const before = manifests("renewal");
     const inside = renewal.json(["preview", "--stack", "renewal"], { env: at(30) }).json;
-    const steps = changedSteps(inside);
+    const allSteps = changedSteps(inside);
+    const scheduleStep = "update pulumi-nodejs:dynamic/mtls:RenewalSchedule::renewal";
+    const steps = allSteps.filter((s) => s !== scheduleStep);
     checks.ok(
-        steps.length > 0 && steps.every((s) => s.includes("::payment-service")),
-        "at T0+30h only payment-service's resources change",
-        steps.join(", "),
+        allSteps.includes(scheduleStep) && steps.length > 0 && steps.every((s) => s.includes("::payment-service")),
+        "at T0+30h the stack's renewal schedule is updated and only payment-service's resources change",
+        allSteps.join(", "),
+    );
+    const schedule = (inside.steps ?? []).find(
+        (s) => s.urn?.endsWith("::renewal") && s.urn.includes("RenewalSchedule"),
+    );
+    const issued = (state) =>
+        Object.entries(state?.inputs?.certificates ?? {}).map(([name, entry]) => [name, entry.issuedAt]);
+    const moved = issued(schedule?.newState).filter(
+        ([name, at]) => at !== Object.fromEntries(issued(schedule?.oldState))[name],
+    );
+    checks.ok(
+        issued(schedule?.oldState).length === 3 && moved.length === 1 && moved[0][0] === "payment-service",
+        "in the schedule, only payment-service's entry moves (one entry per service, 3 in all)",
+        JSON.stringify({ moved, old: issued(schedule?.oldState) }),
     );
     checks.ok(
         steps.some((s) => s.startsWith("replace tls:index/privateKey:PrivateKey::payment-service-key")),
-        "its key is replaced too (the renewal clock, not the provider's own early renewal)",
+        "its key is replaced too (the renewal schedule, not the provider's own early renewal)",
         steps.join(", "),
     );
     const report = buildReport(inside);
