@@ -302,6 +302,7 @@ export function fileBackendDir(url) {
  * @property {(args: string[]) => import("node:child_process").SpawnSyncReturns<string>} pulumi the CLI, output captured
  * @property {{ renderDirectory?: string, context?: string, kubeconfig?: string, namespace?: string }} target the stack's Kubernetes target (stack config)
  * @property {(line: string) => void} [log]
+ * @property {string} [liveCommand] what a live marker's command line contains (default `pulumi.mjs`)
  */
 
 /**
@@ -337,7 +338,10 @@ export function recover(options) {
             fs.rmSync(marker, { force: true });
             continue;
         }
-        const seen = verdict(previous, { host, alive: (pid) => processAlive(pid, "pulumi.mjs") });
+        const seen = verdict(previous, {
+            host,
+            alive: (pid) => processAlive(pid, options.liveCommand ?? "pulumi.mjs"),
+        });
         if (seen !== "stale")
             return {
                 refusal:

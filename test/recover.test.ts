@@ -1,3 +1,5 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -8,6 +10,7 @@ import {
     objectKey,
     orphans,
     processAlive,
+    recover,
     referencedObjects,
     renderPath,
     takeFast,
@@ -146,5 +149,129 @@ describe("file backends", () => {
     it("finds the directory of a file:// backend only", () => {
         expect(fileBackendDir("file:///work/.pulumi-state")).toBe("/work/.pulumi-state");
         expect(fileBackendDir("s3://bucket")).toBeUndefined();
+    });
+});
+
+describe("the recovery pass on a file backend a killed run left", () => {
+    const DEAD = 2 ** 22 + 4321;
+    function leftover(mode: "default" | "fast") {
+        const backendDir = fs.mkdtempSync(path.join(os.tmpdir(), "mtls-recover-"));
+        const renderDirectory = path.join(backendDir, "out");
+        const started = new Date(Date.now() - 60_000).toISOString();
+        const runs = path.join(backendDir, ".mtls-runs", "mtls");
+        fs.mkdirSync(runs, { recursive: true });
+        fs.writeFileSync(
+            path.join(runs, "dev.json"),
+            JSON.stringify({ pid: DEAD, host: os.hostname(), command: "up", mode, started }),
+        );
+        const locks = path.join(backendDir, ".pulumi", "locks", "organization", "mtls", "dev");
+        fs.mkdirSync(locks, { recursive: true });
+        fs.writeFileSync(
+            path.join(locks, "0000.json"),
+            JSON.stringify({ pid: DEAD, username: "u", hostname: os.hostname(), timestamp: started }),
+        );
+        const held = configMap("held-1");
+        const pendingCreate = { ...configMap("pending-1"), id: undefined, outputs: undefined };
+        (pendingCreate as Record<string, unknown>).inputs = { metadata: { name: "pending-1", namespace: "shop" } };
+        const latest = {
+            resources: [held],
+            pending_operations: mode === "default" ? [{ type: "creating", resource: pendingCreate }] : [],
+        };
+        fs.mkdirSync(path.join(backendDir, ".pulumi", "stacks", "mtls"), { recursive: true });
+        fs.writeFileSync(
+            path.join(backendDir, ".pulumi", "stacks", "mtls", "dev.json"),
+            JSON.stringify({ version: 3, checkpoint: { latest } }),
+        );
+        fs.mkdirSync(path.join(renderDirectory, "1-manifest"), { recursive: true });
+        for (const name of ["held-1", "pending-1", "fresh-1"])
+            fs.writeFileSync(
+                renderPath({ apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name }, renderDirectory),
+                "x",
+            );
+        const old = renderPath(
+            { apiVersion: "v1", kind: "ConfigMap", namespace: "shop", name: "old-1" },
+            renderDirectory,
+        );
+        fs.writeFileSync(old, "x");
+        fs.utimesSync(old, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+        const calls: string[][] = [];
+        const imported: unknown[] = [];
+        const pulumi = (args: string[]) => {
+            calls.push(args);
+            if (args[1] === "import")
+                imported.push(JSON.parse(fs.readFileSync(args[args.indexOf("--file") + 1], "utf8")));
+            const stdout = args[1] === "export" ? JSON.stringify({ version: 3, deployment: latest }) : "";
+            return { status: 0, stdout, stderr: "", pid: 0, output: [], signal: null };
+        };
+        const lines: string[] = [];
+        const result = recover({
+            root: backendDir,
+            backendDir,
+            project: "mtls",
+            stack: "dev",
+            command: "up",
+            mode,
+            target: { renderDirectory, namespace: "shop" },
+            pulumi,
+            log: (l: string) => lines.push(l),
+        });
+        const files = fs.readdirSync(path.join(renderDirectory, "1-manifest")).sort();
+        const lockLeft = fs.readdirSync(locks).length;
+        fs.rmSync(backendDir, { recursive: true, force: true });
+        return { result, lines, files, lockLeft, calls, imported };
+    }
+
+    it("says the run was killed, removes its lock, the pending create's file and what it rendered since it started", () => {
+        const { result, lines, files, lockLeft, imported } = leftover("default");
+        expect("marker" in result).toBe(true);
+        expect(lines[0]).toMatch(
+            /a previous `pulumi up` of stack dev \(pid \d+, started .*, with checkpoints\) was killed/,
+        );
+        expect(lines.some((l) => /is dead; removing its lock/.test(l))).toBe(true);
+        expect(
+            lines.some((l) => /creating kubernetes:core\/v1:ConfigMap .*\(ConfigMap shop\/pending-1\)/.test(l)),
+        ).toBe(true);
+        expect(lockLeft).toBe(0);
+        expect(files).toEqual(["v1-configmap-shop-held-1.yaml", "v1-configmap-shop-old-1.yaml"]);
+        expect(lines.some((l) => /left 1-manifest\/v1-configmap-shop-old-1.yaml alone/.test(l))).toBe(true);
+        expect(imported).toEqual([
+            { version: 3, deployment: { resources: [configMap("held-1")], pending_operations: [] } },
+        ]);
+    });
+
+    it("in fast mode the state needs no import: only what the run rendered goes", () => {
+        const { lines, files, calls } = leftover("fast");
+        expect(lines.some((l) => /fast mode writes it only at the end/.test(l))).toBe(true);
+        expect(files).toEqual(["v1-configmap-shop-held-1.yaml", "v1-configmap-shop-old-1.yaml"]);
+        expect(calls).toEqual([]);
+    });
+
+    it("refuses while the marker's process is alive, and leaves everything as it was", () => {
+        const backendDir = fs.mkdtempSync(path.join(os.tmpdir(), "mtls-recover-"));
+        const runs = path.join(backendDir, ".mtls-runs", "mtls");
+        fs.mkdirSync(runs, { recursive: true });
+        const marker = { pid: process.pid, host: os.hostname(), command: "up", mode: "default", started: "T" };
+        fs.writeFileSync(path.join(runs, "dev.json"), JSON.stringify(marker));
+        const result = recover({
+            root: backendDir,
+            backendDir,
+            project: "mtls",
+            stack: "dev",
+            command: "up",
+            mode: "default",
+            target: {},
+            pulumi: () => {
+                throw new Error("must not run");
+            },
+            log: () => {},
+            // The test runner's command line does not contain pulumi.mjs: count any live pid as the run.
+            liveCommand: "",
+        });
+        const left = JSON.parse(fs.readFileSync(path.join(runs, "dev.json"), "utf8"));
+        fs.rmSync(backendDir, { recursive: true, force: true });
+        expect(result).toEqual({
+            refusal: expect.stringMatching(/^another `pulumi up` of stack dev is running \(pid \d+ on .*, started T\)/),
+        });
+        expect(left).toEqual(marker);
     });
 });
