@@ -84,7 +84,8 @@ function stackTarget(stack) {
  * @param {NodeJS.ProcessEnv} env
  */
 function recoverFirst(command, stack, mode, env) {
-    if (process.env.MTLS_NO_RECOVER === "1") return;
+    // MTLS_RUN_MARKER: a child of this wrapper (the certificate report's preview) runs under its parent's marker.
+    if (process.env.MTLS_NO_RECOVER === "1" || process.env.MTLS_RUN_MARKER) return;
     const backendDir = fileBackendDir(env.PULUMI_BACKEND_URL ?? "");
     if (!backendDir) return;
     const project = YAML.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")).name;
@@ -109,6 +110,7 @@ function recoverFirst(command, stack, mode, env) {
         process.exit(2);
     }
     const marker = result.marker;
+    process.env.MTLS_RUN_MARKER = marker;
     process.on("exit", () => {
         try {
             if (JSON.parse(fs.readFileSync(marker, "utf8")).pid === process.pid) fs.rmSync(marker, { force: true });

@@ -227,7 +227,9 @@ await runTier("crash", async ({ work, checks, args }) => {
     /** Files and objects that hold a private key but are neither a Secret nor the encrypted state. */
     function keyLeaks(namespace, renderDir, runOutput) {
         const leaks = [];
-        for (const file of listFiles(project).filter((f) => !f.includes(`${path.sep}node_modules${path.sep}`))) {
+        for (const file of listFiles(project).filter(
+            (f) => path.basename(f) !== "node_modules" && !f.includes(`${path.sep}node_modules${path.sep}`),
+        )) {
             if (renderDir && file.startsWith(renderDir) && /-secret-/.test(path.basename(file))) continue;
             if (fs.readFileSync(file, "latin1").includes("PRIVATE KEY")) leaks.push(path.relative(project, file));
         }
