@@ -399,6 +399,8 @@ function cliLocks(backendDir, project, stack, host, log) {
         if (seen === "stale") {
             log(`the Pulumi CLI that held stack ${stack} (${who}) is dead; removing its lock ${full}.`);
             fs.rmSync(full, { force: true });
+            // The file backend's attributes sidecar (gocloud.dev fileblob).
+            fs.rmSync(`${full}.attrs`, { force: true });
         } else if (seen === "live") {
             return `stack ${stack} is locked by a running Pulumi CLI (${who}); this run does nothing: wait for it to end.`;
         } else {
