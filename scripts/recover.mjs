@@ -563,7 +563,7 @@ function clusterOrphans(options, deployment, created, since, log) {
     const unlabelled = unlabelledKinds(deployment);
     if (unlabelled.length > 0)
         log(
-            `note: the state's ${unlabelled.join(", ")} carry no ${PART_OF}=mtls label, so an orphan of those kinds is found by the pending creates and, for the Namespace, by its name.`,
+            `note: the state's objects of kind ${unlabelled.join(", ")} carry no ${PART_OF}=mtls label, so an orphan of those kinds is found by the pending creates and, for the Namespace, by its name.`,
         );
     const namespaces = new Set([target.namespace, ...created.map((o) => o.namespace)].filter((n) => n !== undefined));
     const kinds = new Set(PROGRAM_KINDS);
