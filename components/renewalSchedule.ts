@@ -79,8 +79,8 @@ export function scheduleChanged(olds: Partial<ScheduleInputs>, news: Partial<Sch
 }
 
 const scheduleProvider: pulumi.dynamic.ResourceProvider = {
-    check(_olds: any, news: any) {
-        const decided = decideSchedule(_olds, news, readClock());
+    check(olds: any, news: any) {
+        const decided = decideSchedule(olds, news, readClock());
         return Promise.resolve({ inputs: { ...news, certificates: decided.certificates }, failures: decided.failures });
     },
     diff(_id: string, olds: any, news: any) {
