@@ -11,7 +11,13 @@
 //      whatever a pending create made is deleted, so the next run creates it again;
 //   4. orphans: Kubernetes objects (or rendered files) the killed run created and the state does
 //      not hold. With checkpoints those are the pending creates; without (fast mode,
-//      PULUMI_SKIP_CHECKPOINTS) everything created since the killed run started.
+//      PULUMI_SKIP_CHECKPOINTS) everything created since the killed run started;
+//   5. the file backend's own leftovers: gocloud.dev's fileblob writes each blob to a temporary
+//      file and renames it (atomic), but truncates and rewrites the blob's `.attrs` sidecar in
+//      place before the rename. A kill in that window leaves an empty sidecar, and every later
+//      command fails with `failed to load checkpoint: EOF`. The sidecar holds only metadata (content
+//      type, MD5, never checked on read) and a missing one reads as defaults, so a broken one is
+//      removed; so are the temporary files a killed write left.
 //
 // The pure parts (verdicts, what the state references, what is orphaned) are exported and tested
 // in test/recover.test.ts; the rest reads the disk, kubectl and the CLI.
@@ -361,6 +367,7 @@ export function recover(options) {
             fs.rmSync(marker, { force: true });
             return { refusal };
         }
+        backendLeftovers(backendDir, project, stack, log);
         cleanState(options, killed, log);
     } catch (err) {
         fs.rmSync(marker, { force: true });
@@ -408,6 +415,71 @@ function cliLocks(backendDir, project, stack, host, log) {
         }
     }
     return undefined;
+}
+
+/**
+ * Whether a fileblob `.attrs` sidecar's text is not the JSON object fileblob writes (empty or cut
+ * short by a kill): fileblob then refuses to read the blob beside it.
+ * @param {string} text
+ * @returns {boolean}
+ */
+export function brokenSidecar(text) {
+    try {
+        const value = JSON.parse(text);
+        return value === null || typeof value !== "object" || Array.isArray(value);
+    } catch {
+        return true;
+    }
+}
+
+/**
+ * Whether `file` is a temporary file fileblob left when killed mid-write of a blob of `stack`
+ * (`<blob>.<hex nanoseconds>.tmp`, written beside the blob: Pulumi sets no_tmp_dir).
+ * @param {string} file a file name in one of the stack's directories
+ * @param {string} stack
+ * @param {boolean} inStackDir whether the directory is the stack's own (locks, history, backups)
+ * @returns {boolean}
+ */
+export function leftoverTemp(file, stack, inStackDir) {
+    return /\.[0-9a-f]+\.tmp$/.test(file) && (inStackDir || file.startsWith(`${stack}.json`));
+}
+
+/**
+ * Repairs what a killed CLI left in the file backend for `stack`: broken `.attrs` sidecars are
+ * removed (see 5. above), and so are fileblob's temporary files. Only the stack's own files are
+ * touched; recovery runs once no other run holds the stack.
+ * @param {string} backendDir
+ * @param {string} project
+ * @param {string} stack
+ * @param {(line: string) => void} log
+ */
+function backendLeftovers(backendDir, project, stack, log) {
+    const root = path.join(backendDir, ".pulumi");
+    /** @type {[string, boolean][]} the directories and whether each is the stack's own */
+    const dirs = [
+        [root, false],
+        [path.join(root, "stacks", project), false],
+        [path.join(root, "locks", "organization", project, stack), true],
+        [path.join(root, "history", project, stack), true],
+        [path.join(root, "backups", project, stack), true],
+    ];
+    for (const [dir, own] of dirs) {
+        if (!fs.existsSync(dir)) continue;
+        for (const file of fs.readdirSync(dir)) {
+            const full = path.join(dir, file);
+            const mine = own || (dir === root ? file === "meta.yaml.attrs" : file.startsWith(`${stack}.json`));
+            if (!mine || !fs.statSync(full).isFile()) continue;
+            if (file.endsWith(".attrs") && brokenSidecar(fs.readFileSync(full, "utf8"))) {
+                log(
+                    `the file backend's metadata sidecar ${full} is ${fs.statSync(full).size === 0 ? "empty" : "cut short"} (a write the killed CLI did not finish); removing it: it holds no state, and the CLI reads the file beside it without it.`,
+                );
+                fs.rmSync(full, { force: true });
+            } else if (leftoverTemp(file, stack, own)) {
+                log(`removing ${full}: a temporary file of a write the killed CLI did not finish.`);
+                fs.rmSync(full, { force: true });
+            }
+        }
+    }
 }
 
 /**

@@ -4,7 +4,9 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
     describePending,
+    brokenSidecar,
     fileBackendDir,
+    leftoverTemp,
     kubeObject,
     kubeType,
     objectKey,
@@ -152,6 +154,27 @@ describe("file backends", () => {
     });
 });
 
+describe("the file backend's own leftovers", () => {
+    it("counts an empty or cut-short .attrs sidecar as broken, and the one fileblob writes as sound", () => {
+        expect(brokenSidecar("")).toBe(true);
+        expect(brokenSidecar('{"user.cache_control":"","user.content_dis')).toBe(true);
+        expect(brokenSidecar("null")).toBe(true);
+        expect(brokenSidecar("[]")).toBe(true);
+        expect(
+            brokenSidecar('{"user.cache_control":"","user.content_type":"application/octet-stream","md5":"AAAA"}\n'),
+        ).toBe(false);
+    });
+
+    it("takes only the stack's own temporary files for leftovers", () => {
+        expect(leftoverTemp("dev.json.18a3f0c2b1d4e5f6.tmp", "dev", false)).toBe(true);
+        expect(leftoverTemp("dev.json.bak.18a3f0c2b1d4e5f6.tmp", "dev", false)).toBe(true);
+        expect(leftoverTemp("prod.json.18a3f0c2b1d4e5f6.tmp", "dev", false)).toBe(false);
+        expect(leftoverTemp("dev.json", "dev", false)).toBe(false);
+        expect(leftoverTemp("dev-1764710000.checkpoint.json.18a3f0.tmp", "dev", true)).toBe(true);
+        expect(leftoverTemp("notes.tmp", "dev", true)).toBe(false);
+    });
+});
+
 describe("the recovery pass on a file backend a killed run left", () => {
     const DEAD = 2 ** 22 + 4321;
     function leftover(mode: "default" | "fast") {
@@ -178,10 +201,16 @@ describe("the recovery pass on a file backend a killed run left", () => {
             pending_operations: mode === "default" ? [{ type: "creating", resource: pendingCreate }] : [],
         };
         fs.mkdirSync(path.join(backendDir, ".pulumi", "stacks", "mtls"), { recursive: true });
-        fs.writeFileSync(
-            path.join(backendDir, ".pulumi", "stacks", "mtls", "dev.json"),
-            JSON.stringify({ version: 3, checkpoint: { latest } }),
-        );
+        const stacks = path.join(backendDir, ".pulumi", "stacks", "mtls");
+        fs.writeFileSync(path.join(stacks, "dev.json"), JSON.stringify({ version: 3, checkpoint: { latest } }));
+        // What a kill inside fileblob's write leaves: the checkpoint's sidecar truncated, the
+        // backup's cut short, a temporary file; another stack's files are not this run's business.
+        fs.writeFileSync(path.join(stacks, "dev.json.attrs"), "");
+        fs.writeFileSync(path.join(stacks, "dev.json.bak.attrs"), '{"user.cache_control":"",');
+        fs.writeFileSync(path.join(stacks, "dev.json.18a3f0c2b1d4e5f6.tmp"), "{");
+        fs.writeFileSync(path.join(stacks, "prod.json.attrs"), "");
+        fs.writeFileSync(path.join(stacks, "prod.json.18a3f0c2b1d4e5f6.tmp"), "{");
+        fs.writeFileSync(path.join(backendDir, ".pulumi", "meta.yaml.attrs"), '{"md5":"AAAA"}\n');
         fs.mkdirSync(path.join(renderDirectory, "1-manifest"), { recursive: true });
         for (const name of ["held-1", "pending-1", "fresh-1"])
             fs.writeFileSync(
@@ -217,8 +246,10 @@ describe("the recovery pass on a file backend a killed run left", () => {
         });
         const files = fs.readdirSync(path.join(renderDirectory, "1-manifest")).sort();
         const lockLeft = fs.readdirSync(locks).length;
+        const stackFiles = fs.readdirSync(stacks).sort();
+        const meta = fs.existsSync(path.join(backendDir, ".pulumi", "meta.yaml.attrs"));
         fs.rmSync(backendDir, { recursive: true, force: true });
-        return { result, lines, files, lockLeft, calls, imported };
+        return { result, lines, files, lockLeft, calls, imported, stackFiles, meta };
     }
 
     it("says the run was killed, removes its lock, the pending create's file and what it rendered since it started", () => {
@@ -237,6 +268,17 @@ describe("the recovery pass on a file backend a killed run left", () => {
         expect(imported).toEqual([
             { version: 3, deployment: { resources: [configMap("held-1")], pending_operations: [] } },
         ]);
+    });
+
+    it("removes the stack's broken sidecars and temporary files, and nothing of another stack's", () => {
+        const { lines, stackFiles, meta } = leftover("default");
+        expect(stackFiles).toEqual(["dev.json", "prod.json.18a3f0c2b1d4e5f6.tmp", "prod.json.attrs"]);
+        expect(meta).toBe(true);
+        expect(lines.filter((l) => /metadata sidecar .*dev\.json\.attrs is empty/.test(l))).toHaveLength(1);
+        expect(lines.filter((l) => /metadata sidecar .*dev\.json\.bak\.attrs is cut short/.test(l))).toHaveLength(1);
+        expect(
+            lines.filter((l) => /removing .*dev\.json\.18a3f0c2b1d4e5f6\.tmp: a temporary file/.test(l)),
+        ).toHaveLength(1);
     });
 
     it("in fast mode the state needs no import: only what the run rendered goes", () => {

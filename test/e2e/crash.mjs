@@ -7,7 +7,8 @@
 // happened and what it did, converge with no manual step, and leave: `up --expect-no-changes`
 // passing, no pending operation, no object (API server, our label) or rendered file the state does
 // not hold nor one it holds missing, no private key outside Secrets and the encrypted state, and
-// the peers' handshake matrix passing. Then two concurrent `up`s: the second is refused.
+// the peers' handshake matrix passing. Then a kill inside the file backend's own write (an empty
+// metadata sidecar, made on purpose) is repaired, and two concurrent `up`s: the second is refused.
 //
 //   npm run e2e:crash [-- --seed N] [-- --runs N] [-- --keep]
 //   MTLS_NO_RECOVER=1 npm run e2e:crash -- --runs 4     the negative control: recovery off, checks fail
@@ -185,7 +186,11 @@ await runTier("crash", async ({ work, checks, args }) => {
         if (r.status !== 0 && !allowFail) throw new Error(`kubectl ${argv.join(" ")}: ${r.stderr}`);
         return r;
     };
-    const exportState = (stack) => JSON.parse(wrap(["--", "stack", "export", "--stack", stack]).stdout).deployment;
+    const exportState = (stack) => {
+        const r = wrap(["--", "stack", "export", "--stack", stack]);
+        if (r.status !== 0) throw new Error(`pulumi stack export --stack ${stack} failed: ${r.stderr.trim()}`);
+        return JSON.parse(r.stdout).deployment;
+    };
 
     /** Objects on the API server (ours by label, and the namespace) against the state's. */
     function clusterDrift(namespace, deployment) {
@@ -425,6 +430,55 @@ await runTier("crash", async ({ work, checks, args }) => {
             }
         }
 
+        section("a kill inside the file backend's write of the checkpoint");
+        {
+            // fileblob truncates a blob's .attrs sidecar and rewrites it in place before renaming
+            // the blob's temporary file over it: a SIGKILL in between (seen once in CI, at random)
+            // leaves the sidecar empty and the temporary file behind. Made here on purpose.
+            const s = stacks[0];
+            const stacksDir = path.join(project, ".pulumi-state", ".pulumi", "stacks", "mtls");
+            const sidecar = path.join(stacksDir, `${s.stack}.json.attrs`);
+            const temp = path.join(stacksDir, `${s.stack}.json.18a3f0c2b1d4e5f6.tmp`);
+            checks.ok(fs.existsSync(sidecar), `the file backend keeps a sidecar beside ${s.stack}.json`);
+            fs.writeFileSync(sidecar, "");
+            fs.writeFileSync(temp, "{");
+            const plain = spawnSync(
+                process.execPath,
+                [path.join(ROOT, "node_modules", "pulumi", "run.js"), "stack", "export", "--stack", s.stack],
+                {
+                    cwd: project,
+                    env: {
+                        ...env,
+                        PULUMI_BACKEND_URL: `file://${path.join(project, ".pulumi-state")}`,
+                        PULUMI_CONFIG_PASSPHRASE_FILE: path.join(project, ".pulumi-state", "passphrase"),
+                    },
+                    encoding: "utf8",
+                },
+            );
+            const plainSaid = (plain.stdout + plain.stderr).split("\n").find((l) => /error/.test(l)) ?? "";
+            console.log(`  the CLI straight on that backend: ${plainSaid.trim()}`);
+            checks.ok(
+                plain.status !== 0 && /failed to load checkpoint: EOF/.test(plainSaid),
+                "without recovery the CLI cannot read the stack (failed to load checkpoint: EOF)",
+                (plain.stdout + plain.stderr).slice(-600),
+            );
+            const repaired = wrap(["up", "--skip-preview", "--stack", s.stack, "--expect-no-changes"]);
+            const said = `${repaired.stdout}\n${repaired.stderr}`.split("\n").filter((l) => l.startsWith("recovery:"));
+            for (const line of said) console.log(`  | ${line}`);
+            checks.ok(
+                repaired.status === 0,
+                "the next `up` through our wrapper repairs the backend and finds no change to make",
+                (repaired.stdout + repaired.stderr).slice(-1500),
+            );
+            if (!noRecover)
+                checks.ok(
+                    said.some((l) => /metadata sidecar .*is empty/.test(l)) &&
+                        said.some((l) => /a temporary file of a write/.test(l)),
+                    "it says it removed the empty sidecar and the temporary file",
+                );
+            checks.ok(!fs.existsSync(temp), "the temporary file is gone");
+        }
+
         section("two concurrent `up`s on one stack");
         const s = stacks[0];
         writeStack(project, s.stack, config(s.target, s.stack, 9));
@@ -528,6 +582,7 @@ function summarize(lines) {
     const parts = [];
     if (lines.some((l) => /was killed/.test(l))) parts.push("killed run found");
     if (lines.some((l) => /removing its lock/.test(l))) parts.push("stale lock removed");
+    if (lines.some((l) => /metadata sidecar/.test(l))) parts.push("broken backend sidecar removed");
     const pending = lines.find((l) => /operation\(s\) the killed run had started/.test(l));
     if (pending) parts.push(`${/(\d+) operation/.exec(pending)?.[1]} pending`);
     const deleted = lines.filter((l) => /^recovery: (deleted|removed) /.test(l)).length;
