@@ -12,6 +12,7 @@ import path from "node:path";
 import {
     Pulumi,
     ROOT,
+    SCHEDULE_STEP,
     changedSteps,
     layOut,
     listFiles,
@@ -647,7 +648,7 @@ await runTier("keystores", async (tier) => {
     const renewAt = { MTLS_NOW: new Date(now + 25 * HOUR).toISOString() };
     const planned = changedSteps(pulumi.json(["preview", "--stack", "ks"], { env: renewAt }).json);
     // The stack's renewal schedule is updated too: it holds one entry per certificate.
-    const scheduleStep = "update pulumi-nodejs:dynamic/mtls:RenewalSchedule::renewal";
+    const scheduleStep = SCHEDULE_STEP;
     const renewal = planned.filter((s) => s !== scheduleStep);
     checks.ok(
         planned.includes(scheduleStep) && renewal.length > 0 && renewal.every((s) => s.includes("::payment-service")),

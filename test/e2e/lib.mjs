@@ -11,6 +11,9 @@ import YAML from "yaml";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
+/** The step a renewal makes to the stack's one renewal schedule (infra/program.ts names it `renewal`). */
+export const SCHEDULE_STEP = "update pulumi-nodejs:dynamic/mtls:RenewalSchedule::renewal";
+
 export { engineStatus, pulumiHome } from "../../scripts/engine.mjs";
 
 /** A copy of the project in a temp dir (node_modules linked), with the given stack files. */

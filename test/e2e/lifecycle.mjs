@@ -11,6 +11,7 @@ import { buildReport } from "../../scripts/cert-report.mjs";
 import {
     Pulumi,
     ROOT,
+    SCHEDULE_STEP,
     changedSteps,
     layOut,
     listFiles,
@@ -115,7 +116,7 @@ await runTier("lifecycle", async (tier) => {
     const before = manifests("renewal");
     const inside = renewal.json(["preview", "--stack", "renewal"], { env: at(30) }).json;
     const allSteps = changedSteps(inside);
-    const scheduleStep = "update pulumi-nodejs:dynamic/mtls:RenewalSchedule::renewal";
+    const scheduleStep = SCHEDULE_STEP;
     const steps = allSteps.filter((s) => s !== scheduleStep);
     checks.ok(
         allSteps.includes(scheduleStep) && steps.length > 0 && steps.every((s) => s.includes("::payment-service")),
