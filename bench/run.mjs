@@ -9,6 +9,8 @@
 //          --cost-sizes 50x2,200x1    N and runs of the cost section (default: that)
 //          --fast-n 100               N of the fast-mode comparison with the seed's openssl flow
 //          --layers-max-n 50          sizes up to this also run the floor with empty component layers
+//                                     (three per service, as the project has, and one per service)
+//          --fast-n 0                 skips the fast-mode comparison
 //          --material engine|double   where the project's handshake material comes from
 //                                     (default: engine for the full run, double for --quick)
 //          --out <file>               where the JSON goes
@@ -464,7 +466,7 @@ function sectionCost(floorSource) {
     const p = PROFILE.cost;
     const sizes = {};
     for (const { n, runs } of p.sizes) {
-        const kinds = ["project", "floor", ...(n <= p.layersMaxN ? ["layers"] : [])];
+        const kinds = ["project", "floor", ...(n <= p.layersMaxN ? ["layers", "layer"] : [])];
         const list = Object.fromEntries(kinds.map((k) => [k, []]));
         for (let rep = 0; rep < runs; rep++) {
             // Alternate the order, so a drift in load spreads over all of them.
@@ -488,6 +490,8 @@ function sectionCost(floorSource) {
             if (list.layers) {
                 measures[m].layers = summarize(list.layers.map((r) => r[m]));
                 measures[m].layersRatio = summarize(list.layers.map((r, i) => r[m] / list.floor[i][m]));
+                measures[m].layer = summarize(list.layer.map((r) => r[m]));
+                measures[m].layerRatio = summarize(list.layer.map((r, i) => r[m] / list.floor[i][m]));
             }
         }
         sizes[n] = {
@@ -496,37 +500,44 @@ function sectionCost(floorSource) {
             resources: {
                 project: list.project[0].resources,
                 floor: list.floor[0].resources,
-                ...(list.layers ? { layers: list.layers[0].resources } : {}),
+                ...(list.layers ? { layers: list.layers[0].resources, layer: list.layer[0].resources } : {}),
             },
             resourcesByType: { project: list.project[0].resourcesByType, floor: list.floor[0].resourcesByType },
             stateBytesByType: { project: list.project[0].stateBytesByType, floor: list.floor[0].stateBytesByType },
             raw: list,
         };
     }
-    log(`  fast mode at N=${p.fastN}: seed openssl flow, project first up default and with PULUMI_SKIP_CHECKPOINTS`);
-    const seed = seedFlow(work, p.fastN);
-    const normal = lifeCycle(work, "project", p.fastN, { source: snapshot.project, noChange: false });
-    const fast = lifeCycle(work, "project", p.fastN, { source: snapshot.project, noChange: false, fast: true });
-    log(
-        `  N=${p.fastN}: seed ${seed.totalSeconds.toFixed(1)} s, first up ${normal.firstUpSeconds.toFixed(1)} s, fast first up ${fast.firstUpSeconds.toFixed(1)} s; destroy ${normal.destroySeconds.toFixed(1)} s, fast destroy ${fast.destroySeconds.toFixed(1)} s`,
-    );
+    /** @type {undefined | Record<string, number>} */
+    let fast;
+    if (p.fastN > 0) {
+        log(
+            `  fast mode at N=${p.fastN}: seed openssl flow, project first up default and with PULUMI_SKIP_CHECKPOINTS`,
+        );
+        const seed = seedFlow(work, p.fastN);
+        const normal = lifeCycle(work, "project", p.fastN, { source: snapshot.project, noChange: false });
+        const quick = lifeCycle(work, "project", p.fastN, { source: snapshot.project, noChange: false, fast: true });
+        log(
+            `  N=${p.fastN}: seed ${seed.totalSeconds.toFixed(1)} s, first up ${normal.firstUpSeconds.toFixed(1)} s, fast first up ${quick.firstUpSeconds.toFixed(1)} s; destroy ${normal.destroySeconds.toFixed(1)} s, fast destroy ${quick.destroySeconds.toFixed(1)} s`,
+        );
+        fast = {
+            n: p.fastN,
+            seedOpensslSeconds: seed.totalSeconds,
+            firstUpSeconds: normal.firstUpSeconds,
+            fastFirstUpSeconds: quick.firstUpSeconds,
+            destroySeconds: normal.destroySeconds,
+            fastDestroySeconds: quick.destroySeconds,
+            firstUpOverSeed: normal.firstUpSeconds / seed.totalSeconds,
+            fastFirstUpOverSeed: quick.firstUpSeconds / seed.totalSeconds,
+        };
+    }
     results.cost = {
         method:
             "project: the program on a snapshot of the repo, floor: bench/floor (the same tls and Kubernetes resources for the same N services, no component, no dynamic resource). " +
             "Each in a fresh temp copy with its own file backend, rendering to a temp dir: stack init, `up --yes --skip-preview`, state file size, `preview --expect-no-changes`, " +
             "`up --yes --skip-preview --expect-no-changes`, `destroy --yes --skip-preview`. Project and floor alternate within a repetition; a ratio is project ÷ floor of one repetition, " +
-            "and its min and max are over repetitions. fast: the same first up with PULUMI_SKIP_CHECKPOINTS=true.",
+            "and its min and max are over repetitions. layers: the floor with three empty components per service (as the project has), layer: with one. fast: the same first up with PULUMI_SKIP_CHECKPOINTS=true.",
         sizes,
-        fast: {
-            n: p.fastN,
-            seedOpensslSeconds: seed.totalSeconds,
-            firstUpSeconds: normal.firstUpSeconds,
-            fastFirstUpSeconds: fast.firstUpSeconds,
-            destroySeconds: normal.destroySeconds,
-            fastDestroySeconds: fast.destroySeconds,
-            firstUpOverSeed: normal.firstUpSeconds / seed.totalSeconds,
-            fastFirstUpOverSeed: fast.firstUpSeconds / seed.totalSeconds,
-        },
+        ...(fast ? { fast } : {}),
     };
 }
 
@@ -746,6 +757,7 @@ function printReport() {
                     fmtSpread(e.floor, scale),
                     fmtSpread(e.ratio, f2),
                     e.layers ? fmtSpread(e.layersRatio, f2) : "",
+                    e.layer ? fmtSpread(e.layerRatio, f2) : "",
                 ]);
             }
             rows.push([
@@ -756,13 +768,26 @@ function printReport() {
                 s.resources.floor,
                 f2(s.resources.project / s.resources.floor),
                 s.resources.layers ? f2(s.resources.layers / s.resources.floor) : "",
+                s.resources.layer ? f2(s.resources.layer / s.resources.floor) : "",
             ]);
         }
-        out.push(table(rows, ["N", "runs", "measure", "project", "floor", "project ÷ floor", "floor+layers ÷ floor"]));
-        const f = results.cost.fast;
         out.push(
-            `  N=${f.n}: seed openssl flow ${f1(f.seedOpensslSeconds)} s; first up ${f1(f.firstUpSeconds)} s (${f2(f.firstUpOverSeed)}× the seed), fast first up ${f1(f.fastFirstUpSeconds)} s (${f2(f.fastFirstUpOverSeed)}× the seed); destroy ${f1(f.destroySeconds)} s, fast ${f1(f.fastDestroySeconds)} s`,
+            table(rows, [
+                "N",
+                "runs",
+                "measure",
+                "project",
+                "floor",
+                "project ÷ floor",
+                "floor+3 layers ÷ floor",
+                "floor+1 layer ÷ floor",
+            ]),
         );
+        const f = results.cost.fast;
+        if (f)
+            out.push(
+                `  N=${f.n}: seed openssl flow ${f1(f.seedOpensslSeconds)} s; first up ${f1(f.firstUpSeconds)} s (${f2(f.firstUpOverSeed)}× the seed), fast first up ${f1(f.fastFirstUpSeconds)} s (${f2(f.fastFirstUpOverSeed)}× the seed); destroy ${f1(f.destroySeconds)} s, fast ${f1(f.fastDestroySeconds)} s`,
+            );
     }
     const hl = results.headline;
     out.push("", "Headline ratios");

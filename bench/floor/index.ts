@@ -4,9 +4,10 @@
 // project costs above this program is what its components and its safety cost.
 //
 // Config (the benchmark writes it): floor:services (N), floor:namespace, floor:trustDomain,
-// floor:renderDirectory, and floor:layers: with true, each service's resources sit in three
-// empty components (certificate, material, workload), as the project's do, which measures what
-// the component layers alone cost.
+// floor:renderDirectory, and floor:layers: with 3, each service's resources sit in three empty
+// components (certificate, material, workload), as the project's do, which measures what the
+// component layers alone cost; with 1, all of a service's resources sit in one empty component,
+// which measures what one component per service would cost. 0 (the default): none.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
@@ -18,7 +19,9 @@ const n = config.requireNumber("services");
 const ns = config.require("namespace");
 const trustDomain = config.require("trustDomain");
 const renderDirectory = config.require("renderDirectory");
-const layers = config.getBoolean("layers") ?? false;
+const layersText = config.get("layers") ?? "0";
+const layers = layersText === "true" ? 3 : layersText === "false" ? 0 : Number(layersText);
+if (![0, 1, 3].includes(layers)) throw new Error(`floor:layers is 0, 1 or 3, not ${layersText}`);
 if (!pulumi.runtime.isDryRun()) fs.mkdirSync(renderDirectory, { recursive: true, mode: 0o700 });
 
 const provider = new k8s.Provider("kubernetes", { renderYamlToDirectory: renderDirectory });
@@ -32,9 +35,9 @@ class Layer extends pulumi.ComponentResource {
     }
 }
 
-/** A layer when the floor measures layers, else none. */
+/** One of three layers when the floor measures three, else none. */
 function layer(type: string, name: string): pulumi.ComponentResource | undefined {
-    return layers ? new Layer(type, name) : undefined;
+    return layers === 3 ? new Layer(type, name) : undefined;
 }
 const name = (i: number) => `svc-${String(i).padStart(4, "0")}`;
 const labelsOf = (svc: string) => ({ "app.kubernetes.io/name": svc, "app.kubernetes.io/part-of": "mtls" });
@@ -67,9 +70,10 @@ const caCert = new tls.SelfSignedCert("ca-cert", {
 for (let i = 1; i <= n; i++) {
     const svc = name(i);
     const labels = labelsOf(svc);
-    const certificate = { parent: layer("Certificate", svc) };
-    const material = { ...opts, parent: layer("Material", svc) };
-    const workload = { ...opts, parent: layer("Workload", svc) };
+    const one = layers === 1 ? new Layer("Service", svc) : undefined;
+    const certificate = { parent: one ?? layer("Certificate", svc) };
+    const material = { ...opts, parent: one ?? layer("Material", svc) };
+    const workload = { ...opts, parent: one ?? layer("Workload", svc) };
     const key = new tls.PrivateKey(`${svc}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, certificate);
     const csr = new tls.CertRequest(
         `${svc}-csr`,

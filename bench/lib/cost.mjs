@@ -10,8 +10,11 @@ import { benchStackConfig } from "./spec.mjs";
 
 export const FLOOR_SOURCE = "bench/floor";
 
+/** The floor's kinds and their empty component layers per service. */
+export const FLOOR_LAYERS = { floor: 0, layer: 1, layers: 3 };
+
 /** The stack config of the floor program for N services, rendering into `render`. */
-export function floorStackConfig(n, render, layers = false) {
+export function floorStackConfig(n, render, layers = 0) {
     return {
         "floor:layers": layers,
         "floor:services": n,
@@ -34,8 +37,9 @@ function stateFile(stateDir, stack) {
 
 /**
  * One program at N services through its whole life: first `up`, no-change `preview`,
- * no-change `up`, `destroy`. `kind` is `project`, `floor`, or `layers` (the floor with the
- * project's three component layers per service, empty). With `fast`, `up` and `destroy`
+ * no-change `up`, `destroy`. `kind` is `project`, `floor`, `layers` (the floor with the
+ * project's three component layers per service, empty) or `layer` (the floor with one empty
+ * component per service). With `fast`, `up` and `destroy`
  * run with PULUMI_SKIP_CHECKPOINTS=true (the state is written once, at the end).
  */
 export function lifeCycle(work, kind, n, { source, fast = false, destroy = true, noChange = true } = {}) {
@@ -43,8 +47,8 @@ export function lifeCycle(work, kind, n, { source, fast = false, destroy = true,
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const render = path.join(dir, "render");
-    const floor = kind === "floor" || kind === "layers";
-    const stacks = { bench: floor ? floorStackConfig(n, render, kind === "layers") : benchStackConfig(n, render) };
+    const floor = kind in FLOOR_LAYERS;
+    const stacks = { bench: floor ? floorStackConfig(n, render, FLOOR_LAYERS[kind]) : benchStackConfig(n, render) };
     const project = makeProject(dir, stacks, { source: source ?? (floor ? FLOOR_SOURCE : ".") });
     const pulumi = new Pulumi(project, dir);
     const env = fast ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {};
