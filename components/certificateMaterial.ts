@@ -253,7 +253,9 @@ export class CertificateMaterial extends pulumi.ComponentResource implements Wor
         this.fingerprint = pulumi.output(args.certificate.fingerprintSha256);
         this.caBundleSha256 = pulumi.output(args.certificate.caBundlePem).apply((pem) => sha256OfBundle(pem));
         // The password is the RandomPassword's own output, in the state once.
-        this.registerOutputs({ configMapName: this.configMapName, secretName: this.secretName });
+        // The objects' names resolve only once they are created; registering them would make the
+        // engine rewrite the state late in the run (see ServiceCertificate). They stay on the class.
+        this.registerOutputs({});
     }
 
     /** File names of the stores in the Secret and the mounted directory; empty without keystores. */

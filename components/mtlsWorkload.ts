@@ -323,6 +323,7 @@ export class MtlsWorkload extends pulumi.ComponentResource {
                 { parent: this },
             );
         }
-        this.registerOutputs({ deploymentName: this.deploymentName });
+        // As in CertificateMaterial: the Deployment's name stays on the class, not in a late write.
+        this.registerOutputs({});
     }
 }
