@@ -7,6 +7,8 @@
 //
 // Options: --only speed,construction,handshake,issuance,cost   run some sections only
 //          --cost-sizes 50x2,200x1    N and runs of the cost section (default: that)
+//          --cost-fast-sizes 50x2,200x1  the same comparison in fast mode (every up and destroy
+//                                     without intermediate checkpoints); 0 skips it
 //          --fast-n 100               N of the fast-mode comparison with the seed's openssl flow
 //          --layers-max-n 50          sizes up to this also run the floor with empty component layers
 //                                     (three per service, as the project has, and one per service)
@@ -64,11 +66,11 @@ if (!["engine", "double"].includes(MATERIAL)) {
 }
 const OUT = path.resolve(option("--out", path.join(HERE, "results", QUICK ? "quick.json" : "latest.json")));
 const BUDGET_MIN = Number(option("--budget-min", "20"));
-const parseSizes = (text) =>
-    text.split(",").map((part) => {
+const parseSizes = (text, flag = "--cost-sizes") =>
+    (text === "0" ? [] : text.split(",")).map((part) => {
         const [n, runs = "1"] = part.split("x");
         if (!(Number(n) > 0 && Number(runs) > 0)) {
-            console.error(`bench: --cost-sizes takes N[xRUNS],... e.g. 50x2,200x1, not ${text}`);
+            console.error(`bench: ${flag} takes N[xRUNS],... e.g. 50x2,200x1 (or 0 for none), not ${text}`);
             process.exit(2);
         }
         return { n: Number(n), runs: Number(runs) };
@@ -95,6 +97,7 @@ const PROFILE = QUICK
           issuance: { sizes: [{ n: 2, runs: 1 }] },
           cost: {
               sizes: parseSizes(option("--cost-sizes", "3x1")),
+              fastSizes: parseSizes(option("--cost-fast-sizes", "3x1"), "--cost-fast-sizes"),
               fastN: Number(option("--fast-n", "3")),
               layersMaxN: Number(option("--layers-max-n", "3")),
           },
@@ -125,6 +128,7 @@ const PROFILE = QUICK
           },
           cost: {
               sizes: parseSizes(option("--cost-sizes", "50x2,200x1")),
+              fastSizes: parseSizes(option("--cost-fast-sizes", "50x2,200x1"), "--cost-fast-sizes"),
               fastN: Number(option("--fast-n", "100")),
               layersMaxN: Number(option("--layers-max-n", "50")),
           },
@@ -462,20 +466,28 @@ function sectionIssuance() {
     };
 }
 
-function sectionCost(floorSource) {
+/**
+ * The project against the floor (and, up to layersMaxN, the floor with empty layers) at each size,
+ * alternating their order per repetition. With `fast`, every `up` and `destroy` runs without
+ * intermediate checkpoints, as `npm run up -- --fast` does.
+ */
+function costSizes(floorSource, sizeList, fast) {
     const p = PROFILE.cost;
     const sizes = {};
-    for (const { n, runs } of p.sizes) {
+    for (const { n, runs } of sizeList) {
         const kinds = ["project", "floor", ...(n <= p.layersMaxN ? ["layers", "layer"] : [])];
         const list = Object.fromEntries(kinds.map((k) => [k, []]));
         for (let rep = 0; rep < runs; rep++) {
             // Alternate the order, so a drift in load spreads over all of them.
             const order = rep % 2 === 0 ? kinds : [...kinds].reverse();
             for (const kind of order) {
-                const r = lifeCycle(work, kind, n, { source: kind === "project" ? snapshot.project : floorSource });
+                const r = lifeCycle(work, kind, n, {
+                    source: kind === "project" ? snapshot.project : floorSource,
+                    fast,
+                });
                 list[kind].push(r);
                 log(
-                    `  N=${n} run ${rep + 1} ${kind.padEnd(7)}: up ${r.firstUpSeconds.toFixed(1)} s, preview ${r.previewSeconds.toFixed(1)} s, no-change up ${r.noChangeUpSeconds.toFixed(1)} s, destroy ${r.destroySeconds.toFixed(1)} s, state ${(r.stateBytes / 1024).toFixed(0)} KiB, ${r.resources} resources`,
+                    `  N=${n}${fast ? " fast" : ""} run ${rep + 1} ${kind.padEnd(7)}: up ${r.firstUpSeconds.toFixed(1)} s, preview ${r.previewSeconds.toFixed(1)} s, no-change up ${r.noChangeUpSeconds.toFixed(1)} s, destroy ${r.destroySeconds.toFixed(1)} s, state ${(r.stateBytes / 1024).toFixed(0)} KiB, ${r.resources} resources`,
                 );
                 saveProgress();
             }
@@ -507,6 +519,13 @@ function sectionCost(floorSource) {
             raw: list,
         };
     }
+    return sizes;
+}
+
+function sectionCost(floorSource) {
+    const p = PROFILE.cost;
+    const sizes = costSizes(floorSource, p.sizes, false);
+    const fastSizes = p.fastSizes.length > 0 ? costSizes(floorSource, p.fastSizes, true) : undefined;
     /** @type {undefined | Record<string, number>} */
     let fast;
     if (p.fastN > 0) {
@@ -535,8 +554,9 @@ function sectionCost(floorSource) {
             "project: the program on a snapshot of the repo, floor: bench/floor (the same tls and Kubernetes resources for the same N services, no component, no dynamic resource). " +
             "Each in a fresh temp copy with its own file backend, rendering to a temp dir: stack init, `up --yes --skip-preview`, state file size, `preview --expect-no-changes`, " +
             "`up --yes --skip-preview --expect-no-changes`, `destroy --yes --skip-preview`. Project and floor alternate within a repetition; a ratio is project ÷ floor of one repetition, " +
-            "and its min and max are over repetitions. layers: the floor with three empty components per service (as the project has), layer: with one. fast: the same first up with PULUMI_SKIP_CHECKPOINTS=true.",
+            "and its min and max are over repetitions. layers: the floor with three empty components per service (as the project has), layer: with one. fast: the same first up with PULUMI_SKIP_CHECKPOINTS=true. fastSizes: the same comparison with every up and destroy under PULUMI_SKIP_CHECKPOINTS=true (previews write no checkpoint either way).",
         sizes,
+        ...(fastSizes ? { fastSizes } : {}),
         ...(fast ? { fast } : {}),
     };
 }
@@ -745,35 +765,43 @@ function printReport() {
             stateBytes: "state KiB",
         };
         const rows = [];
-        for (const [n, s] of Object.entries(results.cost.sizes)) {
-            for (const m of COST_MEASURES) {
-                const scale = m === "stateBytes" ? (x) => (x / 1024).toFixed(0) : f1;
-                const e = s.measures[m];
+        const groups = [
+            ["default", results.cost.sizes],
+            ["fast", results.cost.fastSizes ?? {}],
+        ];
+        for (const [mode, sizes] of groups)
+            for (const [n, s] of Object.entries(sizes)) {
+                for (const m of COST_MEASURES) {
+                    const scale = m === "stateBytes" ? (x) => (x / 1024).toFixed(0) : f1;
+                    const e = s.measures[m];
+                    rows.push([
+                        n,
+                        mode,
+                        s.runs,
+                        label[m],
+                        fmtSpread(e.project, scale),
+                        fmtSpread(e.floor, scale),
+                        fmtSpread(e.ratio, f2),
+                        e.layers ? fmtSpread(e.layersRatio, f2) : "",
+                        e.layer ? fmtSpread(e.layerRatio, f2) : "",
+                    ]);
+                }
                 rows.push([
                     n,
+                    mode,
                     s.runs,
-                    label[m],
-                    fmtSpread(e.project, scale),
-                    fmtSpread(e.floor, scale),
-                    fmtSpread(e.ratio, f2),
-                    e.layers ? fmtSpread(e.layersRatio, f2) : "",
-                    e.layer ? fmtSpread(e.layerRatio, f2) : "",
+                    "resources",
+                    s.resources.project,
+                    s.resources.floor,
+                    f2(s.resources.project / s.resources.floor),
+                    s.resources.layers ? f2(s.resources.layers / s.resources.floor) : "",
+                    s.resources.layer ? f2(s.resources.layer / s.resources.floor) : "",
                 ]);
             }
-            rows.push([
-                n,
-                s.runs,
-                "resources",
-                s.resources.project,
-                s.resources.floor,
-                f2(s.resources.project / s.resources.floor),
-                s.resources.layers ? f2(s.resources.layers / s.resources.floor) : "",
-                s.resources.layer ? f2(s.resources.layer / s.resources.floor) : "",
-            ]);
-        }
         out.push(
             table(rows, [
                 "N",
+                "mode",
                 "runs",
                 "measure",
                 "project",
