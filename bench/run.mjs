@@ -9,6 +9,8 @@
 //          --cost-sizes 50x2,200x1    N and runs of the cost section (default: that)
 //          --cost-fast-sizes 50x2,200x1  the same comparison in fast mode (every up and destroy
 //                                     without intermediate checkpoints); 0 skips it
+//          --cost-writes-n 50         N of one more, untimed first up per program that counts the
+//                                     checkpoints the engine writes and their bytes; 0 skips it
 //          --fast-n 100               N of the fast-mode comparison with the seed's openssl flow
 //          --layers-max-n 50          sizes up to this also run the floor with empty component layers
 //                                     (three per service, as the project has, and one per service)
@@ -30,7 +32,7 @@ import { fileURLToPath } from "node:url";
 import { engineStatus } from "../test/e2e/lib.mjs";
 import { buildProject, snapshotProject } from "./lib/build.mjs";
 import { runHandshakes } from "./lib/handshake.mjs";
-import { COST_MEASURES, lifeCycle, seedFlow } from "./lib/cost.mjs";
+import { COST_MEASURES, checkpointWrites, lifeCycle, seedFlow } from "./lib/cost.mjs";
 import { pulumiIssue, seedIssue } from "./lib/issuance.mjs";
 import { describeMachine, gitState, loadavg, pulumiCliPath } from "./lib/machine.mjs";
 import { KEY_ALGORITHMS, doubleMaterial, engineMaterial, pemCertificateSizes, seedMaterial } from "./lib/material.mjs";
@@ -98,6 +100,7 @@ const PROFILE = QUICK
           cost: {
               sizes: parseSizes(option("--cost-sizes", "3x1")),
               fastSizes: parseSizes(option("--cost-fast-sizes", "3x1"), "--cost-fast-sizes"),
+              writesN: Number(option("--cost-writes-n", "3")),
               fastN: Number(option("--fast-n", "3")),
               layersMaxN: Number(option("--layers-max-n", "3")),
           },
@@ -129,6 +132,7 @@ const PROFILE = QUICK
           cost: {
               sizes: parseSizes(option("--cost-sizes", "50x2,200x1")),
               fastSizes: parseSizes(option("--cost-fast-sizes", "50x2,200x1"), "--cost-fast-sizes"),
+              writesN: Number(option("--cost-writes-n", "50")),
               fastN: Number(option("--fast-n", "100")),
               layersMaxN: Number(option("--layers-max-n", "50")),
           },
@@ -526,6 +530,23 @@ function sectionCost(floorSource) {
     const p = PROFILE.cost;
     const sizes = costSizes(floorSource, p.sizes, false);
     const fastSizes = p.fastSizes.length > 0 ? costSizes(floorSource, p.fastSizes, true) : undefined;
+    // Checkpoint traffic of one first up per program, untimed (every checkpoint kept on disk).
+    let writes;
+    if (p.writesN > 0) {
+        writes = { n: p.writesN, byKind: {} };
+        for (const kind of ["project", "floor", "layers", "layer"]) {
+            const w = checkpointWrites(work, kind, p.writesN, {
+                source: kind === "project" ? snapshot.project : floorSource,
+            });
+            writes.byKind[kind] = { writes: w.writes, bytesWritten: w.bytesWritten };
+            log(
+                `  N=${p.writesN} ${kind.padEnd(7)}: first up wrote ${w.writes} checkpoints, ${(w.bytesWritten / 1e6).toFixed(1)} MB`,
+            );
+            saveProgress();
+        }
+        for (const w of Object.values(writes.byKind))
+            w.bytesOverFloor = w.bytesWritten / writes.byKind.floor.bytesWritten;
+    }
     /** @type {undefined | Record<string, number>} */
     let fast;
     if (p.fastN > 0) {
@@ -554,9 +575,10 @@ function sectionCost(floorSource) {
             "project: the program on a snapshot of the repo, floor: bench/floor (the same tls and Kubernetes resources for the same N services, no component, no dynamic resource). " +
             "Each in a fresh temp copy with its own file backend, rendering to a temp dir: stack init, `up --yes --skip-preview`, state file size, `preview --expect-no-changes`, " +
             "`up --yes --skip-preview --expect-no-changes`, `destroy --yes --skip-preview`. Project and floor alternate within a repetition; a ratio is project ÷ floor of one repetition, " +
-            "and its min and max are over repetitions. layers: the floor with three empty components per service (as the project has), layer: with one. fast: the same first up with PULUMI_SKIP_CHECKPOINTS=true. fastSizes: the same comparison with every up and destroy under PULUMI_SKIP_CHECKPOINTS=true (previews write no checkpoint either way).",
+            "and its min and max are over repetitions. layers: the floor with three empty components per service (as the project has), layer: with one. fast: the same first up with PULUMI_SKIP_CHECKPOINTS=true. fastSizes: the same comparison with every up and destroy under PULUMI_SKIP_CHECKPOINTS=true (previews write no checkpoint either way). writes: one more first up per program with PULUMI_RETAIN_CHECKPOINTS=true, untimed: how many checkpoints the file backend wrote and their bytes.",
         sizes,
         ...(fastSizes ? { fastSizes } : {}),
+        ...(writes ? { writes } : {}),
         ...(fast ? { fast } : {}),
     };
 }
@@ -798,19 +820,26 @@ function printReport() {
                     s.resources.layer ? f2(s.resources.layer / s.resources.floor) : "",
                 ]);
             }
-        out.push(
-            table(rows, [
-                "N",
-                "mode",
-                "runs",
-                "measure",
-                "project",
-                "floor",
-                "project ÷ floor",
-                "floor+3 layers ÷ floor",
-                "floor+1 layer ÷ floor",
-            ]),
-        );
+        if (rows.length > 0)
+            out.push(
+                table(rows, [
+                    "N",
+                    "mode",
+                    "runs",
+                    "measure",
+                    "project",
+                    "floor",
+                    "project ÷ floor",
+                    "floor+3 layers ÷ floor",
+                    "floor+1 layer ÷ floor",
+                ]),
+            );
+        const w = results.cost.writes;
+        if (w)
+            for (const [kind, k] of Object.entries(w.byKind))
+                out.push(
+                    `  N=${w.n} ${kind.padEnd(7)}: first up wrote ${k.writes} checkpoints, ${f1(k.bytesWritten / 1e6)} MB (${f2(k.bytesOverFloor)}× the floor)`,
+                );
         const f = results.cost.fast;
         if (f)
             out.push(

@@ -35,6 +35,39 @@ function stateFile(stateDir, stack) {
     return path.join(stacks, found[0]);
 }
 
+/** A fresh copy of the program `kind` for N services in `work`, with its own file backend and stack. */
+function freshStack(work, kind, n, source, suffix) {
+    const dir = path.join(work, `${kind}-${n}${suffix ? `-${suffix}` : ""}`);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const render = path.join(dir, "render");
+    const floor = kind in FLOOR_LAYERS;
+    const stacks = { bench: floor ? floorStackConfig(n, render, FLOOR_LAYERS[kind]) : benchStackConfig(n, render) };
+    const project = makeProject(dir, stacks, { source: source ?? (floor ? FLOOR_SOURCE : ".") });
+    const pulumi = new Pulumi(project, dir);
+    pulumi.run(["stack", "init", "bench"]);
+    return { dir, pulumi };
+}
+
+/**
+ * What the engine writes on a first `up` of `kind` at N services: with PULUMI_RETAIN_CHECKPOINTS
+ * the file backend keeps every checkpoint it writes as a file of its own, so their count and bytes
+ * are the run's checkpoint traffic. Deterministic, unlike the times; this run is not timed.
+ */
+export function checkpointWrites(work, kind, n, { source } = {}) {
+    const { dir, pulumi } = freshStack(work, kind, n, source, "writes");
+    pulumi.run(["up", "--yes", "--skip-preview", "--stack", "bench"], { env: { PULUMI_RETAIN_CHECKPOINTS: "true" } });
+    const stacks = path.join(dir, "state", ".pulumi", "stacks");
+    const kept = fs
+        .readdirSync(stacks, { recursive: true })
+        .map(String)
+        .filter((f) => /(^|\/)bench\.json\.\d+$/.test(f));
+    let bytes = 0;
+    for (const f of kept) bytes += fs.statSync(path.join(stacks, f)).size;
+    fs.rmSync(dir, { recursive: true, force: true });
+    return { kind, n, writes: kept.length, bytesWritten: bytes };
+}
+
 /**
  * One program at N services through its whole life: first `up`, no-change `preview`,
  * no-change `up`, `destroy`. `kind` is `project`, `floor`, `layers` (the floor with the
@@ -43,17 +76,9 @@ function stateFile(stateDir, stack) {
  * run with PULUMI_SKIP_CHECKPOINTS=true (the state is written once, at the end).
  */
 export function lifeCycle(work, kind, n, { source, fast = false, destroy = true, noChange = true } = {}) {
-    const dir = path.join(work, `${kind}-${n}${fast ? "-fast" : ""}`);
-    fs.rmSync(dir, { recursive: true, force: true });
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const render = path.join(dir, "render");
-    const floor = kind in FLOOR_LAYERS;
-    const stacks = { bench: floor ? floorStackConfig(n, render, FLOOR_LAYERS[kind]) : benchStackConfig(n, render) };
-    const project = makeProject(dir, stacks, { source: source ?? (floor ? FLOOR_SOURCE : ".") });
-    const pulumi = new Pulumi(project, dir);
+    const { dir, pulumi } = freshStack(work, kind, n, source, fast ? "fast" : "");
     const env = fast ? { PULUMI_SKIP_CHECKPOINTS: "true" } : {};
     const s = ["--stack", "bench"];
-    pulumi.run(["stack", "init", "bench"]);
     const up = pulumi.run(["up", "--yes", "--skip-preview", ...s], { env });
     const file = stateFile(path.join(dir, "state"), "bench");
     const stateBytes = fs.statSync(file).size;
