@@ -52,7 +52,8 @@ function freshStack(work, kind, n, source, suffix) {
 /**
  * What the engine writes on a first `up` of `kind` at N services: with PULUMI_RETAIN_CHECKPOINTS
  * the file backend keeps every checkpoint it writes as a file of its own, so their count and bytes
- * are the run's checkpoint traffic. Deterministic, unlike the times; this run is not timed.
+ * are the run's checkpoint traffic. The count is the same every run; the bytes move by a few per cent
+ * with the order the steps finish in (each write holds what has finished by then). Not timed.
  */
 export function checkpointWrites(work, kind, n, { source } = {}) {
     const { dir, pulumi } = freshStack(work, kind, n, source, "writes");
