@@ -469,9 +469,10 @@ function backendLeftovers(backendDir, project, stack, log) {
             const full = path.join(dir, file);
             const mine = own || (dir === root ? file === "meta.yaml.attrs" : file.startsWith(`${stack}.json`));
             if (!mine || !fs.statSync(full).isFile()) continue;
-            if (file.endsWith(".attrs") && brokenSidecar(fs.readFileSync(full, "utf8"))) {
+            const sidecar = file.endsWith(".attrs") ? fs.readFileSync(full, "utf8") : undefined;
+            if (sidecar !== undefined && brokenSidecar(sidecar)) {
                 log(
-                    `the file backend's metadata sidecar ${full} is ${fs.statSync(full).size === 0 ? "empty" : "cut short"} (a write the killed CLI did not finish); removing it: it holds no state, and the CLI reads the file beside it without it.`,
+                    `the file backend's metadata sidecar ${full} is ${sidecar.length === 0 ? "empty" : "cut short"} (a write the killed CLI did not finish); removing it: it holds no state, and the CLI reads the file beside it without it.`,
                 );
                 fs.rmSync(full, { force: true });
             } else if (leftoverTemp(file, stack, own)) {
