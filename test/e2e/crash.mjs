@@ -178,6 +178,17 @@ await runTier("crash", async ({ work, checks, args }) => {
         outputs.push(r.stdout, r.stderr);
         return r;
     };
+    // The CLI itself on the project's backend, without our wrapper and its recovery pass.
+    const cli = (argv) =>
+        spawnSync(process.execPath, [path.join(ROOT, "node_modules", "pulumi", "run.js"), ...argv], {
+            cwd: project,
+            env: {
+                ...env,
+                PULUMI_BACKEND_URL: `file://${path.join(project, ".pulumi-state")}`,
+                PULUMI_CONFIG_PASSPHRASE_FILE: path.join(project, ".pulumi-state", "passphrase"),
+            },
+            encoding: "utf8",
+        });
     const kubectl = (argv, allowFail = false) => {
         const r = spawnSync(path.join(BIN, "kubectl"), ["--kubeconfig", KUBECONFIG, "--context", CONTEXT, ...argv], {
             encoding: "utf8",
@@ -442,19 +453,7 @@ await runTier("crash", async ({ work, checks, args }) => {
             checks.ok(fs.existsSync(sidecar), `the file backend keeps a sidecar beside ${s.stack}.json`);
             fs.writeFileSync(sidecar, "");
             fs.writeFileSync(temp, "{");
-            const plain = spawnSync(
-                process.execPath,
-                [path.join(ROOT, "node_modules", "pulumi", "run.js"), "stack", "export", "--stack", s.stack],
-                {
-                    cwd: project,
-                    env: {
-                        ...env,
-                        PULUMI_BACKEND_URL: `file://${path.join(project, ".pulumi-state")}`,
-                        PULUMI_CONFIG_PASSPHRASE_FILE: path.join(project, ".pulumi-state", "passphrase"),
-                    },
-                    encoding: "utf8",
-                },
-            );
+            const plain = cli(["stack", "export", "--stack", s.stack]);
             const plainSaid = (plain.stdout + plain.stderr).split("\n").find((l) => /error/.test(l)) ?? "";
             console.log(`  the CLI straight on that backend: ${plainSaid.trim()}`);
             checks.ok(
@@ -506,26 +505,7 @@ await runTier("crash", async ({ work, checks, args }) => {
             "the second `up` through our wrapper is refused with one clear line (exit 2)",
             second.stderr.slice(-600),
         );
-        const raw = spawnSync(
-            process.execPath,
-            [
-                path.join(ROOT, "node_modules", "pulumi", "run.js"),
-                "up",
-                "--yes",
-                "--non-interactive",
-                "--stack",
-                s.stack,
-            ],
-            {
-                cwd: project,
-                env: {
-                    ...env,
-                    PULUMI_BACKEND_URL: `file://${path.join(project, ".pulumi-state")}`,
-                    PULUMI_CONFIG_PASSPHRASE_FILE: path.join(project, ".pulumi-state", "passphrase"),
-                },
-                encoding: "utf8",
-            },
-        );
+        const raw = cli(["up", "--yes", "--non-interactive", "--stack", s.stack]);
         const rawSaid = (raw.stdout + raw.stderr).split("\n").find((l) => /locked/.test(l)) ?? "";
         console.log(`  a second \`pulumi up\` straight to the CLI: ${rawSaid.trim()}`);
         checks.ok(
