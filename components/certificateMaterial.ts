@@ -15,6 +15,7 @@ import {
 } from "./rules";
 import type { ServiceCertificate } from "./serviceCertificate";
 import type { MaterialMount, WorkloadMaterial } from "./workloadMaterial";
+import { PartScope, ownScope, partOptions } from "./scope";
 
 export type { MaterialMount } from "./workloadMaterial";
 
@@ -130,12 +131,10 @@ export interface CertificateMaterialArgs {
 }
 
 /**
- * A service's material in Kubernetes: a ConfigMap with `ca.crt` and `tls.crt`
- * and a Secret with `tls.key` (and, on request, Java keystores and their
- * password), both auto-named so that new material gets new objects and the
- * Deployments that use them roll. It hands back ready pod-spec pieces.
+ * The ConfigMap and Secret of a service's material, declared under `scope`, and the pod-spec
+ * pieces that read them: the body of `CertificateMaterial`, shared with `MtlsService`.
  */
-export class CertificateMaterial extends pulumi.ComponentResource implements WorkloadMaterial {
+export class KubernetesMaterial implements WorkloadMaterial {
     public readonly configMap: k8s.core.v1.ConfigMap;
     public readonly secret: k8s.core.v1.Secret;
     /** Generated name of the ConfigMap. */
@@ -156,9 +155,9 @@ export class CertificateMaterial extends pulumi.ComponentResource implements Wor
     private readonly caBundleSha256: pulumi.Output<string | undefined>;
     private readonly passwordVersion?: pulumi.Output<string>;
 
-    constructor(name: string, args: CertificateMaterialArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mtls:index:CertificateMaterial", name, {}, opts);
-        const check = checked(this, "CertificateMaterial", name);
+    /** @internal */
+    constructor(scope: PartScope, name: string, args: CertificateMaterialArgs) {
+        const check = checked(scope.owner, "CertificateMaterial", name);
         const keystores = args.keystores ?? DEFAULTS.certificate.keystores;
         // Plain values, so a refusal stops the program here, before any child exists.
         check<readonly KeystoreFormat[]>(keystores, keystoreProblems);
@@ -184,7 +183,7 @@ export class CertificateMaterial extends pulumi.ComponentResource implements Wor
                     [MATERIAL_KEYS.cert]: args.certificate.chainPem,
                 },
             },
-            { parent: this, ...inPlace },
+            partOptions(scope, inPlace),
         );
         let keystoreData: pulumi.Output<Record<string, string>> | undefined;
         let passwordData: Record<string, pulumi.Output<string>> = {};
@@ -203,7 +202,7 @@ export class CertificateMaterial extends pulumi.ComponentResource implements Wor
                     minNumeric: 1,
                     keepers: { version: this.passwordVersion },
                 },
-                { parent: this },
+                partOptions(scope),
             );
             this.keystorePassword = pulumi.secret(password.result);
             passwordData = { [KEYSTORE_FILES.password]: this.keystorePassword };
@@ -244,7 +243,7 @@ export class CertificateMaterial extends pulumi.ComponentResource implements Wor
                 },
                 ...(keystoreData ? { data: keystoreData } : {}),
             },
-            { parent: this, ...inPlace },
+            partOptions(scope, inPlace),
         );
         this.volumeName = materialVolumeName(name);
         this.identity = args.certificate.identity;
@@ -252,10 +251,6 @@ export class CertificateMaterial extends pulumi.ComponentResource implements Wor
         this.secretName = this.secret.metadata.name;
         this.fingerprint = pulumi.output(args.certificate.fingerprintSha256);
         this.caBundleSha256 = pulumi.output(args.certificate.caBundlePem).apply((pem) => sha256OfBundle(pem));
-        // The password is the RandomPassword's own output, in the state once.
-        // The objects' names resolve only once they are created; registering them would make the
-        // engine rewrite the state late in the run (see ServiceCertificate). They stay on the class.
-        this.registerOutputs({});
     }
 
     /** File names of the stores in the Secret and the mounted directory; empty without keystores. */
@@ -370,5 +365,85 @@ export class CertificateMaterial extends pulumi.ComponentResource implements Wor
             [ANNOTATIONS.caBundleSha256]: this.caBundleSha256 as pulumi.Output<string>,
             ...password,
         };
+    }
+}
+
+/**
+ * A service's material in Kubernetes: a ConfigMap with `ca.crt` and `tls.crt`
+ * and a Secret with `tls.key` (and, on request, Java keystores and their
+ * password), both auto-named so that new material gets new objects and the
+ * Deployments that use them roll. It hands back ready pod-spec pieces.
+ */
+export class CertificateMaterial extends pulumi.ComponentResource implements WorkloadMaterial {
+    public readonly configMap: k8s.core.v1.ConfigMap;
+    public readonly secret: k8s.core.v1.Secret;
+    /** Generated name of the ConfigMap. */
+    public readonly configMapName: pulumi.Output<string>;
+    /** Generated name of the Secret. */
+    public readonly secretName: pulumi.Output<string>;
+    /** How new material reaches the pods. */
+    public readonly rollout: Rollout;
+    /** The identity of the certificate it publishes, when the certificate has one. */
+    public readonly identity?: PeerIdentity;
+    /** Name of the pod volume this material's pieces use. */
+    public readonly volumeName: string;
+    /** The keystore formats in the Secret; empty without keystores. */
+    public readonly keystores: readonly KeystoreFormat[];
+    /** The password of the stores, with keystores. Secret. */
+    public readonly keystorePassword?: pulumi.Output<string>;
+    private readonly material: KubernetesMaterial;
+
+    constructor(name: string, args: CertificateMaterialArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mtls:index:CertificateMaterial", name, {}, opts);
+        const material = new KubernetesMaterial(ownScope(this), name, args);
+        this.material = material;
+        this.configMap = material.configMap;
+        this.secret = material.secret;
+        this.configMapName = material.configMapName;
+        this.secretName = material.secretName;
+        this.rollout = material.rollout;
+        this.identity = material.identity;
+        this.volumeName = material.volumeName;
+        this.keystores = material.keystores;
+        this.keystorePassword = material.keystorePassword;
+        // The password is the RandomPassword's own output, in the state once.
+        // The objects' names resolve only once they are created; registering them would make the
+        // engine rewrite the state late in the run (see ServiceCertificate). They stay on the class.
+        this.registerOutputs({});
+    }
+
+    /** File names of the stores in the Secret and the mounted directory; empty without keystores. */
+    public keystoreFiles(): string[] {
+        return this.material.keystoreFiles();
+    }
+
+    /** One projected volume holding `ca.crt` and `tls.crt` (0444), and `tls.key` and any keystores (0400). */
+    public volumes(): k8s.types.input.core.v1.Volume[] {
+        return this.material.volumes();
+    }
+
+    /** A read-only mount of the material at `dir`. */
+    public volumeMounts(dir: string = DEFAULT_MOUNT_PATH): k8s.types.input.core.v1.VolumeMount[] {
+        return this.material.volumeMounts(dir);
+    }
+
+    /** The volume, its read-only mount at `dir` and the variables of `fileEnv(dir)`, in one piece. */
+    public mount(dir: string = DEFAULT_MOUNT_PATH): MaterialMount {
+        return this.material.mount(dir);
+    }
+
+    /** `MTLS_*_FILE` variables holding the paths of the files mounted at `dir` (see `KubernetesMaterial`). */
+    public fileEnv(dir: string = DEFAULT_MOUNT_PATH): k8s.types.input.core.v1.EnvVar[] {
+        return this.material.fileEnv(dir);
+    }
+
+    /** `MTLS_CERT`, `MTLS_KEY` and `MTLS_CA` read from the ConfigMap and the Secret. */
+    public env(): k8s.types.input.core.v1.EnvVar[] {
+        return this.material.env();
+    }
+
+    /** Pod-template annotations carrying the certificate and CA-bundle fingerprints (never key material). */
+    public podAnnotations(): Record<string, pulumi.Output<string>> {
+        return this.material.podAnnotations();
     }
 }

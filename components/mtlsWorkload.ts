@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { WorkloadMaterial } from "./workloadMaterial";
+import { PartScope, ownScope, partOptions } from "./scope";
 import { DEFAULTS } from "./defaults";
 import { checked } from "./checks";
 import { Caller, PeerIdentity, callerIdentities } from "./identity";
@@ -156,173 +157,196 @@ export function restrictedSecurityContexts(runAs: RunAsIds = DEFAULT_RUN_AS): {
     };
 }
 
-/** A Deployment (and for servers a Service) that presents its certificate and trusts its CA. */
-export class MtlsWorkload extends pulumi.ComponentResource {
-    public readonly serviceAccount: k8s.core.v1.ServiceAccount;
-    public readonly deployment: k8s.apps.v1.Deployment;
-    public readonly service?: k8s.core.v1.Service;
+/** The objects of a workload, as `MtlsWorkload` and `MtlsService` both hold them. */
+export interface MtlsWorkloadParts {
+    readonly serviceAccount: k8s.core.v1.ServiceAccount;
+    readonly deployment: k8s.apps.v1.Deployment;
+    readonly service?: k8s.core.v1.Service;
     /** The server's ingress policy, when `ingressFrom` is set. */
-    public readonly networkPolicy?: k8s.networking.v1.NetworkPolicy;
+    readonly networkPolicy?: k8s.networking.v1.NetworkPolicy;
     /** Name of the Deployment. */
-    public readonly deploymentName: pulumi.Output<string>;
+    readonly deploymentName: pulumi.Output<string>;
     /** Who this workload is to its peers: give the workload itself to another workload's `allowFrom`. */
-    public readonly identity: PeerIdentity;
+    readonly identity: PeerIdentity;
+}
 
-    constructor(name: string, args: MtlsWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mtls:index:MtlsWorkload", name, {}, opts);
-        const usage = args.usage ?? DEFAULTS.certificate.usage;
-        const delivery = args.delivery ?? DEFAULTS.workload.delivery;
-        const mountPath = args.mountPath ?? DEFAULTS.workload.mountPath;
-        const labels = args.labels ?? {
-            "app.kubernetes.io/name": args.serviceName,
-            "app.kubernetes.io/part-of": "mtls",
-        };
-        const serves = usage !== "client";
-        const problems = [
-            ...usageProblems(usage),
-            ...deliveryProblems(delivery, args.material.rollout, args.mountPath),
-            ...keystoreDeliveryProblems(delivery, args.material.keystores ?? []),
-            ...(pulumi.Output.isInstance(args.port) ? [] : servingProblems(usage, args.port)),
-            ...(!serves && args.ingressFrom !== undefined
-                ? [
-                      {
-                          argument: "ingressFrom",
-                          message: 'applies to servers; usage "client" accepts no connections, so remove ingressFrom',
-                      },
-                  ]
-                : []),
-        ];
-        if (problems.length > 0) throw new pulumi.ResourceError(describeProblems("MtlsWorkload", name, problems), this);
-        const ingressFrom =
-            args.ingressFrom === undefined
-                ? undefined
-                : checked(
-                      this,
-                      "MtlsWorkload",
-                      name,
-                  )(args.ingressFrom, (sources) =>
-                      (Array.isArray(sources) ? sources : [sources]).flatMap((source, k) =>
-                          ingressSourceProblems(source).map((p) => ({
-                              argument: `ingressFrom[${k}]${p.field === undefined ? "" : `.${p.field}`}`,
-                              message: p.message,
-                          })),
-                      ),
-                  );
-        const metadata = {
-            name: args.serviceName,
-            namespace: args.namespace,
-            labels,
-            ...(args.skipAwait ? { annotations: { [SKIP_AWAIT_ANNOTATION]: "true" } } : {}),
-        };
-        const security = restrictedSecurityContexts(args.runAs);
-        const files = delivery === "files" ? args.material.mount(mountPath) : undefined;
-        const callers = callerIdentities(args.allowFrom);
-        const joined = (values: pulumi.Input<pulumi.Input<string>[]> | undefined) =>
-            pulumi.output(values ?? []).apply((v) => v.join(","));
+/**
+ * Declares a workload's ServiceAccount, Deployment, Service and NetworkPolicy under `scope`:
+ * the body of `MtlsWorkload`, shared with `MtlsService`.
+ * @internal
+ */
+export function declareWorkload(scope: PartScope, name: string, args: MtlsWorkloadArgs): MtlsWorkloadParts {
+    const usage = args.usage ?? DEFAULTS.certificate.usage;
+    const delivery = args.delivery ?? DEFAULTS.workload.delivery;
+    const mountPath = args.mountPath ?? DEFAULTS.workload.mountPath;
+    const labels = args.labels ?? {
+        "app.kubernetes.io/name": args.serviceName,
+        "app.kubernetes.io/part-of": "mtls",
+    };
+    const serves = usage !== "client";
+    const problems = [
+        ...usageProblems(usage),
+        ...deliveryProblems(delivery, args.material.rollout, args.mountPath),
+        ...keystoreDeliveryProblems(delivery, args.material.keystores ?? []),
+        ...(pulumi.Output.isInstance(args.port) ? [] : servingProblems(usage, args.port)),
+        ...(!serves && args.ingressFrom !== undefined
+            ? [
+                  {
+                      argument: "ingressFrom",
+                      message: 'applies to servers; usage "client" accepts no connections, so remove ingressFrom',
+                  },
+              ]
+            : []),
+    ];
+    if (problems.length > 0)
+        throw new pulumi.ResourceError(describeProblems("MtlsWorkload", name, problems), scope.owner);
+    const ingressFrom =
+        args.ingressFrom === undefined
+            ? undefined
+            : checked(
+                  scope.owner,
+                  "MtlsWorkload",
+                  name,
+              )(args.ingressFrom, (sources) =>
+                  (Array.isArray(sources) ? sources : [sources]).flatMap((source, k) =>
+                      ingressSourceProblems(source).map((p) => ({
+                          argument: `ingressFrom[${k}]${p.field === undefined ? "" : `.${p.field}`}`,
+                          message: p.message,
+                      })),
+                  ),
+              );
+    const metadata = {
+        name: args.serviceName,
+        namespace: args.namespace,
+        labels,
+        ...(args.skipAwait ? { annotations: { [SKIP_AWAIT_ANNOTATION]: "true" } } : {}),
+    };
+    const security = restrictedSecurityContexts(args.runAs);
+    const files = delivery === "files" ? args.material.mount(mountPath) : undefined;
+    const callers = callerIdentities(args.allowFrom);
+    const joined = (values: pulumi.Input<pulumi.Input<string>[]> | undefined) =>
+        pulumi.output(values ?? []).apply((v) => v.join(","));
 
-        this.serviceAccount = new k8s.core.v1.ServiceAccount(
-            `${name}-sa`,
-            {
-                metadata: { name: args.serviceName, namespace: args.namespace, labels },
+    const serviceAccount = new k8s.core.v1.ServiceAccount(
+        `${name}-sa`,
+        {
+            metadata: { name: args.serviceName, namespace: args.namespace, labels },
+        },
+        partOptions(scope),
+    );
+
+    const env: k8s.types.input.core.v1.EnvVar[] = [
+        { name: IDENTITY_ENV.serviceName, value: args.serviceName },
+        { name: IDENTITY_ENV.allowedClients, value: joined(callers.commonNames) },
+        {
+            name: IDENTITY_ENV.allowedSpiffeIds,
+            value: joined(
+                pulumi
+                    .all([callers.spiffeIds, args.allowFromSpiffeIds ?? []])
+                    .apply(([a, b]) => [...new Set([...a, ...b])]),
+            ),
+        },
+        ...(serves && args.port !== undefined
+            ? [{ name: IDENTITY_ENV.port, value: pulumi.output(args.port).apply(String) }]
+            : []),
+        ...(files ? files.env : args.material.env()),
+    ];
+    const deployment = new k8s.apps.v1.Deployment(
+        `${name}-deployment`,
+        {
+            metadata,
+            spec: {
+                replicas: args.replicas ?? 1,
+                selector: { matchLabels: labels },
+                template: {
+                    metadata: { labels, annotations: args.material.podAnnotations() },
+                    spec: {
+                        // The pod's API token is not needed to speak mTLS.
+                        automountServiceAccountToken: false,
+                        securityContext: security.pod,
+                        ...args.pod,
+                        serviceAccountName: serviceAccount.metadata.name,
+                        containers: [
+                            {
+                                securityContext: security.container,
+                                ...args.container,
+                                name: "app",
+                                image: args.image,
+                                env: [
+                                    ...env,
+                                    ...((args.container?.env as k8s.types.input.core.v1.EnvVar[] | undefined) ?? []),
+                                ],
+                                ports:
+                                    serves && args.port !== undefined
+                                        ? [{ name: "mtls", containerPort: args.port, protocol: "TCP" }]
+                                        : [],
+                                volumeMounts: [
+                                    ...(files ? [files.volumeMount] : []),
+                                    ...((args.container?.volumeMounts as
+                                        | k8s.types.input.core.v1.VolumeMount[]
+                                        | undefined) ?? []),
+                                ],
+                            },
+                            ...(args.pod?.containers ?? []),
+                        ],
+                        volumes: [
+                            ...(files ? [files.volume] : []),
+                            ...((args.pod?.volumes as k8s.types.input.core.v1.Volume[] | undefined) ?? []),
+                        ],
+                    },
+                },
             },
-            { parent: this },
-        );
+        },
+        partOptions(scope),
+    );
+    const deploymentName = deployment.metadata.name;
+    const identity = args.material.identity ?? { commonName: args.serviceName };
 
-        const env: k8s.types.input.core.v1.EnvVar[] = [
-            { name: IDENTITY_ENV.serviceName, value: args.serviceName },
-            { name: IDENTITY_ENV.allowedClients, value: joined(callers.commonNames) },
-            {
-                name: IDENTITY_ENV.allowedSpiffeIds,
-                value: joined(
-                    pulumi
-                        .all([callers.spiffeIds, args.allowFromSpiffeIds ?? []])
-                        .apply(([a, b]) => [...new Set([...a, ...b])]),
-                ),
-            },
-            ...(serves && args.port !== undefined
-                ? [{ name: IDENTITY_ENV.port, value: pulumi.output(args.port).apply(String) }]
-                : []),
-            ...(files ? files.env : args.material.env()),
-        ];
-        this.deployment = new k8s.apps.v1.Deployment(
-            `${name}-deployment`,
+    let service: k8s.core.v1.Service | undefined;
+    if (serves && args.port !== undefined) {
+        service = new k8s.core.v1.Service(
+            `${name}-service`,
             {
                 metadata,
                 spec: {
-                    replicas: args.replicas ?? 1,
-                    selector: { matchLabels: labels },
-                    template: {
-                        metadata: { labels, annotations: args.material.podAnnotations() },
-                        spec: {
-                            // The pod's API token is not needed to speak mTLS.
-                            automountServiceAccountToken: false,
-                            securityContext: security.pod,
-                            ...args.pod,
-                            serviceAccountName: this.serviceAccount.metadata.name,
-                            containers: [
-                                {
-                                    securityContext: security.container,
-                                    ...args.container,
-                                    name: "app",
-                                    image: args.image,
-                                    env: [
-                                        ...env,
-                                        ...((args.container?.env as k8s.types.input.core.v1.EnvVar[] | undefined) ??
-                                            []),
-                                    ],
-                                    ports:
-                                        serves && args.port !== undefined
-                                            ? [{ name: "mtls", containerPort: args.port, protocol: "TCP" }]
-                                            : [],
-                                    volumeMounts: [
-                                        ...(files ? [files.volumeMount] : []),
-                                        ...((args.container?.volumeMounts as
-                                            | k8s.types.input.core.v1.VolumeMount[]
-                                            | undefined) ?? []),
-                                    ],
-                                },
-                                ...(args.pod?.containers ?? []),
-                            ],
-                            volumes: [
-                                ...(files ? [files.volume] : []),
-                                ...((args.pod?.volumes as k8s.types.input.core.v1.Volume[] | undefined) ?? []),
-                            ],
-                        },
-                    },
+                    selector: labels,
+                    ports: [{ name: "mtls", port: args.port, targetPort: "mtls", protocol: "TCP" }],
                 },
             },
-            { parent: this },
+            partOptions(scope),
         );
-        this.deploymentName = this.deployment.metadata.name;
-        this.identity = args.material.identity ?? { commonName: args.serviceName };
+    }
+    let networkPolicy: k8s.networking.v1.NetworkPolicy | undefined;
+    if (serves && args.port !== undefined && ingressFrom !== undefined) {
+        networkPolicy = new k8s.networking.v1.NetworkPolicy(
+            `${name}-ingress`,
+            {
+                metadata: { name: pulumi.interpolate`${args.serviceName}-mtls`, namespace: args.namespace, labels },
+                spec: pulumi
+                    .output({ labels, port: args.port, sources: ingressFrom })
+                    .apply(({ labels: podLabels, port, sources }) => ingressPolicySpec({ podLabels, port, sources })),
+            },
+            partOptions(scope),
+        );
+    }
+    return { serviceAccount, deployment, service, networkPolicy, deploymentName, identity };
+}
 
-        if (serves && args.port !== undefined) {
-            this.service = new k8s.core.v1.Service(
-                `${name}-service`,
-                {
-                    metadata,
-                    spec: {
-                        selector: labels,
-                        ports: [{ name: "mtls", port: args.port, targetPort: "mtls", protocol: "TCP" }],
-                    },
-                },
-                { parent: this },
-            );
-        }
-        if (serves && args.port !== undefined && ingressFrom !== undefined) {
-            this.networkPolicy = new k8s.networking.v1.NetworkPolicy(
-                `${name}-ingress`,
-                {
-                    metadata: { name: pulumi.interpolate`${args.serviceName}-mtls`, namespace: args.namespace, labels },
-                    spec: pulumi
-                        .output({ labels, port: args.port, sources: ingressFrom })
-                        .apply(({ labels: podLabels, port, sources }) =>
-                            ingressPolicySpec({ podLabels, port, sources }),
-                        ),
-                },
-                { parent: this },
-            );
-        }
+/** A Deployment (and for servers a Service) that presents its certificate and trusts its CA. */
+export class MtlsWorkload extends pulumi.ComponentResource implements MtlsWorkloadParts {
+    declare public readonly serviceAccount: k8s.core.v1.ServiceAccount;
+    declare public readonly deployment: k8s.apps.v1.Deployment;
+    declare public readonly service?: k8s.core.v1.Service;
+    /** The server's ingress policy, when `ingressFrom` is set. */
+    declare public readonly networkPolicy?: k8s.networking.v1.NetworkPolicy;
+    /** Name of the Deployment. */
+    declare public readonly deploymentName: pulumi.Output<string>;
+    /** Who this workload is to its peers: give the workload itself to another workload's `allowFrom`. */
+    declare public readonly identity: PeerIdentity;
+
+    constructor(name: string, args: MtlsWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("mtls:index:MtlsWorkload", name, {}, opts);
+        Object.assign(this, declareWorkload(ownScope(this), name, args));
         // As in CertificateMaterial: the Deployment's name stays on the class, not in a late write.
         this.registerOutputs({});
     }

@@ -19,6 +19,7 @@ import { RenewalClock, daysUntil } from "./renewalClock";
 import type { RenewalSchedule } from "./renewalSchedule";
 import { newTlsPrivateKey } from "./tlsKey";
 import { joinPemCertificates, readCertificate } from "./x509";
+import { PartScope, ownScope, partOptions } from "./scope";
 
 /** The names a service certificate carries beyond its service name, whoever issues it. */
 export interface CertificateNamesArgs {
@@ -122,18 +123,18 @@ export interface ServiceCertificateArgs extends CertificateNamesArgs {
     renewal?: RenewalSchedule;
 }
 
-/** A service's key and a certificate for it, signed by the given issuer. */
-export class ServiceCertificate extends pulumi.ComponentResource {
+/** What a service certificate hands back, as `ServiceCertificate` and `MtlsService` both hold it. */
+export interface ServiceCertificateParts {
     /** The leaf certificate alone. */
-    public readonly certPem: pulumi.Output<string>;
+    readonly certPem: pulumi.Output<string>;
     /** The leaf followed by any intermediate: what the service presents. */
-    public readonly chainPem: pulumi.Output<string>;
+    readonly chainPem: pulumi.Output<string>;
     /** The CA certificates the service trusts its peers by. */
-    public readonly caBundlePem: pulumi.Output<string>;
+    readonly caBundlePem: pulumi.Output<string>;
     /** The service's private key. Secret. */
-    public readonly privateKeyPem: pulumi.Output<string>;
+    readonly privateKeyPem: pulumi.Output<string>;
     /** Common name of the certificate. */
-    public readonly commonName: pulumi.Output<string>;
+    readonly commonName: pulumi.Output<string>;
     /*
      * The fields below are read from the issued certificate. When the provider returned no
      * readable certificate (plain Pulumi mocks echo the inputs, which hold no `certPem`), they fall
@@ -141,116 +142,166 @@ export class ServiceCertificate extends pulumi.ComponentResource {
      * and are otherwise undefined; they never fail the program.
      */
     /** End of validity, ISO 8601. */
-    public readonly notAfter: pulumi.Output<string | undefined>;
+    readonly notAfter: pulumi.Output<string | undefined>;
     /** When the certificate enters its renew window, ISO 8601; undefined without `notAfter`. */
-    public readonly renewAt: pulumi.Output<string | undefined>;
+    readonly renewAt: pulumi.Output<string | undefined>;
     /** SHA-256 of the certificate, lower-case hex; undefined without a readable certificate. */
-    public readonly fingerprintSha256: pulumi.Output<string | undefined>;
+    readonly fingerprintSha256: pulumi.Output<string | undefined>;
     /** DNS SANs as issued (else as the certificate request holds them). */
-    public readonly dnsNames: pulumi.Output<string[] | undefined>;
+    readonly dnsNames: pulumi.Output<string[] | undefined>;
     /** URI SANs as issued (else as the certificate request holds them). */
-    public readonly uris: pulumi.Output<string[] | undefined>;
+    readonly uris: pulumi.Output<string[] | undefined>;
     /** Whole days until `notAfter`, as of this run's clock; undefined without `notAfter`. */
-    public readonly daysLeft: pulumi.Output<number | undefined>;
+    readonly daysLeft: pulumi.Output<number | undefined>;
     /** Who holds this certificate, as peers see it: give it to a server's `allowFrom`. */
-    public readonly identity: PeerIdentity;
+    readonly identity: PeerIdentity;
     /** Why the current certificate was issued (`first issue`, `inside renew window: 12 days left`, ...); empty without autoRenew. */
-    public readonly issueReason: pulumi.Output<string>;
+    readonly issueReason: pulumi.Output<string>;
+}
+
+/**
+ * Declares a service's key, request, certificate and renewal under `scope`: the body of
+ * `ServiceCertificate`, shared with `MtlsService`. Also returns the names as requested (known
+ * before anything is issued), which the owning component registers as its outputs.
+ * @internal
+ */
+export function declareServiceCertificate(
+    scope: PartScope,
+    name: string,
+    args: ServiceCertificateArgs,
+): ServiceCertificateParts & { requested: { dnsNames: pulumi.Output<string[]>; uris: pulumi.Output<string[]> } } {
+    // Checked before any child exists when the values are plain, and before any child gets them when they are Outputs.
+    const check = checked(scope.owner, "ServiceCertificate", name);
+    const keyAlgorithm = check<KeyAlgorithm>(
+        args.keyAlgorithm ?? DEFAULTS.certificate.keyAlgorithm,
+        keyAlgorithmProblems,
+    );
+    const usage = check<Usage>(args.usage ?? DEFAULTS.certificate.usage, usageProblems);
+    const lifetime = check(
+        together<[number, number]>(
+            args.validityHours ?? DEFAULTS.certificate.validityHours,
+            args.renewBeforeHours ?? DEFAULTS.certificate.renewBeforeHours,
+        ),
+        ([validity, renewBefore]) => certificateLifetimeProblems(validity, renewBefore),
+    );
+    const validityHours = pulumi.output(lifetime).apply(([validity]) => validity);
+    const renewBeforeHours = pulumi.output(lifetime).apply(([, renewBefore]) => renewBefore);
+    const clock =
+        args.autoRenew === false
+            ? undefined
+            : args.renewal
+              ? scheduledClock(scope.owner, name, args.renewal, lifetime)
+              : new RenewalClock(
+                    `${name}-renewal`,
+                    {
+                        subject: args.serviceName,
+                        validityHours,
+                        renewBeforeHours,
+                        issuerNotAfter: args.issuer.notAfter,
+                    },
+                    partOptions(scope),
+                );
+    // The key, request and certificate are replaced whenever the clock issues anew: one renewal, one new key.
+    const triggers = [
+        ...(clock ? [clock.issuedAt] : []),
+        ...(args.rotationTrigger === undefined ? [] : [args.rotationTrigger]),
+    ];
+    const rotation: pulumi.CustomResourceOptions = triggers.length ? { replacementTrigger: pulumi.all(triggers) } : {};
+
+    const { dnsNames, uris } = certificateNames(args);
+
+    const key = newTlsPrivateKey(`${name}-key`, keyAlgorithm, partOptions(scope, rotation));
+    const request = new tls.CertRequest(
+        `${name}-csr`,
+        {
+            privateKeyPem: key.privateKeyPem,
+            subject: { commonName: args.serviceName, organization: args.organization },
+            dnsNames,
+            uris,
+            ipAddresses: args.ipAddresses ?? [],
+        },
+        partOptions(scope, rotation),
+    );
+    const cert = new tls.LocallySignedCert(
+        `${name}-cert`,
+        {
+            certRequestPem: request.certRequestPem,
+            caCertPem: args.issuer.certPem,
+            caPrivateKeyPem: args.issuer.privateKeyPem,
+            isCaCertificate: false,
+            setSubjectKeyId: true,
+            allowedUses: pulumi.all([usage, keyAlgorithm]).apply(([u, algorithm]) => leafAllowedUses(u, algorithm)),
+            validityPeriodHours: validityHours,
+            earlyRenewalHours: renewBeforeHours,
+        },
+        partOptions(scope, rotation),
+    );
+
+    const summary = cert.certPem.apply((pem) => readCertificate(pem));
+    const certPem = cert.certPem;
+    const chainPem = pulumi
+        .all([cert.certPem, args.issuer.chainPem])
+        .apply(([leaf, chain]) => joinPemCertificates([leaf, chain]));
+    const caBundlePem = pulumi.output(args.issuer.trustBundlePem);
+    const privateKeyPem = pulumi.secret(key.privateKeyPem);
+    const commonName = pulumi
+        .all([summary, request.subject, args.serviceName])
+        .apply(([issued, asked, service]) => issued?.commonName ?? asked?.commonName ?? service);
+    const notAfter = issuedNotAfter(cert.certPem, cert.validityEndTime);
+    const renewAt = pulumi
+        .all([notAfter, renewBeforeHours])
+        .apply(([end, hours]) =>
+            end === undefined ? undefined : new Date(Date.parse(end) - hours * 3_600_000).toISOString(),
+        );
+    const fingerprintSha256 = summary.apply((issued) => issued?.fingerprintSha256);
+    const issuedDnsNames = pulumi
+        .all([summary, request.dnsNames])
+        .apply(([issued, asked]) => issued?.dnsNames ?? asked);
+    const issuedUris = pulumi.all([summary, request.uris]).apply(([issued, asked]) => issued?.uris ?? asked);
+    const daysLeft = notAfter.apply((end) => (end === undefined ? undefined : daysUntil(end)));
+    const issueReason = clock ? clock.reason : pulumi.output("");
+    const identity = { commonName: args.serviceName, spiffeId: uris.apply((u) => u[0]) };
+
+    return {
+        certPem,
+        chainPem,
+        caBundlePem,
+        privateKeyPem,
+        commonName,
+        notAfter,
+        renewAt,
+        fingerprintSha256,
+        dnsNames: issuedDnsNames,
+        uris: issuedUris,
+        daysLeft,
+        identity,
+        issueReason,
+        requested: { dnsNames, uris },
+    };
+}
+
+/** A service's key and a certificate for it, signed by the given issuer. */
+export class ServiceCertificate extends pulumi.ComponentResource implements ServiceCertificateParts {
+    // Each field is documented on ServiceCertificateParts.
+    declare public readonly certPem: pulumi.Output<string>;
+    declare public readonly chainPem: pulumi.Output<string>;
+    declare public readonly caBundlePem: pulumi.Output<string>;
+    declare public readonly privateKeyPem: pulumi.Output<string>;
+    declare public readonly commonName: pulumi.Output<string>;
+    declare public readonly notAfter: pulumi.Output<string | undefined>;
+    declare public readonly renewAt: pulumi.Output<string | undefined>;
+    declare public readonly fingerprintSha256: pulumi.Output<string | undefined>;
+    declare public readonly dnsNames: pulumi.Output<string[] | undefined>;
+    declare public readonly uris: pulumi.Output<string[] | undefined>;
+    declare public readonly daysLeft: pulumi.Output<number | undefined>;
+    declare public readonly identity: PeerIdentity;
+    declare public readonly issueReason: pulumi.Output<string>;
 
     constructor(name: string, args: ServiceCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mtls:index:ServiceCertificate", name, {}, opts);
-        // Checked before any child exists when the values are plain, and before any child gets them when they are Outputs.
-        const check = checked(this, "ServiceCertificate", name);
-        const keyAlgorithm = check<KeyAlgorithm>(
-            args.keyAlgorithm ?? DEFAULTS.certificate.keyAlgorithm,
-            keyAlgorithmProblems,
-        );
-        const usage = check<Usage>(args.usage ?? DEFAULTS.certificate.usage, usageProblems);
-        const lifetime = check(
-            together<[number, number]>(
-                args.validityHours ?? DEFAULTS.certificate.validityHours,
-                args.renewBeforeHours ?? DEFAULTS.certificate.renewBeforeHours,
-            ),
-            ([validity, renewBefore]) => certificateLifetimeProblems(validity, renewBefore),
-        );
-        const validityHours = pulumi.output(lifetime).apply(([validity]) => validity);
-        const renewBeforeHours = pulumi.output(lifetime).apply(([, renewBefore]) => renewBefore);
-        const clock =
-            args.autoRenew === false
-                ? undefined
-                : args.renewal
-                  ? scheduledClock(this, name, args.renewal, lifetime)
-                  : new RenewalClock(
-                        `${name}-renewal`,
-                        {
-                            subject: args.serviceName,
-                            validityHours,
-                            renewBeforeHours,
-                            issuerNotAfter: args.issuer.notAfter,
-                        },
-                        { parent: this },
-                    );
-        // The key, request and certificate are replaced whenever the clock issues anew: one renewal, one new key.
-        const triggers = [
-            ...(clock ? [clock.issuedAt] : []),
-            ...(args.rotationTrigger === undefined ? [] : [args.rotationTrigger]),
-        ];
-        const rotation: pulumi.CustomResourceOptions = triggers.length
-            ? { replacementTrigger: pulumi.all(triggers) }
-            : {};
-
-        const { dnsNames, uris } = certificateNames(args);
-
-        const key = newTlsPrivateKey(`${name}-key`, keyAlgorithm, { parent: this, ...rotation });
-        const request = new tls.CertRequest(
-            `${name}-csr`,
-            {
-                privateKeyPem: key.privateKeyPem,
-                subject: { commonName: args.serviceName, organization: args.organization },
-                dnsNames,
-                uris,
-                ipAddresses: args.ipAddresses ?? [],
-            },
-            { parent: this, ...rotation },
-        );
-        const cert = new tls.LocallySignedCert(
-            `${name}-cert`,
-            {
-                certRequestPem: request.certRequestPem,
-                caCertPem: args.issuer.certPem,
-                caPrivateKeyPem: args.issuer.privateKeyPem,
-                isCaCertificate: false,
-                setSubjectKeyId: true,
-                allowedUses: pulumi.all([usage, keyAlgorithm]).apply(([u, algorithm]) => leafAllowedUses(u, algorithm)),
-                validityPeriodHours: validityHours,
-                earlyRenewalHours: renewBeforeHours,
-            },
-            { parent: this, ...rotation },
-        );
-
-        const summary = cert.certPem.apply((pem) => readCertificate(pem));
-        this.certPem = cert.certPem;
-        this.chainPem = pulumi
-            .all([cert.certPem, args.issuer.chainPem])
-            .apply(([leaf, chain]) => joinPemCertificates([leaf, chain]));
-        this.caBundlePem = pulumi.output(args.issuer.trustBundlePem);
-        this.privateKeyPem = pulumi.secret(key.privateKeyPem);
-        this.commonName = pulumi
-            .all([summary, request.subject, args.serviceName])
-            .apply(([issued, asked, service]) => issued?.commonName ?? asked?.commonName ?? service);
-        this.notAfter = issuedNotAfter(cert.certPem, cert.validityEndTime);
-        this.renewAt = pulumi
-            .all([this.notAfter, renewBeforeHours])
-            .apply(([end, hours]) =>
-                end === undefined ? undefined : new Date(Date.parse(end) - hours * 3_600_000).toISOString(),
-            );
-        this.fingerprintSha256 = summary.apply((issued) => issued?.fingerprintSha256);
-        this.dnsNames = pulumi.all([summary, request.dnsNames]).apply(([issued, asked]) => issued?.dnsNames ?? asked);
-        this.uris = pulumi.all([summary, request.uris]).apply(([issued, asked]) => issued?.uris ?? asked);
-        this.daysLeft = this.notAfter.apply((end) => (end === undefined ? undefined : daysUntil(end)));
-        this.issueReason = clock ? clock.reason : pulumi.output("");
-        this.identity = { commonName: args.serviceName, spiffeId: uris.apply((u) => u[0]) };
-
+        const { requested, ...parts } = declareServiceCertificate(ownScope(this), name, args);
+        Object.assign(this, parts);
+        const { dnsNames, uris } = requested;
         // The certificate, chain, bundle and key are the tls resources' and the CA's own outputs,
         // in the state once; the component registers what it reads from them.
         // Only what is known before the children exist: the engine rewrites the whole state when a
