@@ -10,8 +10,8 @@ export interface PeerIdentity {
 
 /**
  * A caller a server accepts: an object of this program that has an identity (a `ServiceCertificate`,
- * a `CertificateMaterial` or an `MtlsWorkload`), an identity written out, or a plain common name
- * for a caller outside the program.
+ * a `CertificateMaterial`, an `MtlsWorkload` or an `MtlsService`), an identity written out, or a
+ * plain common name for a caller outside the program.
  */
 export type Caller = pulumi.Input<string> | { readonly identity: PeerIdentity } | PeerIdentity;
 

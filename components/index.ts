@@ -13,15 +13,17 @@ export type { RotationState } from "./rotationLedger";
 
 // Service certificates, their Kubernetes material and workloads
 export { ServiceCertificate } from "./serviceCertificate";
-export type { ServiceCertificateArgs } from "./serviceCertificate";
+export type { ServiceCertificateArgs, ServiceCertificateParts } from "./serviceCertificate";
 export { RenewalSchedule } from "./renewalSchedule";
 export type { RenewalScheduleArgs, ScheduledEntry } from "./renewalSchedule";
 export { CertificateMaterial, DEFAULT_MOUNT_PATH, MATERIAL_KEYS, MTLS_ENV, SECRET_TYPES } from "./certificateMaterial";
-export type { CertificateMaterialArgs, MaterialMount, SecretType } from "./certificateMaterial";
+export type { CertificateMaterialArgs, KubernetesMaterial, MaterialMount, SecretType } from "./certificateMaterial";
 export { KEYSTORE_FILES, PKCS12_STORE_TYPE } from "./keystores";
 export type { WorkloadMaterial } from "./workloadMaterial";
 export { IDENTITY_ENV, MtlsWorkload } from "./mtlsWorkload";
-export type { MtlsWorkloadArgs, RunAsIds } from "./mtlsWorkload";
+export type { MtlsWorkloadArgs, MtlsWorkloadParts, RunAsIds } from "./mtlsWorkload";
+export { MtlsService } from "./mtlsService";
+export type { MtlsServiceArgs } from "./mtlsService";
 export type { Caller, PeerIdentity } from "./identity";
 export { WorkloadWiring } from "./workloadWiring";
 export type { WorkloadWiringArgs } from "./workloadWiring";

@@ -5,13 +5,12 @@ import * as path from "node:path";
 import {
     CertManagerCertificate,
     CertManagerIssuer,
-    CertificateMaterial,
     IstioMesh,
     IstioServerPolicy,
+    MtlsService,
     MtlsWorkload,
     RenewalSchedule,
     RotatingCertificateAuthority,
-    ServiceCertificate,
     WorkloadMaterial,
     workloadLabels,
 } from "../components";
@@ -202,7 +201,6 @@ export function deployStack(spec: StackSpec): StackOutputs {
     for (const svc of spec.services) {
         const labels = workloadLabels(svc.name);
         const serves = svc.usage !== "client" && svc.port !== undefined;
-        let material: WorkloadMaterial;
         if (svc.issuance === "cert-manager") {
             const issued = new CertManagerCertificate(
                 svc.name,
@@ -222,7 +220,6 @@ export function deployStack(spec: StackSpec): StackOutputs {
                 },
                 k8sOpts,
             );
-            material = issued;
             services[svc.name] = {
                 issuance: svc.issuance,
                 commonName: issued.commonName,
@@ -234,28 +231,45 @@ export function deployStack(spec: StackSpec): StackOutputs {
                 secretName: issued.secretName,
                 renewBeforeHours: svc.renewBeforeHours,
             };
+            workload(svc, issued, labels, serves);
         } else {
-            material = pulumiIssued(svc);
+            pulumiIssued(svc, labels, serves);
         }
-        workload(svc, material, labels, serves);
     }
 
-    function pulumiIssued(svc: StackSpec["services"][number]): WorkloadMaterial {
-        const labels = workloadLabels(svc.name);
-        const certificate = new ServiceCertificate(svc.name, {
-            issuer: ca,
-            serviceName: svc.name,
-            namespace: spec.namespace,
-            trustDomain: spec.trustDomain,
-            clusterDomain: spec.clusterDomain,
-            dnsNames: svc.dnsNames,
-            ipAddresses: svc.ipAddresses,
-            usage: svc.usage,
-            keyAlgorithm: svc.keyAlgorithm,
-            validityHours: svc.validityHours,
-            renewBeforeHours: svc.renewBeforeHours,
-            renewal,
-        });
+    /** One MtlsService: the key and certificate, their objects and the workload under one component. */
+    function pulumiIssued(svc: StackSpec["services"][number], labels: Record<string, string>, serves: boolean): void {
+        const service = new MtlsService(
+            svc.name,
+            {
+                serviceName: svc.name,
+                namespace,
+                usage: svc.usage,
+                certificate: {
+                    issuer: ca,
+                    // The plain name: the DNS names and the SPIFFE ID are known at preview.
+                    namespace: spec.namespace,
+                    trustDomain: spec.trustDomain,
+                    clusterDomain: spec.clusterDomain,
+                    dnsNames: svc.dnsNames,
+                    ipAddresses: svc.ipAddresses,
+                    keyAlgorithm: svc.keyAlgorithm,
+                    validityHours: svc.validityHours,
+                    renewBeforeHours: svc.renewBeforeHours,
+                    renewal,
+                },
+                material: {
+                    labels,
+                    rollout: svc.rollout,
+                    keystores: svc.keystores,
+                    // The stack-wide version reaches only the services that have stores: the material refuses it otherwise.
+                    keystorePasswordVersion: svc.keystores.length > 0 ? svc.keystorePasswordVersion : undefined,
+                },
+                workload: workloadArgs(svc, labels, serves),
+            },
+            k8sOpts,
+        );
+        const certificate = service.certificate;
         services[svc.name] = {
             issuance: svc.issuance,
             commonName: certificate.commonName,
@@ -268,21 +282,31 @@ export function deployStack(spec: StackSpec): StackOutputs {
             dnsNames: certificate.dnsNames,
             uris: certificate.uris,
         };
-        return new CertificateMaterial(
-            svc.name,
-            {
-                certificate,
-                namespace,
-                labels,
-                rollout: svc.rollout,
-                keystores: svc.keystores,
-                // The stack-wide version reaches only the services that have stores: the material refuses it otherwise.
-                keystorePasswordVersion: svc.keystores.length > 0 ? svc.keystorePasswordVersion : undefined,
-            },
-            k8sOpts,
-        );
+        meshPolicy(svc, labels, serves);
     }
 
+    /** What a service's workload gets from the stack, whoever issues its material. */
+    function workloadArgs(svc: StackSpec["services"][number], labels: Record<string, string>, serves: boolean) {
+        return {
+            image: svc.image,
+            port: svc.port,
+            delivery: svc.delivery,
+            mountPath: svc.mountPath,
+            allowFrom: svc.callers.map((caller) => caller.commonName),
+            allowFromSpiffeIds: svc.callers.flatMap((caller) =>
+                caller.spiffeId === undefined ? [] : [caller.spiffeId],
+            ),
+            ...(serves && spec.kubernetes.networkPolicy
+                ? { ingressFrom: ingressSources(svc.callers, spec.namespace) }
+                : {}),
+            replicas: svc.replicas,
+            labels,
+            runAs: svc.runAs,
+            skipAwait: spec.kubernetes.skipAwait,
+        };
+    }
+
+    /** A cert-manager-issued service's workload: its material is the CertManagerCertificate. */
     function workload(
         svc: StackSpec["services"][number],
         material: WorkloadMaterial,
@@ -291,29 +315,13 @@ export function deployStack(spec: StackSpec): StackOutputs {
     ): void {
         new MtlsWorkload(
             svc.name,
-            {
-                serviceName: svc.name,
-                namespace,
-                image: svc.image,
-                material,
-                usage: svc.usage,
-                port: svc.port,
-                delivery: svc.delivery,
-                mountPath: svc.mountPath,
-                allowFrom: svc.callers.map((caller) => caller.commonName),
-                allowFromSpiffeIds: svc.callers.flatMap((caller) =>
-                    caller.spiffeId === undefined ? [] : [caller.spiffeId],
-                ),
-                ...(serves && spec.kubernetes.networkPolicy
-                    ? { ingressFrom: ingressSources(svc.callers, spec.namespace) }
-                    : {}),
-                replicas: svc.replicas,
-                labels,
-                runAs: svc.runAs,
-                skipAwait: spec.kubernetes.skipAwait,
-            },
+            { serviceName: svc.name, namespace, usage: svc.usage, material, ...workloadArgs(svc, labels, serves) },
             k8sOpts,
         );
+        meshPolicy(svc, labels, serves);
+    }
+
+    function meshPolicy(svc: StackSpec["services"][number], labels: Record<string, string>, serves: boolean): void {
         if (serves && spec.mesh) {
             new IstioServerPolicy(
                 svc.name,

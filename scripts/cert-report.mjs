@@ -18,6 +18,8 @@ import { loadTypeScript } from "./typescript.mjs";
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 const TYPES = {
     serviceCertificate: "mtls:index:ServiceCertificate",
+    // One service whole (certificate, material, workload); stacks made before it hold ServiceCertificate.
+    mtlsService: "mtls:index:MtlsService",
     certificateAuthority: "mtls:index:CertificateAuthority",
     key: "tls:index/privateKey:PrivateKey",
     csr: "tls:index/certRequest:CertRequest",
@@ -576,9 +578,10 @@ export function buildReport(preview) {
     const schedule = steps.find((s) => s.type.endsWith("RenewalSchedule"))?.step;
     const serviceNames = new Set(Object.keys(current.services ?? {}));
     for (const s of steps) {
-        if (s.type === TYPES.signed && s.parentTypes.includes(TYPES.serviceCertificate))
-            serviceNames.add(s.name.replace(/-cert$/, ""));
-        if (s.type === TYPES.serviceCertificate) serviceNames.add(s.name);
+        const serviceParent =
+            s.parentTypes.includes(TYPES.serviceCertificate) || s.parentTypes.includes(TYPES.mtlsService);
+        if (s.type === TYPES.signed && serviceParent) serviceNames.add(s.name.replace(/-cert$/, ""));
+        if (s.type === TYPES.serviceCertificate || s.type === TYPES.mtlsService) serviceNames.add(s.name);
         if (s.type === TYPES.certManagerCertificate) serviceNames.add(s.name);
         if (s.type === TYPES.certificate && s.parentTypes.includes(TYPES.certManagerCertificate))
             serviceNames.add(s.name.replace(/-certificate$/, ""));

@@ -14,6 +14,7 @@ const PARENT = {
     cert: "mtls:index:ServiceCertificate",
     renewal: "mtls:index:ServiceCertificate",
 };
+const SERVICE = "mtls:index:MtlsService";
 
 function urn(typeChain: string, name: string): string {
     return `urn:pulumi:dev::mtls::${typeChain}::${name}`;
@@ -31,8 +32,19 @@ function dnsNames(service: string, extra: string[] = []): string[] {
     ];
 }
 
-/** A preview of the dev stack with nothing changing; `patch` edits steps by URN name. */
-function preview(patch: Record<string, (s: Step) => Step> = {}, extraSteps: Step[] = []): Preview {
+/**
+ * A preview of the dev stack with nothing changing; `patch` edits steps by URN name. `layout`:
+ * each service as the separate ServiceCertificate and MtlsWorkload, or as one MtlsService.
+ */
+function preview(
+    patch: Record<string, (s: Step) => Step> = {},
+    extraSteps: Step[] = [],
+    layout: "separate" | "one" = "separate",
+): Preview {
+    const parent =
+        layout === "one"
+            ? { ...PARENT, key: SERVICE, csr: SERVICE, cert: SERVICE, renewal: SERVICE, deployment: SERVICE }
+            : { ...PARENT, deployment: "mtls:index:MtlsWorkload" };
     const steps: Step[] = [];
     const add = (
         typeChain: string,
@@ -58,26 +70,26 @@ function preview(patch: Record<string, (s: Step) => Step> = {}, extraSteps: Step
         { validityEndTime: "2027-11-23T00:00:00Z" },
     );
     for (const svc of SERVICES) {
-        add("mtls:index:ServiceCertificate", svc);
-        add(`${PARENT.renewal}$pulumi-nodejs:mtls:RenewalClock`, `${svc}-renewal`, { reason: "first issue" });
+        add(layout === "one" ? SERVICE : "mtls:index:ServiceCertificate", svc);
+        add(`${parent.renewal}$pulumi-nodejs:mtls:RenewalClock`, `${svc}-renewal`, { reason: "first issue" });
         add(
-            `${PARENT.key}$tls:index/privateKey:PrivateKey`,
+            `${parent.key}$tls:index/privateKey:PrivateKey`,
             `${svc}-key`,
             { algorithm: "ECDSA", ecdsaCurve: "P256" },
             { privateKeyPem: "[secret]" },
         );
-        add(`${PARENT.csr}$tls:index/certRequest:CertRequest`, `${svc}-csr`, {
+        add(`${parent.csr}$tls:index/certRequest:CertRequest`, `${svc}-csr`, {
             dnsNames: dnsNames(svc),
             uris: [`spiffe://dev.shop.internal/ns/shop-dev/sa/${svc}`],
             privateKeyPem: "[secret]",
         });
         add(
-            `${PARENT.cert}$tls:index/locallySignedCert:LocallySignedCert`,
+            `${parent.cert}$tls:index/locallySignedCert:LocallySignedCert`,
             `${svc}-cert`,
             { caPrivateKeyPem: "[secret]" },
             { validityEndTime: "2026-12-23T00:00:00Z" },
         );
-        add(`mtls:index:MtlsWorkload$kubernetes:apps/v1:Deployment`, `${svc}-deployment`);
+        add(`${parent.deployment}$kubernetes:apps/v1:Deployment`, `${svc}-deployment`);
     }
     for (const step of steps) {
         const name = parseUrn(step.urn).name;
@@ -347,6 +359,52 @@ describe("cert-report", () => {
             action: "reissued",
             why: ["CA rotation (phase switch)"],
         });
+    });
+
+    it("reads a stack of MtlsService (one component per service) as it reads the separate components", () => {
+        const gone = (s: Step): Step => ({ op: "delete", newState: undefined, oldState: s.oldState });
+        const cases: Record<string, (s: Step) => Step>[] = [
+            {},
+            {
+                "payment-service-csr": replace(["dnsNames"], {
+                    dnsNames: dnsNames("payment-service", ["payments.shop.example"]),
+                }),
+                "payment-service-cert": replace(["certRequestPem"], { certRequestPem: UNKNOWN }),
+                "payment-service-deployment": update(["spec"]),
+            },
+            {
+                "user-service-renewal": replace(["issuedAt", "renewAt", "reason"], { reason: "inside renew window" }),
+                "user-service-key": replace([]),
+                "user-service-csr": replace(["privateKeyPem"]),
+                "user-service-cert": replace(["certRequestPem"]),
+                "user-service-deployment": update(["spec"]),
+            },
+            { "order-service": gone, "order-service-cert": gone, "order-service-csr": gone, "order-service-key": gone },
+        ];
+        for (const patch of cases) {
+            const separate = buildReport(preview(patch));
+            expect(buildReport(preview(patch, [], "one"))).toEqual(separate);
+        }
+    });
+
+    it("finds a new service's certificate under its MtlsService, before any stack output names it", () => {
+        const created = (typeChain: string, name: string, inputs: Record<string, any> = {}): Step => ({
+            op: "create",
+            urn: urn(typeChain, name),
+            newState: { urn: urn(typeChain, name), type: typeChain.split("$").pop(), inputs, outputs: {} },
+        });
+        const report = buildReport(
+            preview({}, [
+                created(SERVICE, "audit-service"),
+                created(`${SERVICE}$tls:index/privateKey:PrivateKey`, "audit-service-key"),
+                created(`${SERVICE}$tls:index/certRequest:CertRequest`, "audit-service-csr", {
+                    dnsNames: dnsNames("audit-service"),
+                }),
+                created(`${SERVICE}$tls:index/locallySignedCert:LocallySignedCert`, "audit-service-cert"),
+            ]),
+        );
+        expect(byService(report)["audit-service"]).toMatchObject({ action: "new" });
+        expect(byService(report)["audit-service"].sansAfter).toEqual(dnsNames("audit-service"));
     });
 
     it("reports a removed service as deleted", () => {

@@ -285,9 +285,13 @@ describe.each(SHIPPED_STACKS)("the program (%s stack) under Pulumi's documented 
                 registered("kubernetes:apps/v1:Deployment", `${name}-deployment`).inputs.spec.template.spec
                     .serviceAccountName,
             ).toBe(name);
-            expect(parentTypes().get(`tls:index/locallySignedCert:LocallySignedCert::${name}-cert`)).toBe(
-                "mtls:index:ServiceCertificate",
-            );
+            // One component per service holds its certificate, material and workload.
+            for (const child of [
+                `tls:index/locallySignedCert:LocallySignedCert::${name}-cert`,
+                `kubernetes:core/v1:Secret::${name}-key`,
+                `kubernetes:apps/v1:Deployment::${name}-deployment`,
+            ])
+                expect(parentTypes().get(child), child).toBe("mtls:index:MtlsService");
         }
         expect(asked.filter((a) => a.type === "tls:index/selfSignedCert:SelfSignedCert").map((a) => a.name)).toEqual([
             "ca-root",

@@ -26,6 +26,7 @@ describe("the package's runtime exports", () => {
                 "KEY_ALGORITHMS",
                 "MATERIAL_KEYS",
                 "MTLS_ENV",
+                "MtlsService",
                 "MtlsWorkload",
                 "PKCS12_STORE_TYPE",
                 "POD_SECURITY_LEVELS",
