@@ -3,7 +3,8 @@
 // an earlier commit (before RotatingCertificateAuthority held the CAs and the ledger, and before
 // the stack outputs were renamed), then previewed and updated with this checkout's program on
 // the same state. The preview must replace, delete and recreate nothing: the aliases carry every
-// URN over, and only the new component itself is created.
+// URN over, only the new components are created (RotatingCertificateAuthority, one MtlsService per
+// service), and only the separate per-service components they take over are deleted, empty.
 //
 //   npm run e2e:upgrade [-- --keep]       MTLS_UPGRADE_FROM=<commit> to start from another one
 import { spawnSync } from "node:child_process";
@@ -11,6 +12,13 @@ import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { Pulumi, ROOT, listFiles, makeProject, runTier, section } from "./lib.mjs";
+
+/** The components an MtlsService takes over (components/mtlsService.ts). */
+const SEPARATE_COMPONENT_TYPES = [
+    "mtls:index:ServiceCertificate",
+    "mtls:index:CertificateMaterial",
+    "mtls:index:MtlsWorkload",
+];
 
 /** The last commit whose program created the CAs and the rotation ledger at the top level. */
 const FROM = process.env.MTLS_UPGRADE_FROM ?? "1d8e2c4";
@@ -130,18 +138,32 @@ await runTier("upgrade", async ({ work, checks }) => {
 
         const preview = now.json(["preview", "--stack", stack, "--diff"]).json;
         const changed = steps(preview);
+        const services = config(work, stack, {})["mtls:services"].map((svc) => svc.name);
+        const listed = (list) => list.map((s) => `${s.type}::${s.name}`).sort();
         const created = changed.filter((s) => s.op === "create");
-        const other = changed.filter((s) => s.op !== "create");
+        const expectedCreated = [
+            "mtls:index:RotatingCertificateAuthority::ca",
+            ...services.map((svc) => `mtls:index:MtlsService::${svc}`),
+        ].sort();
         checks.ok(
-            created.length === 1 &&
-                created[0].type === "mtls:index:RotatingCertificateAuthority" &&
-                created[0].name === "ca",
-            `${stack}: preview creates only the new component (RotatingCertificateAuthority ca)`,
-            created.map((s) => `${s.op} ${s.type}::${s.name}`).join("\n"),
+            JSON.stringify(listed(created)) === JSON.stringify(expectedCreated),
+            `${stack}: preview creates only the new components (RotatingCertificateAuthority ca, an MtlsService per service)`,
+            listed(created).join("\n"),
         );
+        // The separate components of each service go, empty: their resources moved under MtlsService.
+        const deleted = changed.filter((s) => s.op === "delete");
+        const expectedDeleted = services
+            .flatMap((svc) => SEPARATE_COMPONENT_TYPES.map((type) => `${type}::${svc}`))
+            .sort();
+        checks.ok(
+            JSON.stringify(listed(deleted)) === JSON.stringify(expectedDeleted),
+            `${stack}: preview deletes only the ${expectedDeleted.length} separate components (ServiceCertificate, CertificateMaterial, MtlsWorkload per service), no resource of theirs`,
+            listed(deleted).join("\n"),
+        );
+        const other = changed.filter((s) => s.op !== "create" && s.op !== "delete");
         checks.ok(
             other.length === 0,
-            `${stack}: preview replaces, deletes and updates nothing`,
+            `${stack}: preview replaces and updates nothing`,
             other.map((s) => `${s.op} ${s.urn}`).join("\n"),
         );
         const second = now.run(["up", "--yes", "--skip-preview", "--stack", stack]);
@@ -176,6 +198,15 @@ await runTier("upgrade", async ({ work, checks }) => {
             underComponent.length === expectedMoved.length,
             `${stack}: ${expectedMoved.join(", ")} now live under RotatingCertificateAuthority ca`,
             underComponent.join(", "),
+        );
+        const serviceResources = [...newState.values()].filter((r) =>
+            services.some((svc) => r.name.startsWith(`${svc}-`)),
+        );
+        const notMoved = serviceResources.filter((r) => !r.urn.includes("::mtls:index:MtlsService$"));
+        checks.ok(
+            serviceResources.length >= 9 * services.length - 3 && notMoved.length === 0,
+            `${stack}: the ${serviceResources.length} resources of the services now live under their MtlsService`,
+            notMoved.map((r) => r.urn).join("\n"),
         );
         const fingerprints = (o) =>
             Object.fromEntries(Object.entries(o.services).map(([n, s]) => [n, s.fingerprintSha256]));
