@@ -13,7 +13,7 @@
 //                                     checkpoints the engine writes and their bytes; 0 skips it
 //          --fast-n 100               N of the fast-mode comparison with the seed's openssl flow
 //          --layers-max-n 50          sizes up to this also run the floor with empty component layers
-//                                     (three per service, as the project has, and one per service)
+//                                     (three per service, as the project had before MtlsService, and one, as it has)
 //          --fast-n 0                 skips the fast-mode comparison
 //          --material engine|double   where the project's handshake material comes from
 //                                     (default: engine for the full run, double for --quick)
@@ -575,7 +575,7 @@ function sectionCost(floorSource) {
             "project: the program on a snapshot of the repo, floor: bench/floor (the same tls and Kubernetes resources for the same N services, no component, no dynamic resource). " +
             "Each in a fresh temp copy with its own file backend, rendering to a temp dir: stack init, `up --yes --skip-preview`, state file size, `preview --expect-no-changes`, " +
             "`up --yes --skip-preview --expect-no-changes`, `destroy --yes --skip-preview`. Project and floor alternate within a repetition; a ratio is project ÷ floor of one repetition, " +
-            "and its min and max are over repetitions. layers: the floor with three empty components per service (as the project has), layer: with one. fast: the same first up with PULUMI_SKIP_CHECKPOINTS=true. fastSizes: the same comparison with every up and destroy under PULUMI_SKIP_CHECKPOINTS=true (previews write no checkpoint either way). writes: one more first up per program with PULUMI_RETAIN_CHECKPOINTS=true, untimed: how many checkpoints the file backend wrote and their bytes.",
+            "and its min and max are over repetitions. layers: the floor with three empty components per service (the project before MtlsService), layer: with one (the project now, one MtlsService per service). fast: the same first up with PULUMI_SKIP_CHECKPOINTS=true. fastSizes: the same comparison with every up and destroy under PULUMI_SKIP_CHECKPOINTS=true (previews write no checkpoint either way). writes: one more first up per program with PULUMI_RETAIN_CHECKPOINTS=true, untimed: how many checkpoints the file backend wrote and their bytes.",
         sizes,
         ...(fastSizes ? { fastSizes } : {}),
         ...(writes ? { writes } : {}),

@@ -72,8 +72,8 @@ export function checkpointWrites(work, kind, n, { source } = {}) {
 /**
  * One program at N services through its whole life: first `up`, no-change `preview`,
  * no-change `up`, `destroy`. `kind` is `project`, `floor`, `layers` (the floor with the
- * project's three component layers per service, empty) or `layer` (the floor with one empty
- * component per service). With `fast`, `up` and `destroy`
+ * three component layers per service the project had before MtlsService, empty) or `layer` (one empty
+* component per service, the project's layout now). With `fast`, `up` and `destroy`
  * run with PULUMI_SKIP_CHECKPOINTS=true (the state is written once, at the end).
  */
 export function lifeCycle(work, kind, n, { source, fast = false, destroy = true, noChange = true } = {}) {
