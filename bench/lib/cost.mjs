@@ -73,7 +73,7 @@ export function checkpointWrites(work, kind, n, { source } = {}) {
  * One program at N services through its whole life: first `up`, no-change `preview`,
  * no-change `up`, `destroy`. `kind` is `project`, `floor`, `layers` (the floor with the
  * three component layers per service the project had before MtlsService, empty) or `layer` (one empty
-* component per service, the project's layout now). With `fast`, `up` and `destroy`
+ * component per service, the project's layout now). With `fast`, `up` and `destroy`
  * run with PULUMI_SKIP_CHECKPOINTS=true (the state is written once, at the end).
  */
 export function lifeCycle(work, kind, n, { source, fast = false, destroy = true, noChange = true } = {}) {
