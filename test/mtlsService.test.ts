@@ -170,6 +170,9 @@ describe("MtlsService", () => {
         expect(JSON.stringify(named("kubernetes:core/v1:ConfigMap", "user-service-certs").inputs)).not.toContain(
             "PRIVATE KEY",
         );
+        // The key leaves the component only as a secret output.
+        expect(await pulumi.isSecret(service.certificate.privateKeyPem)).toBe(true);
+        expect(await pulumi.isSecret(service.certificate.certPem)).toBe(false);
         expect(await valueOf(service.certificate.commonName)).toBe("user-service");
         expect(await valueOf(service.identity.spiffeId)).toBe("spiffe://shop.internal/ns/shop/sa/user-service");
     });
