@@ -160,6 +160,11 @@ func classify(err error) string {
 		return "connect_error"
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.EPIPE):
 		return "reset"
+	// net/http's own words for an EOF read before the request went out: with TLS 1.3 the client's
+	// handshake ends before the server judges its certificate, and a server that refuses by closing
+	// (Python's asyncio, Node) can close before the request is written. Its error wraps no io.EOF.
+	case strings.Contains(msg, "server closed idle connection"):
+		return "reset"
 	case errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
 	case strings.Contains(msg, "tls:"):
