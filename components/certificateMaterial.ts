@@ -130,30 +130,45 @@ export interface CertificateMaterialArgs {
     keystorePasswordVersion?: pulumi.Input<number>;
 }
 
+/** The objects and settings of a service's material, as `KubernetesMaterial` and `CertificateMaterial` both hold them. */
+export interface MaterialObjects {
+    readonly configMap: k8s.core.v1.ConfigMap;
+    readonly secret: k8s.core.v1.Secret;
+    /** Generated name of the ConfigMap. */
+    readonly configMapName: pulumi.Output<string>;
+    /** Generated name of the Secret. */
+    readonly secretName: pulumi.Output<string>;
+    /** How new material reaches the pods. */
+    readonly rollout: Rollout;
+    /** The identity of the certificate it publishes, when the certificate has one. */
+    readonly identity?: PeerIdentity;
+    /** Name of the pod volume this material's pieces use. */
+    readonly volumeName: string;
+    /** The keystore formats in the Secret; empty without keystores. */
+    readonly keystores: readonly KeystoreFormat[];
+    /** The password of the stores, with keystores. Secret. */
+    readonly keystorePassword?: pulumi.Output<string>;
+}
+
 /**
  * The ConfigMap and Secret of a service's material, declared under `scope`, and the pod-spec
  * pieces that read them: the body of `CertificateMaterial`, shared with `MtlsService`.
  */
-export class KubernetesMaterial implements WorkloadMaterial {
+export class KubernetesMaterial implements WorkloadMaterial, MaterialObjects {
+    // Each public field is documented on MaterialObjects. The private ones are `#` fields, so
+    // `Object.assign` hands only the public ones to `CertificateMaterial`.
     public readonly configMap: k8s.core.v1.ConfigMap;
     public readonly secret: k8s.core.v1.Secret;
-    /** Generated name of the ConfigMap. */
     public readonly configMapName: pulumi.Output<string>;
-    /** Generated name of the Secret. */
     public readonly secretName: pulumi.Output<string>;
-    /** How new material reaches the pods. */
     public readonly rollout: Rollout;
-    /** The identity of the certificate it publishes, when the certificate has one. */
     public readonly identity?: PeerIdentity;
-    /** Name of the pod volume this material's pieces use. */
     public readonly volumeName: string;
-    /** The keystore formats in the Secret; empty without keystores. */
     public readonly keystores: readonly KeystoreFormat[];
-    /** The password of the stores, with keystores. Secret. */
     public readonly keystorePassword?: pulumi.Output<string>;
-    private readonly fingerprint: pulumi.Output<string | undefined>;
-    private readonly caBundleSha256: pulumi.Output<string | undefined>;
-    private readonly passwordVersion?: pulumi.Output<string>;
+    readonly #fingerprint: pulumi.Output<string | undefined>;
+    readonly #caBundleSha256: pulumi.Output<string | undefined>;
+    readonly #passwordVersion?: pulumi.Output<string>;
 
     /** @internal */
     constructor(scope: PartScope, name: string, args: CertificateMaterialArgs) {
@@ -188,7 +203,7 @@ export class KubernetesMaterial implements WorkloadMaterial {
         let keystoreData: pulumi.Output<Record<string, string>> | undefined;
         let passwordData: Record<string, pulumi.Output<string>> = {};
         if (this.keystores.length > 0) {
-            this.passwordVersion = pulumi
+            this.#passwordVersion = pulumi
                 .output(passwordVersion)
                 .apply((version) => String(version ?? DEFAULTS.certificate.keystorePasswordVersion));
             const password = new random.RandomPassword(
@@ -200,7 +215,7 @@ export class KubernetesMaterial implements WorkloadMaterial {
                     minLower: 1,
                     minUpper: 1,
                     minNumeric: 1,
-                    keepers: { version: this.passwordVersion },
+                    keepers: { version: this.#passwordVersion },
                 },
                 partOptions(scope),
             );
@@ -249,8 +264,8 @@ export class KubernetesMaterial implements WorkloadMaterial {
         this.identity = args.certificate.identity;
         this.configMapName = this.configMap.metadata.name;
         this.secretName = this.secret.metadata.name;
-        this.fingerprint = pulumi.output(args.certificate.fingerprintSha256);
-        this.caBundleSha256 = pulumi.output(args.certificate.caBundlePem).apply((pem) => sha256OfBundle(pem));
+        this.#fingerprint = pulumi.output(args.certificate.fingerprintSha256);
+        this.#caBundleSha256 = pulumi.output(args.certificate.caBundlePem).apply((pem) => sha256OfBundle(pem));
     }
 
     /** File names of the stores in the Secret and the mounted directory; empty without keystores. */
@@ -355,14 +370,14 @@ export class KubernetesMaterial implements WorkloadMaterial {
      * from an environment variable, which only a restart renews.
      */
     public podAnnotations(): Record<string, pulumi.Output<string>> {
-        const password: Record<string, pulumi.Output<string>> = this.passwordVersion
-            ? { [ANNOTATIONS.keystorePasswordVersion]: this.passwordVersion }
+        const password: Record<string, pulumi.Output<string>> = this.#passwordVersion
+            ? { [ANNOTATIONS.keystorePasswordVersion]: this.#passwordVersion }
             : {};
         if (this.rollout === "hot") return password;
         // Undefined only when no certificate was readable (plain mocks); the SDK then leaves the key out.
         return {
-            [ANNOTATIONS.certSha256]: this.fingerprint as pulumi.Output<string>,
-            [ANNOTATIONS.caBundleSha256]: this.caBundleSha256 as pulumi.Output<string>,
+            [ANNOTATIONS.certSha256]: this.#fingerprint as pulumi.Output<string>,
+            [ANNOTATIONS.caBundleSha256]: this.#caBundleSha256 as pulumi.Output<string>,
             ...password,
         };
     }
@@ -374,38 +389,23 @@ export class KubernetesMaterial implements WorkloadMaterial {
  * password), both auto-named so that new material gets new objects and the
  * Deployments that use them roll. It hands back ready pod-spec pieces.
  */
-export class CertificateMaterial extends pulumi.ComponentResource implements WorkloadMaterial {
-    public readonly configMap: k8s.core.v1.ConfigMap;
-    public readonly secret: k8s.core.v1.Secret;
-    /** Generated name of the ConfigMap. */
-    public readonly configMapName: pulumi.Output<string>;
-    /** Generated name of the Secret. */
-    public readonly secretName: pulumi.Output<string>;
-    /** How new material reaches the pods. */
-    public readonly rollout: Rollout;
-    /** The identity of the certificate it publishes, when the certificate has one. */
-    public readonly identity?: PeerIdentity;
-    /** Name of the pod volume this material's pieces use. */
-    public readonly volumeName: string;
-    /** The keystore formats in the Secret; empty without keystores. */
-    public readonly keystores: readonly KeystoreFormat[];
-    /** The password of the stores, with keystores. Secret. */
-    public readonly keystorePassword?: pulumi.Output<string>;
-    private readonly material: KubernetesMaterial;
+export class CertificateMaterial extends pulumi.ComponentResource implements WorkloadMaterial, MaterialObjects {
+    // Each field is documented on MaterialObjects.
+    declare public readonly configMap: k8s.core.v1.ConfigMap;
+    declare public readonly secret: k8s.core.v1.Secret;
+    declare public readonly configMapName: pulumi.Output<string>;
+    declare public readonly secretName: pulumi.Output<string>;
+    declare public readonly rollout: Rollout;
+    declare public readonly identity?: PeerIdentity;
+    declare public readonly volumeName: string;
+    declare public readonly keystores: readonly KeystoreFormat[];
+    declare public readonly keystorePassword?: pulumi.Output<string>;
+    readonly #material: KubernetesMaterial;
 
     constructor(name: string, args: CertificateMaterialArgs, opts?: pulumi.ComponentResourceOptions) {
         super("mtls:index:CertificateMaterial", name, {}, opts);
-        const material = new KubernetesMaterial(ownScope(this), name, args);
-        this.material = material;
-        this.configMap = material.configMap;
-        this.secret = material.secret;
-        this.configMapName = material.configMapName;
-        this.secretName = material.secretName;
-        this.rollout = material.rollout;
-        this.identity = material.identity;
-        this.volumeName = material.volumeName;
-        this.keystores = material.keystores;
-        this.keystorePassword = material.keystorePassword;
+        this.#material = new KubernetesMaterial(ownScope(this), name, args);
+        Object.assign(this, this.#material);
         // The password is the RandomPassword's own output, in the state once.
         // The objects' names resolve only once they are created; registering them would make the
         // engine rewrite the state late in the run (see ServiceCertificate). They stay on the class.
@@ -414,36 +414,36 @@ export class CertificateMaterial extends pulumi.ComponentResource implements Wor
 
     /** File names of the stores in the Secret and the mounted directory; empty without keystores. */
     public keystoreFiles(): string[] {
-        return this.material.keystoreFiles();
+        return this.#material.keystoreFiles();
     }
 
     /** One projected volume holding `ca.crt` and `tls.crt` (0444), and `tls.key` and any keystores (0400). */
     public volumes(): k8s.types.input.core.v1.Volume[] {
-        return this.material.volumes();
+        return this.#material.volumes();
     }
 
     /** A read-only mount of the material at `dir`. */
     public volumeMounts(dir: string = DEFAULT_MOUNT_PATH): k8s.types.input.core.v1.VolumeMount[] {
-        return this.material.volumeMounts(dir);
+        return this.#material.volumeMounts(dir);
     }
 
     /** The volume, its read-only mount at `dir` and the variables of `fileEnv(dir)`, in one piece. */
     public mount(dir: string = DEFAULT_MOUNT_PATH): MaterialMount {
-        return this.material.mount(dir);
+        return this.#material.mount(dir);
     }
 
     /** `MTLS_*_FILE` variables holding the paths of the files mounted at `dir` (see `KubernetesMaterial`). */
     public fileEnv(dir: string = DEFAULT_MOUNT_PATH): k8s.types.input.core.v1.EnvVar[] {
-        return this.material.fileEnv(dir);
+        return this.#material.fileEnv(dir);
     }
 
     /** `MTLS_CERT`, `MTLS_KEY` and `MTLS_CA` read from the ConfigMap and the Secret. */
     public env(): k8s.types.input.core.v1.EnvVar[] {
-        return this.material.env();
+        return this.#material.env();
     }
 
     /** Pod-template annotations carrying the certificate and CA-bundle fingerprints (never key material). */
     public podAnnotations(): Record<string, pulumi.Output<string>> {
-        return this.material.podAnnotations();
+        return this.#material.podAnnotations();
     }
 }

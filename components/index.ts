@@ -17,7 +17,13 @@ export type { ServiceCertificateArgs, ServiceCertificateParts } from "./serviceC
 export { RenewalSchedule } from "./renewalSchedule";
 export type { RenewalScheduleArgs, ScheduledEntry } from "./renewalSchedule";
 export { CertificateMaterial, DEFAULT_MOUNT_PATH, MATERIAL_KEYS, MTLS_ENV, SECRET_TYPES } from "./certificateMaterial";
-export type { CertificateMaterialArgs, KubernetesMaterial, MaterialMount, SecretType } from "./certificateMaterial";
+export type {
+    CertificateMaterialArgs,
+    KubernetesMaterial,
+    MaterialMount,
+    MaterialObjects,
+    SecretType,
+} from "./certificateMaterial";
 export { KEYSTORE_FILES, PKCS12_STORE_TYPE } from "./keystores";
 export type { WorkloadMaterial } from "./workloadMaterial";
 export { IDENTITY_ENV, MtlsWorkload } from "./mtlsWorkload";

@@ -394,6 +394,38 @@ describe("CertificateMaterial", () => {
         expect(secret.inputs.metadata.name).toBeUndefined();
     });
 
+    it("holds the material's objects and settings as its own fields, and nothing private besides", async () => {
+        const { m, leaf } = await material();
+        expect(await valueOf(m.configMap.metadata.name)).toBe(await valueOf(m.configMapName));
+        expect(await valueOf(m.secret.metadata.name)).toBe(await valueOf(m.secretName));
+        expect([m.rollout, m.volumeName, m.keystores, m.keystorePassword]).toEqual([
+            "restart",
+            "mtls-user-service",
+            [],
+            undefined,
+        ]);
+        expect(m.identity).toBe(leaf.identity);
+        // The component's own fields beside the SDK's (which are `__`-prefixed or on every component): exactly the documented ones.
+        const sdk = new Set(Object.keys(new pulumi.ComponentResource("test:index:Bare", "bare")));
+        expect(
+            Object.keys(m)
+                .filter((k) => !sdk.has(k) && !k.startsWith("__"))
+                .sort(),
+        ).toEqual(
+            [
+                "configMap",
+                "configMapName",
+                "identity",
+                "keystorePassword",
+                "keystores",
+                "rollout",
+                "secret",
+                "secretName",
+                "volumeName",
+            ].sort(),
+        );
+    });
+
     it("hands back one projected volume with the key at 0400 and certificates at 0444", async () => {
         const { m } = await material();
         const [volume] = await valueOf(pulumi.output(m.volumes()));
