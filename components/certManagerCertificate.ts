@@ -29,6 +29,7 @@ import {
 } from "./rules";
 import { CertificateNamesArgs, certificateNames } from "./serviceCertificate";
 import type { MaterialMount, WorkloadMaterial } from "./workloadMaterial";
+import { COMPONENT_TYPES } from "./types";
 
 export interface CertManagerCertificateArgs extends CertificateNamesArgs {
     /** The issuer and trust bundle cert-manager and trust-manager were handed (a `CertManagerIssuer`). */
@@ -100,7 +101,7 @@ export class CertManagerCertificate extends pulumi.ComponentResource implements 
     public readonly volumeName: string;
 
     constructor(name: string, args: CertManagerCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mtls:index:CertManagerCertificate", name, {}, opts);
+        super(COMPONENT_TYPES.certManagerCertificate, name, {}, opts);
         const check = checked(this, "CertManagerCertificate", name);
         const keyAlgorithm = check<KeyAlgorithm>(
             args.keyAlgorithm ?? DEFAULTS.certificate.keyAlgorithm,

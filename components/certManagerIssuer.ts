@@ -13,6 +13,7 @@ import {
 } from "./certManagerObjects";
 import { CERT_MANAGER_ISSUER_KINDS, CertManagerIssuerKind, describeProblems, isDns1123Label } from "./rules";
 import { joinPemCertificates } from "./x509";
+import { COMPONENT_TYPES } from "./types";
 
 export interface CertManagerIssuerArgs {
     /** The CA that signs: its certificate, the chain up to the root, the root and the signing key. */
@@ -95,7 +96,7 @@ export class CertManagerIssuer extends pulumi.ComponentResource {
     public readonly kind: CertManagerIssuerKind;
 
     constructor(name: string, args: CertManagerIssuerArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mtls:index:CertManagerIssuer", name, {}, opts);
+        super(COMPONENT_TYPES.certManagerIssuer, name, {}, opts);
         this.kind = args.kind ?? "Issuer";
         const problems = certManagerIssuerProblems(this.kind, args.clusterResourceNamespace);
         if (problems.length > 0)

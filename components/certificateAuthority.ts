@@ -5,6 +5,7 @@ import { DEFAULTS, defaultIntermediateValidityHours } from "./defaults";
 import { CA_ALLOWED_USES, KeyAlgorithm, caLifetimeProblems, keyAlgorithmProblems } from "./rules";
 import { newTlsPrivateKey } from "./tlsKey";
 import { isoTime, joinPemCertificates, readCertificate } from "./x509";
+import { COMPONENT_TYPES } from "./types";
 
 /**
  * Anything that can sign service certificates: a `CertificateAuthority` of
@@ -81,7 +82,7 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Ce
     public readonly rootNotAfter: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: CertificateAuthorityArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mtls:index:CertificateAuthority", name, {}, opts);
+        super(COMPONENT_TYPES.certificateAuthority, name, {}, opts);
         const check = checked(this, "CertificateAuthority", name);
         const keyAlgorithm = check<KeyAlgorithm>(args.keyAlgorithm ?? DEFAULTS.ca.keyAlgorithm, keyAlgorithmProblems);
         const lifetimes = check(

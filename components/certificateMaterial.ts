@@ -16,6 +16,7 @@ import {
 import type { ServiceCertificate } from "./serviceCertificate";
 import type { MaterialMount, WorkloadMaterial } from "./workloadMaterial";
 import { PartScope, ownScope, partOptions } from "./scope";
+import { COMPONENT_TYPES } from "./types";
 
 export type { MaterialMount } from "./workloadMaterial";
 
@@ -403,7 +404,7 @@ export class CertificateMaterial extends pulumi.ComponentResource implements Wor
     readonly #material: KubernetesMaterial;
 
     constructor(name: string, args: CertificateMaterialArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mtls:index:CertificateMaterial", name, {}, opts);
+        super(COMPONENT_TYPES.certificateMaterial, name, {}, opts);
         this.#material = new KubernetesMaterial(ownScope(this), name, args);
         Object.assign(this, this.#material);
         // The password is the RandomPassword's own output, in the state once.

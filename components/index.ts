@@ -29,6 +29,7 @@ export type { WorkloadMaterial } from "./workloadMaterial";
 export { IDENTITY_ENV, MtlsWorkload } from "./mtlsWorkload";
 export type { MtlsWorkloadArgs, MtlsWorkloadParts, RunAsIds } from "./mtlsWorkload";
 export { MtlsService } from "./mtlsService";
+export { COMPONENT_TYPES } from "./types";
 export type { MtlsServiceArgs } from "./mtlsService";
 export type { Caller, PeerIdentity } from "./identity";
 export { WorkloadWiring } from "./workloadWiring";

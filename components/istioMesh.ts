@@ -7,6 +7,7 @@ import {
     istioCaCertsData,
     strictPeerAuthenticationSpec,
 } from "./istioObjects";
+import { COMPONENT_TYPES } from "./types";
 
 /** The CA istiod is to sign workload certificates with: an intermediate and the root above it. */
 export interface IstioPluginCa {
@@ -51,7 +52,7 @@ export class IstioMesh extends pulumi.ComponentResource {
     public readonly caSecret?: k8s.core.v1.Secret;
 
     constructor(name: string, args: IstioMeshArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mtls:index:IstioMesh", name, {}, opts);
+        super(COMPONENT_TYPES.istioMesh, name, {}, opts);
         const labels = args.labels ?? { "app.kubernetes.io/part-of": "mtls" };
         this.peerAuthentication = new k8s.apiextensions.CustomResource(
             `${name}-peer-authentication`,

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ISTIO_SECURITY_API_VERSION, authorizationPolicySpec, istioPrincipal } from "./istioObjects";
+import { COMPONENT_TYPES } from "./types";
 
 export interface IstioServerPolicyArgs {
     /** The server's namespace. */
@@ -27,7 +28,7 @@ export class IstioServerPolicy extends pulumi.ComponentResource {
     public readonly authorizationPolicy: k8s.apiextensions.CustomResource;
 
     constructor(name: string, args: IstioServerPolicyArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mtls:index:IstioServerPolicy", name, {}, opts);
+        super(COMPONENT_TYPES.istioServerPolicy, name, {}, opts);
         this.authorizationPolicy = new k8s.apiextensions.CustomResource(
             `${name}-authorization`,
             {

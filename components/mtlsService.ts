@@ -5,13 +5,7 @@ import { MtlsWorkloadArgs, MtlsWorkloadParts, declareWorkload } from "./mtlsWork
 import type { Usage } from "./rules";
 import type { PartScope } from "./scope";
 import { ServiceCertificateArgs, ServiceCertificateParts, declareServiceCertificate } from "./serviceCertificate";
-
-/** The types of the three components whose resources an `MtlsService` holds. */
-export const SEPARATE_COMPONENT_TYPES = {
-    certificate: "mtls:index:ServiceCertificate",
-    material: "mtls:index:CertificateMaterial",
-    workload: "mtls:index:MtlsWorkload",
-} as const;
+import { COMPONENT_TYPES, SEPARATE_COMPONENT_TYPES } from "./types";
 
 export interface MtlsServiceArgs {
     /** The service's name: the certificate's common name, and the name of the Deployment, Service and ServiceAccount. */
@@ -68,7 +62,7 @@ export class MtlsService extends pulumi.ComponentResource {
     public readonly identity: PeerIdentity;
 
     constructor(name: string, args: MtlsServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mtls:index:MtlsService", name, {}, opts);
+        super(COMPONENT_TYPES.mtlsService, name, {}, opts);
         const scope = (part: keyof typeof SEPARATE_COMPONENT_TYPES): PartScope =>
             args.aliasSeparateComponents === false
                 ? { owner: this }

@@ -15,6 +15,7 @@ import {
     servingProblems,
     usageProblems,
 } from "./rules";
+import { COMPONENT_TYPES } from "./types";
 
 /** Environment variables describing who the workload is and whom it accepts. */
 export const IDENTITY_ENV = {
@@ -345,7 +346,7 @@ export class MtlsWorkload extends pulumi.ComponentResource implements MtlsWorklo
     declare public readonly identity: PeerIdentity;
 
     constructor(name: string, args: MtlsWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mtls:index:MtlsWorkload", name, {}, opts);
+        super(COMPONENT_TYPES.mtlsWorkload, name, {}, opts);
         Object.assign(this, declareWorkload(ownScope(this), name, args));
         // As in CertificateMaterial: the Deployment's name stays on the class, not in a late write.
         this.registerOutputs({});

@@ -5,6 +5,7 @@ import { DEFAULTS } from "./defaults";
 import { RotationLedger, RotationState, rotationPlan } from "./rotationLedger";
 import { KeyAlgorithm, RotationPhase, rotationProblems } from "./rules";
 import { joinPemCertificates } from "./x509";
+import { COMPONENT_TYPES } from "./types";
 
 export interface RotatingCertificateAuthorityArgs {
     /**
@@ -96,7 +97,7 @@ export class RotatingCertificateAuthority extends pulumi.ComponentResource imple
     public readonly generations: readonly CaGeneration[];
 
     constructor(name: string, args: RotatingCertificateAuthorityArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mtls:index:RotatingCertificateAuthority", name, {}, opts);
+        super(COMPONENT_TYPES.rotatingCertificateAuthority, name, {}, opts);
         const check = checked(this, "RotatingCertificateAuthority", name);
         const rotation: RotationState = {
             generation: check<number>(args.generation ?? 1, (g) => rotationProblems(g, args.rotation)) as number,

@@ -20,6 +20,7 @@ import type { RenewalSchedule } from "./renewalSchedule";
 import { newTlsPrivateKey } from "./tlsKey";
 import { joinPemCertificates, readCertificate } from "./x509";
 import { PartScope, ownScope, partOptions } from "./scope";
+import { COMPONENT_TYPES } from "./types";
 
 /** The names a service certificate carries beyond its service name, whoever issues it. */
 export interface CertificateNamesArgs {
@@ -298,7 +299,7 @@ export class ServiceCertificate extends pulumi.ComponentResource implements Serv
     declare public readonly issueReason: pulumi.Output<string>;
 
     constructor(name: string, args: ServiceCertificateArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mtls:index:ServiceCertificate", name, {}, opts);
+        super(COMPONENT_TYPES.serviceCertificate, name, {}, opts);
         const { requested, ...parts } = declareServiceCertificate(ownScope(this), name, args);
         Object.assign(this, parts);
         const { dnsNames, uris } = requested;

@@ -15,6 +15,7 @@ import {
     workloadKind,
     workloadSelectorProblems,
 } from "./workloadSelector";
+import { COMPONENT_TYPES } from "./types";
 
 export interface WorkloadWiringArgs {
     /** The material to add: its volume, mount and variables go into the selected workload's pods. */
@@ -64,7 +65,7 @@ export class WorkloadWiring extends pulumi.ComponentResource {
     private readonly wiringName: string;
 
     constructor(name: string, args: WorkloadWiringArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("mtls:index:WorkloadWiring", name, {}, opts);
+        super(COMPONENT_TYPES.workloadWiring, name, {}, opts);
         const delivery = args.delivery ?? DEFAULTS.workload.delivery;
         const mountPath = args.mountPath ?? DEFAULTS.workload.mountPath;
         const problems = [

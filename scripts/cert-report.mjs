@@ -16,17 +16,19 @@ import { isoSecond } from "./time.mjs";
 import { loadTypeScript } from "./typescript.mjs";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/** @type {typeof import("../components/types.js").COMPONENT_TYPES} */
+const COMPONENTS = loadTypeScript("components/types.ts").COMPONENT_TYPES;
 const TYPES = {
-    serviceCertificate: "mtls:index:ServiceCertificate",
+    serviceCertificate: COMPONENTS.serviceCertificate,
     // One service whole (certificate, material, workload); stacks made before it hold ServiceCertificate.
-    mtlsService: "mtls:index:MtlsService",
-    certificateAuthority: "mtls:index:CertificateAuthority",
+    mtlsService: COMPONENTS.mtlsService,
+    certificateAuthority: COMPONENTS.certificateAuthority,
     key: "tls:index/privateKey:PrivateKey",
     csr: "tls:index/certRequest:CertRequest",
     signed: "tls:index/locallySignedCert:LocallySignedCert",
     selfSigned: "tls:index/selfSignedCert:SelfSignedCert",
     deployment: "kubernetes:apps/v1:Deployment",
-    certManagerCertificate: "mtls:index:CertManagerCertificate",
+    certManagerCertificate: COMPONENTS.certManagerCertificate,
     certificate: "kubernetes:cert-manager.io/v1:Certificate",
 };
 

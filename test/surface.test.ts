@@ -10,6 +10,7 @@ describe("the package's runtime exports", () => {
         expect(Object.keys(surface).sort()).toEqual(
             [
                 "CERT_MANAGER_ISSUER_KINDS",
+                "COMPONENT_TYPES",
                 "CertManagerCertificate",
                 "CertManagerIssuer",
                 "CertificateAuthority",

@@ -11,14 +11,11 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
+import { loadTypeScript } from "../../scripts/typescript.mjs";
 import { Pulumi, ROOT, listFiles, makeProject, runTier, section } from "./lib.mjs";
 
-/** The components an MtlsService takes over (components/mtlsService.ts). */
-const SEPARATE_COMPONENT_TYPES = [
-    "mtls:index:ServiceCertificate",
-    "mtls:index:CertificateMaterial",
-    "mtls:index:MtlsWorkload",
-];
+/** The component types the program registers, and the three an MtlsService takes over. */
+const { COMPONENT_TYPES, SEPARATE_COMPONENT_TYPES } = loadTypeScript("components/types.ts");
 
 /** The last commit whose program created the CAs and the rotation ledger at the top level. */
 const FROM = process.env.MTLS_UPGRADE_FROM ?? "1d8e2c4";
@@ -142,8 +139,8 @@ await runTier("upgrade", async ({ work, checks }) => {
         const listed = (list) => list.map((s) => `${s.type}::${s.name}`).sort();
         const created = changed.filter((s) => s.op === "create");
         const expectedCreated = [
-            "mtls:index:RotatingCertificateAuthority::ca",
-            ...services.map((svc) => `mtls:index:MtlsService::${svc}`),
+            `${COMPONENT_TYPES.rotatingCertificateAuthority}::ca`,
+            ...services.map((svc) => `${COMPONENT_TYPES.mtlsService}::${svc}`),
         ].sort();
         checks.ok(
             JSON.stringify(listed(created)) === JSON.stringify(expectedCreated),
@@ -153,7 +150,7 @@ await runTier("upgrade", async ({ work, checks }) => {
         // The separate components of each service go, empty: their resources moved under MtlsService.
         const deleted = changed.filter((s) => s.op === "delete");
         const expectedDeleted = services
-            .flatMap((svc) => SEPARATE_COMPONENT_TYPES.map((type) => `${type}::${svc}`))
+            .flatMap((svc) => Object.values(SEPARATE_COMPONENT_TYPES).map((type) => `${type}::${svc}`))
             .sort();
         checks.ok(
             JSON.stringify(listed(deleted)) === JSON.stringify(expectedDeleted),
@@ -191,7 +188,7 @@ await runTier("upgrade", async ({ work, checks }) => {
             : ["ca-root", "ca-intermediate", "ca-rotation"];
         const underComponent = expectedMoved.filter((name) =>
             [...newState.values()].some(
-                (r) => r.name === name && r.urn.includes("mtls:index:RotatingCertificateAuthority$"),
+                (r) => r.name === name && r.urn.includes(`${COMPONENT_TYPES.rotatingCertificateAuthority}$`),
             ),
         );
         checks.ok(
@@ -202,7 +199,7 @@ await runTier("upgrade", async ({ work, checks }) => {
         const serviceResources = [...newState.values()].filter((r) =>
             services.some((svc) => r.name.startsWith(`${svc}-`)),
         );
-        const notMoved = serviceResources.filter((r) => !r.urn.includes("::mtls:index:MtlsService$"));
+        const notMoved = serviceResources.filter((r) => !r.urn.includes(`::${COMPONENT_TYPES.mtlsService}$`));
         checks.ok(
             serviceResources.length >= 9 * services.length - 3 && notMoved.length === 0,
             `${stack}: the ${serviceResources.length} resources of the services now live under their MtlsService`,
