@@ -12,8 +12,9 @@
 //          --cost-writes-n 50         N of one more, untimed first up per program that counts the
 //                                     checkpoints the engine writes and their bytes; 0 skips it
 //          --fast-n 100               N of the fast-mode comparison with the seed's openssl flow
-//          --layers-max-n 50          sizes up to this also run the floor with empty component layers
-//                                     (three per service, as the project had before MtlsService, and one, as it has)
+//          --layers-max-n 50          sizes up to this also run the floor's variants: empty component layers
+//                                     (three per service, as the project had before MtlsService, and one, as it has),
+//                                     and one layer plus the least rotation ledger and renewal schedule ("guards")
 //          --fast-n 0                 skips the fast-mode comparison
 //          --material engine|double   where the project's handshake material comes from
 //                                     (default: engine for the full run, double for --quick)
@@ -39,6 +40,11 @@ import { KEY_ALGORITHMS, doubleMaterial, engineMaterial, pemCertificateSizes, se
 import { SPEED_ALGORITHMS, opensslSpeed } from "./lib/speed.mjs";
 import { fmtSpread, ratio, round, summarize } from "./lib/stats.mjs";
 
+/**
+ * The floor's variants run beside it up to --layers-max-n (bench/lib/cost.mjs FLOOR_KINDS), in the
+ * table's column order: three empty layers per service, one, and one plus the least guards.
+ */
+const FLOOR_VARIANTS = ["layers", "layer", "guards"];
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..");
 
@@ -479,7 +485,7 @@ function costSizes(floorSource, sizeList, fast) {
     const p = PROFILE.cost;
     const sizes = {};
     for (const { n, runs } of sizeList) {
-        const kinds = ["project", "floor", ...(n <= p.layersMaxN ? ["layers", "layer"] : [])];
+        const kinds = ["project", "floor", ...(n <= p.layersMaxN ? FLOOR_VARIANTS : [])];
         const list = Object.fromEntries(kinds.map((k) => [k, []]));
         for (let rep = 0; rep < runs; rep++) {
             // Alternate the order, so a drift in load spreads over all of them.
@@ -503,12 +509,11 @@ function costSizes(floorSource, sizeList, fast) {
             // Ratios of the runs paired in one repetition, then their spread.
             const paired = summarize(list.project.map((r, i) => r[m] / list.floor[i][m]));
             measures[m] = { project, floor, ratio: paired };
-            if (list.layers) {
-                measures[m].layers = summarize(list.layers.map((r) => r[m]));
-                measures[m].layersRatio = summarize(list.layers.map((r, i) => r[m] / list.floor[i][m]));
-                measures[m].layer = summarize(list.layer.map((r) => r[m]));
-                measures[m].layerRatio = summarize(list.layer.map((r, i) => r[m] / list.floor[i][m]));
-            }
+            for (const kind of FLOOR_VARIANTS)
+                if (list[kind]) {
+                    measures[m][kind] = summarize(list[kind].map((r) => r[m]));
+                    measures[m][`${kind}Ratio`] = summarize(list[kind].map((r, i) => r[m] / list.floor[i][m]));
+                }
         }
         sizes[n] = {
             runs,
@@ -516,7 +521,9 @@ function costSizes(floorSource, sizeList, fast) {
             resources: {
                 project: list.project[0].resources,
                 floor: list.floor[0].resources,
-                ...(list.layers ? { layers: list.layers[0].resources, layer: list.layer[0].resources } : {}),
+                ...Object.fromEntries(
+                    FLOOR_VARIANTS.filter((kind) => list[kind]).map((kind) => [kind, list[kind][0].resources]),
+                ),
             },
             resourcesByType: { project: list.project[0].resourcesByType, floor: list.floor[0].resourcesByType },
             stateBytesByType: { project: list.project[0].stateBytesByType, floor: list.floor[0].stateBytesByType },
@@ -575,7 +582,7 @@ function sectionCost(floorSource) {
             "project: the program on a snapshot of the repo, floor: bench/floor (the same tls and Kubernetes resources for the same N services, no component, no dynamic resource). " +
             "Each in a fresh temp copy with its own file backend, rendering to a temp dir: stack init, `up --yes --skip-preview`, state file size, `preview --expect-no-changes`, " +
             "`up --yes --skip-preview --expect-no-changes`, `destroy --yes --skip-preview`. Project and floor alternate within a repetition; a ratio is project ÷ floor of one repetition, " +
-            "and its min and max are over repetitions. layers: the floor with three empty components per service (the project before MtlsService), layer: with one (the project now, one MtlsService per service). fast: the same first up with PULUMI_SKIP_CHECKPOINTS=true. fastSizes: the same comparison with every up and destroy under PULUMI_SKIP_CHECKPOINTS=true (previews write no checkpoint either way). writes: one more first up per program with PULUMI_RETAIN_CHECKPOINTS=true, untimed: how many checkpoints the file backend wrote and their bytes.",
+            "and its min and max are over repetitions. layers: the floor with three empty components per service (the project before MtlsService), layer: with one (the project now, one MtlsService per service). guards: layer plus the two dynamic resources of the project's safety at their least (a ledger the CA waits for, one renewal schedule whose entries are the certificates' replacement triggers; bench/floor/index.ts). fast: the same first up with PULUMI_SKIP_CHECKPOINTS=true. fastSizes: the same comparison with every up and destroy under PULUMI_SKIP_CHECKPOINTS=true (previews write no checkpoint either way). writes: one more first up per program with PULUMI_RETAIN_CHECKPOINTS=true, untimed: how many checkpoints the file backend wrote and their bytes.",
         sizes,
         ...(fastSizes ? { fastSizes } : {}),
         ...(writes ? { writes } : {}),
@@ -804,8 +811,7 @@ function printReport() {
                         fmtSpread(e.project, scale),
                         fmtSpread(e.floor, scale),
                         fmtSpread(e.ratio, f2),
-                        e.layers ? fmtSpread(e.layersRatio, f2) : "",
-                        e.layer ? fmtSpread(e.layerRatio, f2) : "",
+                        ...FLOOR_VARIANTS.map((kind) => (e[kind] ? fmtSpread(e[`${kind}Ratio`], f2) : "")),
                     ]);
                 }
                 rows.push([
@@ -816,8 +822,9 @@ function printReport() {
                     s.resources.project,
                     s.resources.floor,
                     f2(s.resources.project / s.resources.floor),
-                    s.resources.layers ? f2(s.resources.layers / s.resources.floor) : "",
-                    s.resources.layer ? f2(s.resources.layer / s.resources.floor) : "",
+                    ...FLOOR_VARIANTS.map((kind) =>
+                        s.resources[kind] ? f2(s.resources[kind] / s.resources.floor) : "",
+                    ),
                 ]);
             }
         if (rows.length > 0)
@@ -832,6 +839,7 @@ function printReport() {
                     "project ÷ floor",
                     "floor+3 layers ÷ floor",
                     "floor+1 layer ÷ floor",
+                    "floor+1 layer+guards ÷ floor",
                 ]),
             );
         const w = results.cost.writes;

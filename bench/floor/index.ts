@@ -8,6 +8,10 @@
 // components (certificate, material, workload), as the project's do, which measures what the
 // component layers alone cost; with 1, all of a service's resources sit in one empty component,
 // which measures what one component per service would cost. 0 (the default): none.
+// floor:guards: true (with floor:layers 1) adds the two dynamic resources the project's safety
+// rests on, written as small as they can be: a rotation ledger the CA waits for, and one renewal
+// schedule whose entry is each service certificate's replacement trigger. What that kind costs
+// above the floor is what renewal at preview and rotation safety cost at least on this engine.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
@@ -22,6 +26,8 @@ const renderDirectory = config.require("renderDirectory");
 const layersText = config.get("layers") ?? "0";
 const layers = layersText === "true" ? 3 : layersText === "false" ? 0 : Number(layersText);
 if (![0, 1, 3].includes(layers)) throw new Error(`floor:layers is 0, 1 or 3, not ${layersText}`);
+const guards = config.getBoolean("guards") ?? false;
+if (guards && layers !== 1) throw new Error("floor:guards needs floor:layers 1, the project's layout");
 if (!pulumi.runtime.isDryRun()) fs.mkdirSync(renderDirectory, { recursive: true, mode: 0o700 });
 
 const provider = new k8s.Provider("kubernetes", { renderYamlToDirectory: renderDirectory });
@@ -57,21 +63,103 @@ const namespace = new k8s.core.v1.Namespace(
     opts,
 );
 
-const caKey = new tls.PrivateKey("ca-key", { algorithm: "ECDSA", ecdsaCurve: "P256" });
-const caCert = new tls.SelfSignedCert("ca-cert", {
-    privateKeyPem: caKey.privateKeyPem,
-    subject: { commonName: "bench root CA" },
-    isCaCertificate: true,
-    setSubjectKeyId: true,
-    validityPeriodHours: 43800,
-    allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
-});
+// The least a rotation ledger can be: it records the phase, and the CA waits for its check.
+const ledgerProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: any, news: any) {
+        return { inputs: news };
+    },
+    async diff(_id: string, olds: any, news: any) {
+        return { changes: olds.phase !== news.phase };
+    },
+    async create(inputs: any) {
+        return { id: "ledger", outs: inputs };
+    },
+    async update(_id: string, _olds: any, news: any) {
+        return { outs: news };
+    },
+};
+// The least a renewal schedule can be: each entry keeps the time it was first seen.
+const scheduleProvider: pulumi.dynamic.ResourceProvider = {
+    async check(olds: any, news: any) {
+        const certificates: Record<string, unknown> = {};
+        for (const [key, entry] of Object.entries(news.certificates ?? {}))
+            certificates[key] = {
+                ...(entry as object),
+                issuedAt: olds?.certificates?.[key]?.issuedAt ?? new Date().toISOString(),
+            };
+        return { inputs: { ...news, certificates } };
+    },
+    async diff(_id: string, olds: any, news: any) {
+        const keys = new Set([...Object.keys(olds.certificates ?? {}), ...Object.keys(news.certificates ?? {})]);
+        for (const key of keys)
+            if (olds.certificates?.[key]?.issuedAt !== news.certificates?.[key]?.issuedAt) return { changes: true };
+        return { changes: false };
+    },
+    async create(inputs: any) {
+        return { id: "schedule", outs: inputs };
+    },
+    async update(_id: string, _olds: any, news: any) {
+        return { outs: news };
+    },
+};
+const ledger = guards
+    ? new pulumi.dynamic.Resource(
+          ledgerProvider,
+          "ca-rotation",
+          { generation: 1, phase: "steady" },
+          {},
+          "floor",
+          "Ledger",
+      )
+    : undefined;
+
+const caKey = new tls.PrivateKey(
+    "ca-key",
+    { algorithm: "ECDSA", ecdsaCurve: "P256" },
+    { dependsOn: ledger ? [ledger] : [] },
+);
+const caCert = new tls.SelfSignedCert(
+    "ca-cert",
+    {
+        privateKeyPem: caKey.privateKeyPem,
+        subject: { commonName: "bench root CA" },
+        isCaCertificate: true,
+        setSubjectKeyId: true,
+        validityPeriodHours: 43800,
+        allowedUses: ["cert_signing", "crl_signing", "digital_signature"],
+    },
+    { dependsOn: ledger ? [ledger] : [] },
+);
+const schedule = guards
+    ? new pulumi.dynamic.Resource(
+          scheduleProvider,
+          "renewal",
+          {
+              issuerNotAfter: caCert.validityEndTime,
+              certificates: Object.fromEntries(
+                  Array.from({ length: n }, (_, i) => [name(i + 1), { validityHours: 2160, renewBeforeHours: 720 }]),
+              ),
+          },
+          {},
+          "floor",
+          "Schedule",
+      )
+    : undefined;
+/** A service certificate's replacement trigger: its schedule entry's issue time. */
+const trigger = (svc: string): pulumi.CustomResourceOptions =>
+    schedule
+        ? {
+              replacementTrigger: (schedule as unknown as { certificates: pulumi.Output<any> }).certificates.apply(
+                  (all) => all?.[svc]?.issuedAt,
+              ),
+          }
+        : {};
 
 for (let i = 1; i <= n; i++) {
     const svc = name(i);
     const labels = labelsOf(svc);
     const one = layers === 1 ? new Layer("Service", svc) : undefined;
-    const certificate = { parent: one ?? layer("Certificate", svc) };
+    const certificate = { parent: one ?? layer("Certificate", svc), ...trigger(svc) };
     const material = { ...opts, parent: one ?? layer("Material", svc) };
     const workload = { ...opts, parent: one ?? layer("Workload", svc) };
     const key = new tls.PrivateKey(`${svc}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, certificate);

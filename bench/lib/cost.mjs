@@ -10,13 +10,22 @@ import { benchStackConfig } from "./spec.mjs";
 
 export const FLOOR_SOURCE = "bench/floor";
 
-/** The floor's kinds and their empty component layers per service. */
-export const FLOOR_LAYERS = { floor: 0, layer: 1, layers: 3 };
+/**
+ * The floor's kinds: their empty component layers per service, and whether they add the least
+ * rotation ledger and renewal schedule (`guards`, see bench/floor/index.ts).
+ */
+export const FLOOR_KINDS = {
+    floor: { layers: 0 },
+    layer: { layers: 1 },
+    layers: { layers: 3 },
+    guards: { layers: 1, guards: true },
+};
 
 /** The stack config of the floor program for N services, rendering into `render`. */
-export function floorStackConfig(n, render, layers = 0) {
+export function floorStackConfig(n, render, { layers = 0, guards = false } = {}) {
     return {
         "floor:layers": layers,
+        "floor:guards": guards,
         "floor:services": n,
         "floor:namespace": "bench",
         "floor:trustDomain": "bench.internal",
@@ -41,8 +50,8 @@ function freshStack(work, kind, n, source, suffix) {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const render = path.join(dir, "render");
-    const floor = kind in FLOOR_LAYERS;
-    const stacks = { bench: floor ? floorStackConfig(n, render, FLOOR_LAYERS[kind]) : benchStackConfig(n, render) };
+    const floor = kind in FLOOR_KINDS;
+    const stacks = { bench: floor ? floorStackConfig(n, render, FLOOR_KINDS[kind]) : benchStackConfig(n, render) };
     const project = makeProject(dir, stacks, { source: source ?? (floor ? FLOOR_SOURCE : ".") });
     const pulumi = new Pulumi(project, dir);
     pulumi.run(["stack", "init", "bench"]);
@@ -71,9 +80,10 @@ export function checkpointWrites(work, kind, n, { source } = {}) {
 
 /**
  * One program at N services through its whole life: first `up`, no-change `preview`,
- * no-change `up`, `destroy`. `kind` is `project`, `floor`, `layers` (the floor with the
- * three component layers per service the project had before MtlsService, empty) or `layer` (one empty
- * component per service, the project's layout now). With `fast`, `up` and `destroy`
+ * no-change `up`, `destroy`. `kind` is `project` or one of FLOOR_KINDS: `floor`, `layers` (the
+ * floor with the three component layers per service the project had before MtlsService, empty),
+ * `layer` (one empty component per service, the project's layout now) or `guards` (`layer` plus
+ * the least rotation ledger and renewal schedule). With `fast`, `up` and `destroy`
  * run with PULUMI_SKIP_CHECKPOINTS=true (the state is written once, at the end).
  */
 export function lifeCycle(work, kind, n, { source, fast = false, destroy = true, noChange = true } = {}) {
