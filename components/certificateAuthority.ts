@@ -94,8 +94,15 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Ce
         );
         const rootValidity = pulumi.output(lifetimes).apply(([root]) => root);
         const subject = (commonName: pulumi.Input<string>) => ({ commonName, organization: args.organization });
+        // A component's own dependsOn does not hold back its children (the SDK sends it for the
+        // component alone), so each key and certificate carries it: a CA that must wait for
+        // something (the rotation ledger's check) creates nothing before it.
+        const child: pulumi.CustomResourceOptions = {
+            parent: this,
+            ...(opts?.dependsOn === undefined ? {} : { dependsOn: opts.dependsOn }),
+        };
 
-        const rootKey = newTlsPrivateKey(`${name}-root-key`, keyAlgorithm, { parent: this });
+        const rootKey = newTlsPrivateKey(`${name}-root-key`, keyAlgorithm, child);
         const root = new tls.SelfSignedCert(
             `${name}-root`,
             {
@@ -106,7 +113,7 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Ce
                 allowedUses: [...CA_ALLOWED_USES],
                 validityPeriodHours: rootValidity,
             },
-            { parent: this },
+            child,
         );
 
         let signing: {
@@ -115,14 +122,14 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Ce
             validityEndTime: pulumi.Output<string>;
         };
         if (args.intermediate) {
-            const intermediateKey = newTlsPrivateKey(`${name}-intermediate-key`, keyAlgorithm, { parent: this });
+            const intermediateKey = newTlsPrivateKey(`${name}-intermediate-key`, keyAlgorithm, child);
             const request = new tls.CertRequest(
                 `${name}-intermediate-csr`,
                 {
                     privateKeyPem: intermediateKey.privateKeyPem,
                     subject: subject(pulumi.interpolate`${args.commonName} intermediate`),
                 },
-                { parent: this },
+                child,
             );
             const intermediate = new tls.LocallySignedCert(
                 `${name}-intermediate`,
@@ -139,7 +146,7 @@ export class CertificateAuthority extends pulumi.ComponentResource implements Ce
                         .output(lifetimes)
                         .apply(([root, hours]) => hours ?? defaultIntermediateValidityHours(root)),
                 },
-                { parent: this },
+                child,
             );
             signing = {
                 certPem: intermediate.certPem,

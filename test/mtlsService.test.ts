@@ -5,52 +5,26 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { named, recorded, resetRecorded, settle, setupMocks, valueOf } from "./support/pulumiMocks";
+import {
+    SentRegistration,
+    captureRegistrations,
+    named,
+    recorded,
+    resetRecorded,
+    settle,
+    setupMocks,
+    valueOf,
+} from "./support/pulumiMocks";
 
 type Components = typeof import("../components");
 let c: Components;
 
-/** What the runtime sent the monitor for each resource: its parent and the parents of its aliases. */
-interface Sent {
-    type: string;
-    name: string;
-    parent: string;
-    aliasParents: string[];
-}
-const sent: Sent[] = [];
-
-interface AliasSpec {
-    getParenturn(): string;
-    getType(): string;
-}
-interface RegisterRequest {
-    getType(): string;
-    getName(): string;
-    getParent(): string;
-    getAliasesList(): { getSpec(): AliasSpec | undefined }[];
-}
+const sent: SentRegistration[] = [];
 
 beforeAll(async () => {
     await setupMocks();
     c = await import("../components");
-    const monitor = pulumi.runtime.getMonitor() as unknown as {
-        registerResource(req: RegisterRequest, callback: unknown): unknown;
-    };
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req, callback) => {
-        sent.push({
-            type: req.getType(),
-            name: req.getName(),
-            parent: req.getParent(),
-            // The kubernetes SDK adds aliases of its own to older API versions (a type each): left out here.
-            aliasParents: req
-                .getAliasesList()
-                .map((alias) => alias.getSpec())
-                .filter((spec) => spec !== undefined && spec.getType() === "")
-                .map((spec) => spec?.getParenturn() ?? ""),
-        });
-        return register(req, callback);
-    };
+    captureRegistrations(sent);
 });
 beforeEach(() => {
     resetRecorded();

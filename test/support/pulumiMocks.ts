@@ -61,6 +61,54 @@ export async function setupMocks(options: MockOptions = {}): Promise<void> {
     await pulumi.runtime.setMocks(current, options.project ?? "mtls", options.stack ?? "dev", options.preview ?? false);
 }
 
+/** What the runtime sent the monitor for one resource: what the engine, not the mocks, would read. */
+export interface SentRegistration {
+    type: string;
+    name: string;
+    parent: string;
+    /** Parents named by the resource's own aliases (the kubernetes SDK's API-version aliases, which name a type, left out). */
+    aliasParents: string[];
+    /** URNs the resource waits for: its dependsOn and its inputs' resources. */
+    dependencies: string[];
+}
+
+interface AliasSpec {
+    getParenturn(): string;
+    getType(): string;
+}
+interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    getParent(): string;
+    getAliasesList(): { getSpec(): AliasSpec | undefined }[];
+    getDependenciesList(): string[];
+}
+
+/**
+ * Records every request the runtime sends the mocks' monitor into `sent`, from now on (call it
+ * after `setupMocks`). The mocks' own `recorded` holds inputs; this holds the request's options.
+ */
+export function captureRegistrations(sent: SentRegistration[]): void {
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+        registerResource(req: RegisterRequest, callback: unknown): unknown;
+    };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, callback) => {
+        sent.push({
+            type: req.getType(),
+            name: req.getName(),
+            parent: req.getParent(),
+            aliasParents: req
+                .getAliasesList()
+                .map((alias) => alias.getSpec())
+                .filter((spec) => spec !== undefined && spec.getType() === "")
+                .map((spec) => spec?.getParenturn() ?? ""),
+            dependencies: req.getDependenciesList(),
+        });
+        return register(req, callback);
+    };
+}
+
 /**
  * Waits until registrations stop arriving: resources that no output depends on (a Service,
  * say) register on their own schedule, after the outputs have resolved.
