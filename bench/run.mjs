@@ -12,6 +12,7 @@
 //          --cost-writes-n 50         N of one more, untimed first up per program that counts the
 //                                     checkpoints the engine writes and their bytes; 0 skips it
 //          --fast-n 100               N of the fast-mode comparison with the seed's openssl flow
+//          --floor-variants layers,layer,guards  which of the floor's variants run (default: all three)
 //          --layers-max-n 50          sizes up to this also run the floor's variants: empty component layers
 //                                     (three per service, as the project had before MtlsService, and one, as it has),
 //                                     and one layer plus the least rotation ledger and renewal schedule ("guards")
@@ -40,11 +41,6 @@ import { KEY_ALGORITHMS, doubleMaterial, engineMaterial, pemCertificateSizes, se
 import { SPEED_ALGORITHMS, opensslSpeed } from "./lib/speed.mjs";
 import { fmtSpread, ratio, round, summarize } from "./lib/stats.mjs";
 
-/**
- * The floor's variants run beside it up to --layers-max-n (bench/lib/cost.mjs FLOOR_KINDS), in the
- * table's column order: three empty layers per service, one, and one plus the least guards.
- */
-const FLOOR_VARIANTS = ["layers", "layer", "guards"];
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, "..");
 
@@ -57,6 +53,24 @@ const option = (name, fallback) => {
     return argv[i].includes("=") ? argv[i].split("=").slice(1).join("=") : argv[i + 1];
 };
 const QUICK = flag("--quick");
+/**
+ * The floor's variants run beside it up to --layers-max-n (bench/lib/cost.mjs FLOOR_KINDS), with
+ * their table headings: three empty layers per service, one, and one plus the least guards.
+ */
+const VARIANT_HEADINGS = {
+    layers: "floor+3 layers ÷ floor",
+    layer: "floor+1 layer ÷ floor",
+    guards: "floor+1 layer+guards ÷ floor",
+};
+const FLOOR_VARIANTS = option("--floor-variants", Object.keys(VARIANT_HEADINGS).join(","))
+    .split(",")
+    .map((v) => v.trim())
+    .filter(Boolean);
+for (const v of FLOOR_VARIANTS)
+    if (!(v in VARIANT_HEADINGS)) {
+        console.error(`bench: unknown floor variant ${v}; use ${Object.keys(VARIANT_HEADINGS).join(", ")}`);
+        process.exit(2);
+    }
 const SECTIONS = ["speed", "construction", "handshake", "issuance", "cost"];
 const only = option("--only", SECTIONS.join(","))
     .split(",")
@@ -837,9 +851,7 @@ function printReport() {
                     "project",
                     "floor",
                     "project ÷ floor",
-                    "floor+3 layers ÷ floor",
-                    "floor+1 layer ÷ floor",
-                    "floor+1 layer+guards ÷ floor",
+                    ...FLOOR_VARIANTS.map((v) => VARIANT_HEADINGS[v]),
                 ]),
             );
         const w = results.cost.writes;

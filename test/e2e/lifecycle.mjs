@@ -197,14 +197,32 @@ await runTier("lifecycle", async (tier) => {
                 "retire straight after introduce is refused at preview, naming mtls:ca.rotation",
                 (refused.stdout + refused.stderr).slice(-600),
             );
-            const state = JSON.parse(rotation.run(["stack", "export", "--stack", "rotation"]).stdout).deployment
-                .resources.length;
+            const exported = () =>
+                JSON.parse(rotation.run(["stack", "export", "--stack", "rotation"]).stdout).deployment;
+            // Every resource by URN and ID: a replaced key or certificate gets a new ID.
+            const held = (deployment) => deployment.resources.map((r) => `${r.urn} ${r.id ?? ""}`).sort();
+            const state = held(exported());
             const upRefused = rotation.run(["up", "--yes", "--stack", "rotation"], { allowFail: true });
             checks.ok(
-                upRefused.status !== 0 &&
-                    JSON.parse(rotation.run(["stack", "export", "--stack", "rotation"]).stdout).deployment.resources
-                        .length === state,
+                upRefused.status !== 0 && JSON.stringify(held(exported())) === JSON.stringify(state),
                 "and pulumi up changes nothing",
+            );
+            // Without the preview, only the ledger's check stands between the program and the CA:
+            // every CA key and certificate waits for it, so nothing is created or replaced.
+            const blind = rotation.run(["up", "--yes", "--skip-preview", "--stack", "rotation"], { allowFail: true });
+            const afterBlind = exported();
+            const changed = held(afterBlind).filter((r) => !state.includes(r));
+            checks.ok(
+                blind.status !== 0 &&
+                    /mtls:ca\.rotation: retire is refused/.test(blind.stdout + blind.stderr) &&
+                    changed.length === 0 &&
+                    held(afterBlind).length === state.length &&
+                    (afterBlind.pending_operations ?? []).length === 0,
+                "and pulumi up --skip-preview is refused by the ledger with nothing created, replaced or pending",
+                JSON.stringify({ status: blind.status, changed, pending: afterBlind.pending_operations ?? [] }).slice(
+                    0,
+                    600,
+                ),
             );
             writeStack(project, "rotation", config("rotation", { ca: phase.ca }));
         }
