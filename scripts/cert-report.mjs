@@ -16,8 +16,8 @@ import { isoSecond } from "./time.mjs";
 import { loadTypeScript } from "./typescript.mjs";
 
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-/** @type {typeof import("../components/types.js").COMPONENT_TYPES} */
-const COMPONENTS = loadTypeScript("components/types.ts").COMPONENT_TYPES;
+const COMPONENTS = /** @type {typeof import("../components/types.js")} */ (loadTypeScript("components/types.ts"))
+    .COMPONENT_TYPES;
 const TYPES = {
     serviceCertificate: COMPONENTS.serviceCertificate,
     // One service whole (certificate, material, workload); stacks made before it hold ServiceCertificate.
