@@ -6,11 +6,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import {
-    SentRegistration,
     captureRegistrations,
     named,
     recorded,
     resetRecorded,
+    sent,
     settle,
     setupMocks,
     valueOf,
@@ -19,17 +19,12 @@ import {
 type Components = typeof import("../components");
 let c: Components;
 
-const sent: SentRegistration[] = [];
-
 beforeAll(async () => {
     await setupMocks();
     c = await import("../components");
-    captureRegistrations(sent);
+    captureRegistrations();
 });
-beforeEach(() => {
-    resetRecorded();
-    sent.length = 0;
-});
+beforeEach(resetRecorded);
 
 const URN = (type: string, name: string) => `urn:pulumi:dev::mtls::${type}::${name}`;
 

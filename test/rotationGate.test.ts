@@ -4,20 +4,16 @@
  * A component's own dependsOn would not do it: the SDK sends it for the component alone.
  */
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { SentRegistration, captureRegistrations, resetRecorded, settle, setupMocks } from "./support/pulumiMocks";
+import { captureRegistrations, resetRecorded, sent, settle, setupMocks } from "./support/pulumiMocks";
 
 let c: typeof import("../components");
-const sent: SentRegistration[] = [];
 
 beforeAll(async () => {
     await setupMocks();
     c = await import("../components");
-    captureRegistrations(sent);
+    captureRegistrations();
 });
-beforeEach(() => {
-    resetRecorded();
-    sent.length = 0;
-});
+beforeEach(resetRecorded);
 
 const LEDGER = "pulumi-nodejs:dynamic/mtls:RotationLedger";
 

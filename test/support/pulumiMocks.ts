@@ -12,8 +12,10 @@ export type RecordedResource = MockRegistration;
 
 export const recorded: RecordedResource[] = [];
 
+/** Forget every registration recorded so far: the mocks' `recorded` and the monitor's `sent`. */
 export function resetRecorded(): void {
     recorded.length = 0;
+    sent.length = 0;
 }
 
 export function byType(type: string): RecordedResource[] {
@@ -84,14 +86,22 @@ interface RegisterRequest {
     getDependenciesList(): string[];
 }
 
+/** What the runtime sent the monitor, once `captureRegistrations` is on; `resetRecorded` empties it. */
+export const sent: SentRegistration[] = [];
+
+const capturing = new WeakSet<object>();
+
 /**
  * Records every request the runtime sends the mocks' monitor into `sent`, from now on (call it
- * after `setupMocks`). The mocks' own `recorded` holds inputs; this holds the request's options.
+ * after `setupMocks`; a second call on the same monitor does nothing). The mocks' own `recorded`
+ * holds inputs; this holds the request's options.
  */
-export function captureRegistrations(sent: SentRegistration[]): void {
+export function captureRegistrations(): void {
     const monitor = pulumi.runtime.getMonitor() as unknown as {
         registerResource(req: RegisterRequest, callback: unknown): unknown;
     };
+    if (capturing.has(monitor)) return;
+    capturing.add(monitor);
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, callback) => {
         sent.push({
